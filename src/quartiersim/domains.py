@@ -1,0 +1,93 @@
+"""Categories of the model as enums: need domains, resident groups, payers, cost
+categories, land uses and kinds of service point.
+
+Every category the model knows is an enum member, never a bare string or number.
+Array axes follow the enum order (``Domain`` is the column axis of every
+per-resident need array), so ``DOMAINS.index(Domain.COUNSELLING)`` is a stable
+column index.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Domain(StrEnum):
+    """The six need domains of a quarter's social offers (DOMAIN.md, DESIGN.md).
+
+    The value is the outcome suffix: ``coverage_<value>``.
+    """
+
+    ELDERLY_SUPPORT = "elderly_support"  # Altenhilfe, Unterstützung im Alter
+    YOUTH_EDUCATION = "youth_education"  # Jugendarbeit, Nachhilfe, Bildung
+    INTEGRATION = "integration"  # Integration, Sprache
+    HEALTH_PREVENTION = "health_prevention"  # Gesundheitsförderung, Prävention
+    SOCIAL_PARTICIPATION = "social_participation"  # Teilhabe gegen Vereinsamung
+    COUNSELLING = "counselling"  # Sozialberatung, Schuldnerberatung
+
+
+DOMAINS: tuple[Domain, ...] = tuple(Domain)
+N_DOMAINS = len(DOMAINS)
+
+
+class Group(StrEnum):
+    """Resident groups whose coverage is reported (``coverage_<value>``)."""
+
+    AGE_65_PLUS = "65plus"
+    TRANSFER_RECIPIENTS = "transfer_recipients"  # SGB II / SGB XII
+    MIGRATION_BACKGROUND = "migration_background"  # Migrationshintergrund
+    MOBILITY_LIMITED = "mobility_limited"
+
+
+class Payer(StrEnum):
+    """Who pays a euro. Every booking names exactly one payer.
+
+    Welfare carriers' own funds (donations, church tax, membership fees) are
+    booked to ``DONORS``.
+    """
+
+    MUNICIPALITY = "municipality"
+    STATE_FEDERAL = "state_federal"
+    INSURERS = "insurers"
+    HOUSING_COMPANY = "housing_company"
+    DONORS = "donors"
+    RESIDENTS = "residents"
+
+
+class CostCategory(StrEnum):
+    """What a euro pays for: voluntary (freiwillige Leistung) or mandatory
+    (Pflichtaufgabe) social spending, the distinction of seed 002, Table 1."""
+
+    VOLUNTARY = "voluntary"
+    MANDATORY = "mandatory"
+
+
+class LandUse(IntEnum):
+    """Land use of a grid cell; the character is the symbol in a scenario's layout map."""
+
+    HOUSING = 0
+    GREEN = 1
+    ROAD = 2
+    BARRIER = 3
+    CROSSING = 4
+    FACILITY = 5
+
+
+#: Layout map symbols. Upper-case letters are service points (facility cells).
+LAND_USE_SYMBOLS: dict[str, LandUse] = {
+    ".": LandUse.HOUSING,
+    "g": LandUse.GREEN,
+    "-": LandUse.ROAD,
+    "#": LandUse.BARRIER,
+    "+": LandUse.CROSSING,
+    "f": LandUse.FACILITY,
+}
+
+
+class PointKind(StrEnum):
+    """Kinds of service point a scenario can place on the map."""
+
+    MUNICIPAL_OFFICE = "municipal_office"  # Amt, Rathaus
+    CARRIER_PREMISES = "carrier_premises"  # Räume eines freien Trägers
+    CENTRE_SITE = "centre_site"  # site of a possible integration centre
+    MEETING_POINT_SITE = "meeting_point_site"  # rooms for a Bürgertreff

@@ -1,0 +1,607 @@
+"""The quarter model: one Mesa Model, one month per step.
+
+``QuarterModel.step()`` is the model description: the ordered list of processes in
+docs/ODD.md, section "Process overview and scheduling". Per-resident processes are
+array operations over :class:`~quartiersim.population.ResidentArrays`; Resident and
+Volunteer agents are the Mesa interface onto those rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+from mesa import DataCollector, Model
+
+from quartiersim.agents import Carrier, Municipality, Resident, Volunteer, YearClose
+from quartiersim.cooperation import COOPERATION_MODELS, CooperationModel
+from quartiersim.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer
+from quartiersim.financing import FinancingModel
+from quartiersim.ledger import Ledger
+from quartiersim.population import (
+    ResidentArrays,
+    adjacency,
+    build_ties,
+    initial_ages,
+    newcomer_ages,
+    place_households,
+    to_networkx,
+)
+from quartiersim.scenario import Scenario
+from quartiersim.space import QuarterSpace
+
+GROUPS: tuple[Group, ...] = tuple(Group)
+#: Relative move-out rate for ages <18, 18-34, 35-64, 65+ (assumption: young adults move
+#: most, older residents least); normalised so the scenario's overall rate holds.
+MOVE_AGE_FACTOR = (0.8, 2.0, 0.8, 0.3)
+
+
+def _monthly(p_year: np.ndarray | float) -> np.ndarray | float:
+    """Convert an annual probability to a monthly one."""
+    return 1.0 - (1.0 - np.minimum(p_year, 1.0)) ** (1.0 / 12.0)
+
+
+def _stat(key: str, model: QuarterModel) -> float:
+    """DataCollector reporter (via functools.partial): one monthly statistic."""
+    return model.month_stats[key]
+
+
+SERIES_KEYS: tuple[str, ...] = (
+    "year", "month", "residents", "coverage", *(f"coverage_{d.value}" for d in DOMAINS),
+    "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
+    "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
+    "carriers_open", "municipal_cost_eur", "municipal_voluntary_eur", "municipal_mandatory_eur",
+    "total_cost_eur", "voluntary_budget_eur", "awareness",
+)
+
+
+class QuarterModel(Model):
+    """A quarter: residents, volunteers, carriers and the municipality on a grid.
+
+    Args:
+        scenario: a validated :class:`~quartiersim.scenario.Scenario`.
+        cooperation: name of the cooperation model (``COOPERATION_MODELS``).
+        financing: name of the financing model (declared in the scenario or built in).
+        rng: seed for all randomness (numpy Generator and Python random derive from it).
+        years: horizon in years (a step is a month); used to size the ledger.
+        keep_bookings: keep every booking in ``ledger.entries`` (tests, audits).
+
+    Raises:
+        UnknownNameError: unknown cooperation or financing model name.
+        ScenarioError: the scenario lacks what the cooperation model needs.
+    """
+
+    def __init__(self, scenario: Scenario, cooperation: str | None = None,
+                 financing: str | None = None, rng: int | None = None, years: int = 10,
+                 keep_bookings: bool = False) -> None:
+        super().__init__(rng=rng)
+        self.config = scenario
+        self.years = years
+        cooperation = cooperation or scenario.default_cooperation
+        financing = financing or scenario.default_financing
+        self.check_names(scenario, cooperation, financing)
+        mun = scenario.municipality
+        self.hours_per_fte = mun.hours_per_fte_per_month
+        self.start_year = scenario.meta.start_year
+        self.ledger = Ledger(years + 1, keep_entries=keep_bookings)
+
+        # space, population, network
+        self.space = QuarterSpace(scenario.space, random=self.random)
+        self._setup_population()
+        # actors
+        self.municipality = Municipality(self, mun, len(self.space.points))
+        self.carriers_list: list[Carrier] = [
+            Carrier(self, spec, self.space.point(spec.point)) for spec in scenario.carriers]
+        self.cooperation: CooperationModel = COOPERATION_MODELS[cooperation](
+            self, scenario.cooperation_params(cooperation))
+        self.cooperation.setup()
+        self.financing = FinancingModel(self, financing)
+        self._setup_volunteers()
+
+        # accumulators over the run (need and served hours by domain and group)
+        self.acc_need = np.zeros(N_DOMAINS)
+        self.acc_served = np.zeros(N_DOMAINS)
+        self.acc_need_group = np.zeros(len(GROUPS))
+        self.acc_served_group = np.zeros(len(GROUPS))
+        self.year_need = np.zeros(N_DOMAINS)
+        self.new_cases = np.zeros(N_DOMAINS, dtype=np.int64)
+        self.volunteer_hours_total = 0.0
+        self.volunteers_quit = 0
+        self.volunteer_months = 0
+        self.used_volunteer_hours = np.zeros((len(self.space.points), N_DOMAINS))
+
+        self.plan_year()
+        self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
+        self.datacollector = DataCollector(model_reporters={k: partial(_stat, k) for k in SERIES_KEYS})
+
+    @staticmethod
+    def check_names(scenario: Scenario, cooperation: str | None, financing: str | None) -> None:
+        """Raise UnknownNameError/ScenarioError for an unknown or invalid model name."""
+        from quartiersim.financing import validate_financing
+
+        scenario.cooperation_params(cooperation or scenario.default_cooperation)
+        validate_financing(scenario, financing or scenario.default_financing)
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_population(self) -> None:
+        sc, rng = self.config, self.rng
+        pop = sc.population
+        n = pop.residents
+        capacity = int(n * 1.1) + 16
+        a = ResidentArrays.empty(capacity)
+        home, household = place_households(n, self.space.housing_cells,
+                                           sc.network.household_size_mean, rng)
+        # vacant slots get dwellings too (in the same proportions), for growth and turnover
+        spare_home, spare_hh = place_households(capacity - n, self.space.housing_cells, 1.0, rng)
+        a.home_cell[:n], a.home_cell[n:] = home, spare_home
+        slots = np.arange(n)
+        a.draw_attributes(slots, initial_ages(pop, n, rng), pop, rng,
+                          pop.share_transfer_recipients, pop.share_migration_background)
+        a.cohort[slots] = True
+        a.aware[slots] = rng.random((n, N_DOMAINS)) < sc.access.initial_awareness
+        self.residents = a
+        household_all = np.concatenate([household, spare_hh + household.max() + 1])
+        self.ties = build_ties(a.home_cell, household_all, self.space.width, sc.network, rng)
+        self.adjacency = adjacency(self.ties, capacity)
+        self._social_network = None
+        self.resident_of_slot: dict[int, Resident] = {}
+        for s in slots:
+            self.resident_of_slot[int(s)] = Resident(self, int(s))
+        self.volunteer_of_slot: dict[int, Volunteer] = {}
+        self.target_residents = float(n)
+        self._init_needs(slots)
+
+    def _init_needs(self, slots: np.ndarray) -> None:
+        """Give residents needs at the steady-state prevalence without service,
+        onset / (onset + unserved resolve rate); used at the start and for newcomers."""
+        onset = self._onset_probabilities()[slots]
+        resolve = np.array([self.config.needs[d].resolve_probability_unserved for d in DOMAINS])
+        prevalence = onset / np.maximum(onset + resolve, 1e-12)
+        has = self.rng.random(prevalence.shape) < prevalence
+        hours = np.array([self.config.needs[d].hours_per_month for d in DOMAINS])
+        self.residents.need_hours[slots] = np.where(has, hours, 0.0)
+
+    def _setup_volunteers(self) -> None:
+        a = self.residents
+        adults = np.flatnonzero(a.alive & (a.age >= 14))
+        k = int(round(self.config.volunteering.rate * len(adults)))
+        chosen = self.rng.choice(adults, size=k, replace=False) if k else adults[:0]
+        self._start_volunteering(chosen)
+
+    @property
+    def social_network(self):
+        """The social network as a networkx Graph over slots (built on first access)."""
+        if self._social_network is None:
+            self._social_network = to_networkx(self.ties, self.residents.n)
+        return self._social_network
+
+    # ------------------------------------------------------------------ the month
+    def step(self) -> None:
+        """One month, in the order of docs/ODD.md (process overview)."""
+        self.ledger.start_month()
+        self.demography()
+        self.needs_arise_and_escalate()
+        self.spread_awareness()
+        self.activate_volunteers()
+        self.match_and_serve()
+        self.resolve_needs()
+        self.pay_for_provision()
+        self.carriers_settle()
+        self.volunteers_quit_or_stay()
+        if self.steps % 12 == 0:
+            self.close_year()
+        self.record_month()
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ 1 demography
+    def demography(self) -> None:
+        """Ageing, deaths (Gompertz), births, moves out (age-dependent) and moves in.
+
+        Movers are replaced by newcomers of the same ages (dwelling turnover within the
+        housing segment) whose status is drawn from the newcomer shares; births and
+        further arrivals keep the population on its trend."""
+        a, rng, pop = self.residents, self.rng, self.config.population
+        alive = a.alive
+        a.age[alive] += 1.0 / 12.0
+        q_year = pop.mortality_at_80_per_year * 2.0 ** ((a.age - 80.0) / 7.3)
+        dying = alive & (rng.random(a.n) < _monthly(q_year))
+        factor = np.select([a.age < 18, a.age < 35, a.age < 65], list(MOVE_AGE_FACTOR[:3]),
+                           MOVE_AGE_FACTOR[3])
+        factor = factor / max(factor[alive].mean(), 1e-12)
+        moving = alive & ~dying & (rng.random(a.n) < _monthly(pop.move_out_rate_per_year * factor))
+        mover_ages = a.age[moving]
+        for s in np.flatnonzero(dying | moving):
+            self._remove_resident(int(s))
+        births = int(rng.poisson(pop.births_per_1000_per_year / 1000.0 / 12.0 * alive.sum()))
+        self.target_residents *= (1.0 + pop.population_change_per_year) ** (1.0 / 12.0)
+        arrivals = max(0, int(round(self.target_residents)) - int(a.alive.sum()))
+        births = min(births, arrivals)
+        ages = np.concatenate([np.zeros(births), rng.permutation(mover_ages)])
+        if arrivals > len(ages):
+            ages = np.concatenate([ages, newcomer_ages(arrivals - len(ages), rng)])
+        if arrivals:
+            self._move_in(ages[:arrivals])
+
+    def _remove_resident(self, slot: int) -> None:
+        a = self.residents
+        a.alive[slot] = False
+        a.need_hours[slot] = 0.0
+        a.case_months_left[slot] = 0
+        a.aware[slot] = False
+        if slot in self.volunteer_of_slot:
+            self._stop_volunteering(slot)
+        self.resident_of_slot.pop(slot).remove()
+
+    def _move_in(self, ages: np.ndarray) -> None:
+        a, pop = self.residents, self.config.population
+        k = len(ages)
+        free = np.flatnonzero(~a.alive)
+        if len(free) < k:
+            self._grow(k - len(free))
+            free = np.flatnonzero(~a.alive)
+        slots = self.rng.choice(free, size=k, replace=False)
+        a.draw_attributes(slots, ages, pop, self.rng,
+                          pop.newcomer_share_transfer_recipients,
+                          pop.newcomer_share_migration_background)
+        self._init_needs(slots)  # newcomers bring needs like everybody else
+        for s in slots:
+            self.resident_of_slot[int(s)] = Resident(self, int(s))
+
+    def _grow(self, extra: int) -> None:
+        """Add vacant dwelling slots (without ties) when the population outgrows them."""
+        a = self.residents
+        more = ResidentArrays.empty(max(extra, a.n // 10))
+        more.home_cell[:] = self.rng.choice(self.space.housing_cells, size=more.n)
+        for name in a.__dataclass_fields__:
+            setattr(a, name, np.concatenate([getattr(a, name), getattr(more, name)]))
+        self.adjacency.resize((a.n, a.n))
+
+    # ------------------------------------------------------------------ 2 needs
+    def _onset_probabilities(self) -> np.ndarray:
+        """Monthly onset probability by slot and domain, shape (n, 6)."""
+        a, needs = self.residents, self.config.needs
+        out = np.zeros((a.n, N_DOMAINS))
+        age75 = a.age >= 75
+        single65 = a.single & (a.age >= 65)
+        for k, d in enumerate(DOMAINS):
+            nd = needs[d]
+            p = np.full(a.n, nd.onset_probability_per_month)
+            if d.value == "integration":
+                p = np.where(a.language_barrier, needs.integration_onset_language_barrier, p)
+            for mask, mult in ((a.transfer, nd.multiplier_transfer),
+                               (a.migration, nd.multiplier_migration),
+                               (a.language_barrier, nd.multiplier_language_barrier),
+                               (single65, nd.multiplier_single_65_plus),
+                               (a.mobility_limited, nd.multiplier_mobility_limited),
+                               (age75, nd.multiplier_age_75_plus)):
+                if mult != 1.0:
+                    p = np.where(mask, p * mult, p)
+            eligible = a.alive & (a.age >= nd.min_age) & (a.age <= nd.max_age + 1)
+            out[:, k] = np.where(eligible, np.minimum(p, 1.0), 0.0)
+        return out
+
+    def needs_arise_and_escalate(self) -> None:
+        """New needs arise by age and status; needs unmet too long escalate into mandatory
+        cases (Pflichtleistungen) at a unit cost to the municipality."""
+        a, rng, needs = self.residents, self.rng, self.config.needs
+        hours = self._need_hours_vector
+        # running cases: one month less; cost is booked in pay_for_provision
+        running = a.case_months_left > 0
+        a.case_months_left[running] -= 1
+        # onset
+        onset = self._onset_probabilities()
+        free = (a.need_hours == 0) & (a.case_months_left == 0)
+        new = free & (rng.random(onset.shape) < onset)
+        a.need_hours[new] = np.broadcast_to(hours, new.shape)[new]
+        a.unmet_months[new] = 0
+        # escalation of needs unmet for the delay, by last month's unmet share
+        delay = np.array([needs[d].escalation_delay_months for d in DOMAINS])
+        p_esc = np.array([needs[d].escalation_probability_per_month for d in DOMAINS])
+        open_ = a.need_hours > 0
+        unmet_share = np.where(open_, 1.0 - a.served_hours / np.where(open_, a.need_hours, 1.0), 0.0)
+        at_risk = open_ & (a.unmet_months >= delay)
+        esc = at_risk & (rng.random(at_risk.shape) < p_esc * np.clip(unmet_share, 0.0, 1.0))
+        if esc.any():
+            dur = np.array([needs[d].mandatory_case_duration_months for d in DOMAINS])
+            a.case_months_left[esc] = np.broadcast_to(dur, esc.shape)[esc]
+            a.need_hours[esc] = 0.0
+            a.unmet_months[esc] = 0
+            self.new_cases += esc.sum(axis=0)
+        self._new_cases_month = int(esc.sum())
+
+    @property
+    def _need_hours_vector(self) -> np.ndarray:
+        return np.array([self.config.needs[d].hours_per_month for d in DOMAINS])
+
+    # ------------------------------------------------------------------ 3 awareness, activation
+    def spread_awareness(self) -> None:
+        """Residents learn of offers through aware ties (1 - (1 - p)^k for k aware ties),
+        through the cooperation model's outreach, and forget unused offers."""
+        a, rng, acc = self.residents, self.rng, self.config.access
+        k_aware = self.adjacency @ a.aware.astype(np.float32)  # (n, 6) aware ties
+        p_learn = 1.0 - (1.0 - acc.spread_probability_per_tie) ** k_aware
+        outreach = self.cooperation.outreach_probability()
+        if outreach > 0:
+            p_learn = 1.0 - (1.0 - p_learn) * (1.0 - outreach)
+        draw = rng.random(a.aware.shape)
+        learn = ~a.aware & (draw < p_learn)
+        forget = a.aware & (a.served_hours == 0) & (draw < acc.forget_probability_per_month)
+        a.aware |= learn
+        a.aware &= ~forget
+        a.aware &= a.alive[:, None]
+
+    def activate_volunteers(self) -> None:
+        """Adults start volunteering: base chance, ties to volunteers, the model's boost."""
+        a, vol = self.residents, self.config.volunteering
+        is_vol = (a.volunteer_hours > 0).astype(np.float32)
+        k = self.adjacency @ is_vol
+        p = vol.activation_probability_per_month + vol.activation_per_volunteer_tie * k \
+            + self.cooperation.activation_boost()
+        cand = a.alive & (a.age >= 14) & (a.volunteer_hours == 0)
+        joining = np.flatnonzero(cand & (self.rng.random(a.n) < p))
+        self._start_volunteering(joining)
+
+    def _start_volunteering(self, slots: np.ndarray) -> None:
+        if len(slots) == 0:
+            return
+        a, vol, rng = self.residents, self.config.volunteering, self.rng
+        band = rng.choice(3, size=len(slots), p=[vol.share_low_hours,
+                                                 1 - vol.share_low_hours - vol.share_high_hours,
+                                                 vol.share_high_hours])
+        a.volunteer_hours[slots] = np.array([vol.low_hours_per_month, vol.mid_hours_per_month,
+                                             vol.high_hours_per_month])[band]
+        a.volunteer_domain[slots] = rng.choice(N_DOMAINS, size=len(slots), p=vol.domain_shares())
+        a.volunteer_point[slots] = self._nearest_volunteer_point(a.home_cell[slots])
+        for s in slots:
+            self.volunteer_of_slot[int(s)] = Volunteer(self, self.resident_of_slot[int(s)])
+
+    def _stop_volunteering(self, slot: int) -> None:
+        a = self.residents
+        a.volunteer_hours[slot] = 0.0
+        a.volunteer_point[slot] = -1
+        self.volunteer_of_slot.pop(slot).remove()
+
+    def _nearest_volunteer_point(self, cells: np.ndarray) -> np.ndarray:
+        points = self.cooperation.volunteer_points()
+        if not points:
+            return np.full(len(cells), -1)
+        d = self.space.distance_m[points][:, cells]  # (points, k)
+        return np.asarray(points)[np.argmin(d, axis=0)]
+
+    # ------------------------------------------------------------------ 4 matching
+    def capacity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Staff and deployable volunteer hours this month, each shape (points, 6).
+
+        Volunteer hours at a point are deployable up to its paid coordination capacity
+        (coordination FTE x hours x volunteer hours per coordinator hour)."""
+        n_p = len(self.space.points)
+        staff = self.municipality.staff_fte * self.hours_per_fte
+        coord = np.zeros(n_p)
+        for c in self.open_carriers():
+            staff[c.point.index] += c.staff_fte * self.hours_per_fte
+            coord[c.point.index] += c.coordination_fte * self.hours_per_fte
+        a = self.residents
+        vmask = (a.volunteer_hours > 0) & (a.volunteer_point >= 0)
+        offered = np.zeros((n_p, N_DOMAINS))
+        np.add.at(offered, (a.volunteer_point[vmask], a.volunteer_domain[vmask]),
+                  a.volunteer_hours[vmask])
+        per_point = offered.sum(axis=1)
+        limit = coord * self.config.volunteering.volunteer_hours_per_coordinator_hour
+        scale = np.where(per_point > 0, np.minimum(1.0, limit / np.maximum(per_point, 1e-12)), 0.0)
+        self._coordinated_share = scale
+        return staff, offered * scale[:, None]
+
+    def _best_points(self, has_capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each domain and access class, each cell's best point and its seeking score.
+
+        Access class = 2 x limited (75+ or mobility-limited) + language barrier.
+        Returns (best, score), each shape (6, 4, n_cells); best = -1 where nothing is offered.
+        Score = trust(kind) x language factor x exp(-distance / decay length).
+        """
+        acc = self.config.access
+        kinds = [p.kind for p in self.space.points]
+        trust = np.array([acc.trust(k) for k in kinds])
+        lang = np.array([acc.language_factor(k) for k in kinds])
+        dist = self.space.distance_m
+        n_cells = self.space.n_cells
+        best = np.full((N_DOMAINS, 4, n_cells), -1)
+        score = np.zeros((N_DOMAINS, 4, n_cells))
+        if len(kinds) == 0:
+            return best, score
+        for cls in range(4):
+            limited, barrier = divmod(cls, 2)
+            decay = acc.decay_length_limited_m if limited else acc.decay_length_m
+            s = (trust * (lang if barrier else 1.0))[:, None] * np.exp(-dist / decay)
+            for k in range(N_DOMAINS):
+                sk = np.where(has_capacity[:, k, None], s, -1.0)
+                b = np.argmax(sk, axis=0)
+                val = sk[b, np.arange(n_cells)]
+                best[k, cls] = np.where(val > 0, b, -1)
+                score[k, cls] = np.maximum(val, 0.0)
+        return best, score
+
+    def match_and_serve(self) -> None:
+        """Residents with an open need seek their best reachable offer with probability
+        aware x trust x distance decay; each point serves requests up to its capacity,
+        rationing proportionally when oversubscribed. Staff and volunteer hours are spent
+        in proportion to their share of the capacity."""
+        a, rng = self.residents, self.rng
+        staff, vols = self.capacity()
+        cap = staff + vols
+        best, score = self._best_points(cap > 0)
+        cls = 2 * ((a.age >= 75) | a.mobility_limited) + a.language_barrier
+        served = np.zeros_like(a.need_hours)
+        requested = np.zeros_like(cap)
+        used = np.zeros_like(cap)
+        n_p = cap.shape[0]
+        for k in range(N_DOMAINS):
+            cand = np.flatnonzero((a.need_hours[:, k] > 0) & a.aware[:, k])
+            if len(cand) == 0:
+                continue
+            cells, c = a.home_cell[cand], cls[cand]
+            bp, p_seek = best[k, c, cells], score[k, c, cells]
+            seek = (bp >= 0) & (rng.random(len(cand)) < p_seek)
+            who, bp = cand[seek], bp[seek]
+            req = a.need_hours[who, k]
+            demand = np.bincount(bp, weights=req, minlength=n_p)
+            frac = np.where(demand > 0, np.minimum(1.0, cap[:, k] / np.maximum(demand, 1e-12)), 0.0)
+            served[who, k] = req * frac[bp]
+            requested[:, k] = demand
+            used[:, k] = np.minimum(demand, cap[:, k])
+            x = self.cooperation.cross_referral_probability
+            if x > 0 and len(who):
+                offered_here = cap[bp] > 0  # (len(who), 6)
+                refer = offered_here & (rng.random(offered_here.shape) < x)
+                a.aware[who] |= refer
+        a.served_hours = served
+        a.aware |= served > 0
+        vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)
+        self.used_volunteer_hours = used * vol_share
+        self.load = np.where(cap > 0, requested / np.maximum(cap, 1e-12), 0.0)
+        self._staff_hours_month = float(staff.sum())
+        self._volunteer_hours_month = float(self.used_volunteer_hours.sum())
+        self.volunteer_hours_total += self._volunteer_hours_month
+        # accumulate coverage statistics
+        need = a.need_hours
+        self._need_month = need.sum(axis=0)
+        self._served_month = served.sum(axis=0)
+        self.acc_need += self._need_month
+        self.acc_served += self._served_month
+        self.year_need += self._need_month
+        need_i, served_i = need.sum(axis=1), served.sum(axis=1)
+        for g, mask in enumerate(self._group_masks()):
+            self.acc_need_group[g] += need_i[mask].sum()
+            self.acc_served_group[g] += served_i[mask].sum()
+
+    def _group_masks(self) -> list[np.ndarray]:
+        a = self.residents
+        return [a.alive & (a.age >= 65), a.alive & a.transfer, a.alive & a.migration,
+                a.alive & a.mobility_limited]
+
+    # ------------------------------------------------------------------ 5 delivery outcome
+    def resolve_needs(self) -> None:
+        """Needs resolve with a probability between the unserved and the served rate, by
+        the served share; the unmet-months counter grows while less than half is served."""
+        a, needs = self.residents, self.config.needs
+        open_ = a.need_hours > 0
+        share = np.where(open_, a.served_hours / np.where(open_, a.need_hours, 1.0), 0.0)
+        pu = np.array([needs[d].resolve_probability_unserved for d in DOMAINS])
+        ps = np.array([needs[d].resolve_probability_served for d in DOMAINS])
+        p = pu + (ps - pu) * share
+        resolved = open_ & (self.rng.random(open_.shape) < p)
+        a.need_hours[resolved] = 0.0
+        still = open_ & ~resolved
+        a.unmet_months[still & (share < 0.5)] += 1
+        a.unmet_months[(still & (share >= 0.5)) | resolved] = 0
+
+    # ------------------------------------------------------------------ 6 money
+    def pay_for_provision(self) -> None:
+        """Voluntary payments of the cooperation model, booked to payers by the financing
+        model; carriers receive theirs. Mandatory cases are paid by the municipality."""
+        for pay in self.cooperation.payments:
+            self.financing.book_voluntary(pay.item, pay.amount_eur)
+            if pay.payee is not None:
+                pay.payee.receive(pay.amount_eur)
+        a, needs = self.residents, self.config.needs
+        cases = (a.case_months_left > 0).sum(axis=0)
+        cost = np.array([needs[d].mandatory_case_cost_eur_per_month for d in DOMAINS])
+        for k, d in enumerate(DOMAINS):
+            amount = float(cases[k] * cost[k])
+            self.ledger.book(self.steps, Payer.MUNICIPALITY, CostCategory.MANDATORY,
+                             f"mandatory_case_{d.value}", amount)
+            self.municipality.pay(CostCategory.MANDATORY, amount)
+        self._active_cases = int(cases.sum())
+
+    # ------------------------------------------------------------------ 7 adaptation
+    def carriers_settle(self) -> None:
+        """Carriers receive own funds, pay costs, cut staff or close in deficit."""
+        was_open = {c for c in self.carriers_list if c.is_open}
+        if self.carriers_list:
+            self.agents_by_type[Carrier].do("settle_month")
+        if any(not c.is_open for c in was_open):
+            self._reassign_volunteers()
+
+    def _reassign_volunteers(self) -> None:
+        a = self.residents
+        vols = np.flatnonzero(a.volunteer_hours > 0)
+        a.volunteer_point[vols] = self._nearest_volunteer_point(a.home_cell[vols])
+
+    def volunteers_quit_or_stay(self) -> None:
+        """Volunteers quit with a monthly hazard between the coordinated and the
+        uncoordinated attrition rate (by the coordinated share of hours at their point),
+        raised by overload (demand over capacity at their point and domain)."""
+        a, vol = self.residents, self.config.volunteering
+        vols = np.flatnonzero(a.volunteer_hours > 0)
+        self.volunteer_months += len(vols)
+        if len(vols) == 0:
+            return
+        pt, dom = a.volunteer_point[vols], a.volunteer_domain[vols]
+        coordinated = np.where(pt >= 0, self._coordinated_share[np.maximum(pt, 0)], 0.0)
+        annual = coordinated * vol.attrition_per_year_coordinated + \
+            (1 - coordinated) * vol.attrition_per_year_uncoordinated
+        load = np.where(pt >= 0, self.load[np.maximum(pt, 0), dom], 0.0)
+        overload = 1.0 + (vol.overload_quit_multiplier - 1.0) * np.clip(load - 1.0, 0.0, 1.0)
+        p = _monthly(annual) * overload
+        quitting = vols[self.rng.random(len(vols)) < p]
+        for s in quitting:
+            self._stop_volunteering(int(s))
+        self.volunteers_quit += len(quitting)
+
+    # ------------------------------------------------------------------ 8 year end
+    def close_year(self) -> YearClose:
+        """Close the municipal budget year, apply the consolidation rule, let the
+        cooperation model see the year's needs, and plan the next year."""
+        year_index = self.steps // 12 - 1
+        close = self.municipality.close_year(year_index, self.start_year + year_index)
+        self.cooperation.observe_year(self.year_need)
+        self.year_need = np.zeros(N_DOMAINS)
+        self.plan_year()
+        return close
+
+    def plan_year(self) -> None:
+        year_index = self.steps // 12
+        funds = self.financing.funds_for_year(year_index, self.start_year + year_index)
+        self.cooperation.plan_year(funds)
+
+    # ------------------------------------------------------------------ 9 data
+    def record_month(self) -> None:
+        a, s = self.residents, self.month_stats
+        need, served = float(self._need_month.sum()), float(self._served_month.sum())
+        s["year"] = self.start_year + (self.steps - 1) // 12
+        s["month"] = self.steps
+        s["residents"] = int(a.alive.sum())
+        s["coverage"] = served / need if need > 0 else 1.0
+        for k, d in enumerate(DOMAINS):
+            nk = self._need_month[k]
+            s[f"coverage_{d.value}"] = float(self._served_month[k] / nk) if nk > 0 else 1.0
+        s["need_hours"] = need
+        s["served_hours"] = served
+        s["unmet_need_hours"] = need - served
+        s["staff_hours"] = self._staff_hours_month
+        s["volunteer_hours"] = self._volunteer_hours_month
+        s["new_mandatory_cases"] = self._new_cases_month
+        s["active_mandatory_cases"] = self._active_cases
+        s["volunteers"] = len(self.volunteer_of_slot)
+        s["volunteers_deployed"] = int(((a.volunteer_hours > 0) & (a.volunteer_point >= 0)).sum())
+        s["carriers_open"] = len(self.open_carriers())
+        led = self.ledger
+        s["municipal_voluntary_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY)
+        s["municipal_mandatory_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.MANDATORY)
+        s["municipal_cost_eur"] = s["municipal_voluntary_eur"] + s["municipal_mandatory_eur"]
+        s["total_cost_eur"] = led.month_total()
+        s["voluntary_budget_eur"] = self.municipality.voluntary_budget_eur
+        alive = a.alive
+        s["awareness"] = float(a.aware[alive].mean()) if alive.any() else 0.0
+
+    # ------------------------------------------------------------------ queries
+    def open_carriers(self) -> list[Carrier]:
+        return [c for c in self.carriers_list if c.is_open]
+
+    def run_months(self, months: int, callback: Callable[[QuarterModel], None] | None = None) -> None:
+        """Advance ``months`` steps, calling ``callback(model)`` after each."""
+        for _ in range(months):
+            self.step()
+            if callback is not None:
+                callback(self)
+
