@@ -462,8 +462,9 @@ class QuarterModel(Model):
         self._staff_hours_month = float(staff.sum())
         self._volunteer_hours_month = float(self.used_volunteer_hours.sum())
         self.volunteer_hours_total += self._volunteer_hours_month
-        # accumulate coverage statistics
-        need = a.need_hours
+        # coverage statistics: need-hours of residents in a mandatory case count as needed
+        # and not met by the offers (the need was not met preventively)
+        need = a.need_hours + np.where(a.case_months_left > 0, self._need_hours_vector, 0.0)
         self._need_month = need.sum(axis=0)
         self._served_month = served.sum(axis=0)
         self.acc_need += self._need_month

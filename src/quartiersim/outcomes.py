@@ -39,7 +39,8 @@ def summarize(model: QuarterModel) -> dict[str, Any]:
 
     Definitions:
         coverage: served / needed need-hours over the run (overall, per domain, per group;
-            1.0 where nothing was needed).
+            1.0 where nothing was needed). A resident in a mandatory case keeps the need
+            in the denominator, unmet by the offers.
         mandatory_cases: mandatory cases started during the run.
         municipal_cost_eur: everything booked to the municipality (voluntary + mandatory).
         municipal_cost_per_resident_year_eur: municipal cost / mean residents / years.

@@ -246,10 +246,10 @@ class Access(Strict):
     residents with a language barrier) x exp(-walking distance / decay length).
     """
 
-    decay_length_m: float = P(600.0, unit="m", gt=0, le=50_000,
+    decay_length_m: float = P(600.0, unit="m", gt=0, le=1e9,
                               source="assumption; distance decay exists in 77 % of 108 studies "
                                      "(Kelly et al. 2016, BMJ Open) but no German parameter")
-    decay_length_limited_m: float = P(300.0, unit="m", gt=0, le=50_000,
+    decay_length_limited_m: float = P(300.0, unit="m", gt=0, le=1e9,
                                       description="Decay length for residents 75+ or mobility-limited.")
     trust_municipal_office: float = P(0.6, unit="probability", ge=0, le=1)
     trust_carrier: float = P(0.8, unit="probability", ge=0, le=1)
