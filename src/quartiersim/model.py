@@ -456,6 +456,7 @@ class QuarterModel(Model):
                 a.aware[who] |= refer
         a.served_hours = served
         a.aware |= served > 0
+        self.capacity_hours, self.used_hours = cap, used  # (points, 6), this month
         vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)
         self.used_volunteer_hours = used * vol_share
         self.load = np.where(cap > 0, requested / np.maximum(cap, 1e-12), 0.0)

@@ -588,7 +588,8 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
         elif isinstance(cur, dict):
             cur[last] = value
         else:
-            raise ScenarioError(f"override '{key}': cannot set a key inside a value")
+            raise ScenarioError(f"override '{key}': '{'.'.join(parts[:-1])}' is a value, "
+                                "not a table")
     return out
 
 
