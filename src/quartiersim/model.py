@@ -422,38 +422,42 @@ class QuarterModel(Model):
         return best, score
 
     def match_and_serve(self) -> None:
-        """Residents with an open need seek their best reachable offer with probability
-        aware x trust x distance decay; each point serves requests up to its capacity,
-        rationing proportionally when oversubscribed. Staff and volunteer hours are spent
-        in proportion to their share of the capacity."""
+        """Residents with an open need they know of seek their best reachable offer with
+        probability trust x language factor x distance decay; each point serves requests
+        up to its capacity, rationing proportionally. Requests left unserved at a full
+        point seek once more, at the best point with capacity left (second choice).
+        Staff and volunteer hours are spent in proportion to their share of capacity."""
         a, rng = self.residents, self.rng
         staff, vols = self.capacity()
         cap = staff + vols
-        best, score = self._best_points(cap > 0)
         cls = 2 * ((a.age >= 75) | a.mobility_limited) + a.language_barrier
         served = np.zeros_like(a.need_hours)
         requested = np.zeros_like(cap)
-        used = np.zeros_like(cap)
-        n_p = cap.shape[0]
-        for k in range(N_DOMAINS):
-            cand = np.flatnonzero((a.need_hours[:, k] > 0) & a.aware[:, k])
-            if len(cand) == 0:
-                continue
-            cells, c = a.home_cell[cand], cls[cand]
-            bp, p_seek = best[k, c, cells], score[k, c, cells]
-            seek = (bp >= 0) & (rng.random(len(cand)) < p_seek)
-            who, bp = cand[seek], bp[seek]
-            req = a.need_hours[who, k]
-            demand = np.bincount(bp, weights=req, minlength=n_p)
-            frac = np.where(demand > 0, np.minimum(1.0, cap[:, k] / np.maximum(demand, 1e-12)), 0.0)
-            served[who, k] = req * frac[bp]
-            requested[:, k] = demand
-            used[:, k] = np.minimum(demand, cap[:, k])
-            x = self.cooperation.cross_referral_probability
-            if x > 0 and len(who):
-                offered_here = cap[bp] > 0  # (len(who), 6)
-                refer = offered_here & (rng.random(offered_here.shape) < x)
-                a.aware[who] |= refer
+        remaining = cap.copy()
+        x = self.cooperation.cross_referral_probability
+        seeking = [np.flatnonzero((a.need_hours[:, k] > 0) & a.aware[:, k]) for k in range(N_DOMAINS)]
+        for _choice in range(2):
+            best, score = self._best_points(remaining > 1e-9)
+            for k in range(N_DOMAINS):
+                cand = seeking[k]
+                if len(cand) == 0:
+                    continue
+                c = cls[cand]
+                bp, p_seek = best[k, c, a.home_cell[cand]], score[k, c, a.home_cell[cand]]
+                go = (bp >= 0) & (rng.random(len(cand)) < p_seek)
+                who, bp = cand[go], bp[go]
+                req = a.need_hours[who, k] - served[who, k]
+                demand = np.bincount(bp, weights=req, minlength=len(cap))
+                frac = np.where(demand > 0, np.minimum(1.0, remaining[:, k] / np.maximum(demand, 1e-12)), 0.0)
+                got = req * frac[bp]
+                served[who, k] += got
+                requested[:, k] += demand
+                remaining[:, k] -= np.minimum(demand, remaining[:, k])
+                if x > 0 and len(who):
+                    refer = (cap[bp] > 0) & (rng.random((len(who), N_DOMAINS)) < x)
+                    a.aware[who] |= refer
+                seeking[k] = who[got < req - 1e-9]  # left over at a full point: second choice
+        used = cap - remaining
         a.served_hours = served
         a.aware |= served > 0
         self.capacity_hours, self.used_hours = cap, used  # (points, 6), this month

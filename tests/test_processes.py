@@ -1,0 +1,158 @@
+"""The core processes, each shown in a tiny hand-built quarter where its effect must appear."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import quartiersim as qs
+from quartiersim.model import QuarterModel
+
+from conftest import ROOT
+
+
+def _model(write_scenario, raw, **kw) -> QuarterModel:
+    return QuarterModel(qs.load_scenario(write_scenario(raw)), rng=kw.pop("seed", 1), **kw)
+
+
+def test_distance_and_barrier_lower_take_up(tiny_raw, write_scenario):
+    # office M at the west end; housing near it and housing behind a barrier further east
+    tiny_raw["space"]["layout"] = ["M...#...."]
+    tiny_raw["access"].update(decay_length_m=200.0, trust_municipal_office=1.0)
+    tiny_raw["population"]["residents"] = 400
+    tiny_raw["municipality"]["voluntary_budget_eur_per_year"] = 1e7  # capacity is no limit
+    m = _model(write_scenario, tiny_raw)
+    m.run_months(6)
+    a = m.residents
+    col = a.home_cell % m.space.width
+    need, served = a.need_hours.sum(1), a.served_hours.sum(1)
+    near = a.alive & (col <= 2)
+    far = a.alive & (col >= 5)
+    assert served[near].sum() / need[near].sum() > 2 * served[far].sum() / need[far].sum()
+    # walking M -> cell 5: three 50 m steps, then into and out of the barrier cell at the
+    # mean cost (1 + 8) / 2 each: 150 + 225 + 225 = 600 m instead of 250 m
+    assert m.space.distance_m[0, 5] == pytest.approx(600.0)
+    assert m.space.distance_m[0, 3] == pytest.approx(150.0)
+
+
+def test_language_barrier_lowers_take_up_at_an_office(tiny_raw, write_scenario):
+    tiny_raw["population"].update(residents=400, share_migration_background=1.0,
+                                  share_language_barrier=0.5)
+    tiny_raw["access"]["language_factor_municipal_office"] = 0.2
+    tiny_raw["municipality"]["voluntary_budget_eur_per_year"] = 1e7
+    m = _model(write_scenario, tiny_raw)
+    m.run_months(3)
+    a = m.residents
+    share = a.served_hours.sum(1) / np.maximum(a.need_hours.sum(1), 1e-9)
+    lb, ok = a.alive & a.language_barrier, a.alive & ~a.language_barrier
+    assert share[lb].mean() < 0.5 * share[ok].mean()
+
+
+def test_awareness_spreads_over_ties(tiny_raw, write_scenario):
+    tiny_raw["access"].update(initial_awareness=0.1, spread_probability_per_tie=0.2)
+    tiny_raw["population"]["residents"] = 300
+    m = _model(write_scenario, tiny_raw)
+    before = m.residents.aware[m.residents.alive].mean()
+    m.run_months(3)
+    assert m.residents.aware[m.residents.alive].mean() > before + 0.2
+    # the networkx graph is the same network the spread runs on
+    g = m.social_network
+    assert g.number_of_edges() == len(m.ties)
+    assert m.adjacency.nnz == 2 * g.number_of_edges()
+
+
+def _volunteer_world(tiny_raw, coordination_fte):
+    tiny_raw["space"] = {"layout": ["MA."], "service_points": {
+        "M": {"kind": "municipal_office", "name": "office"},
+        "A": {"kind": "carrier_premises", "name": "carrier"}}}
+    tiny_raw["population"]["residents"] = 2000
+    tiny_raw["needs"]["counselling"]["hours_per_month"] = 0.5  # demand below volunteer hours
+    tiny_raw["volunteering"] = {"rate": 0.05, "activation_probability_per_month": 0.0,
+                                "activation_per_volunteer_tie": 0.0, "counselling": 1.0,
+                                "elderly_support": 0.0, "youth_education": 0.0,
+                                "integration": 0.0, "health_prevention": 0.0,
+                                "social_participation": 0.0}
+    tiny_raw["carriers"] = [{"name": "A", "point": "A", "coordination_fte": coordination_fte,
+                             "own_funds_eur_per_year": 1e7, "rent_eur_per_month": 0.0}]
+    return tiny_raw
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_paid_coordination_deploys_volunteers_and_keeps_them(tiny_raw, write_scenario, seed):
+    with_c = qs.run(write_scenario(_volunteer_world(tiny_raw, 5.0), "a.toml"), seed=seed,
+                    years=2).summary
+    without = qs.run(write_scenario(_volunteer_world(tiny_raw, 0.0), "b.toml"), seed=seed,
+                     years=2).summary
+    assert without["volunteer_hours"] == 0.0  # nobody coordinates: no volunteer offer
+    assert with_c["volunteer_hours"] > 0.0
+    assert with_c["volunteer_attrition"] < without["volunteer_attrition"]
+    assert with_c["coverage"] > without["coverage"]
+
+
+def test_overload_raises_volunteer_attrition(tiny_raw, write_scenario):
+    raw = _volunteer_world(tiny_raw, 5.0)
+    busy = dict(raw, needs={**raw["needs"], "counselling": {**raw["needs"]["counselling"],
+                                                            "hours_per_month": 10.0}})
+    busy = qs.run(write_scenario(busy, "busy.toml"), seed=3, years=2).summary
+    quiet = qs.run(write_scenario(raw, "calm.toml"), seed=3, years=2).summary
+    assert busy["volunteer_attrition"] > quiet["volunteer_attrition"]
+
+
+def test_carrier_in_deficit_cuts_staff_and_closes(tiny_raw, write_scenario):
+    tiny_raw["space"] = {"layout": ["MA."], "service_points": {
+        "M": {"kind": "municipal_office", "name": "office"},
+        "A": {"kind": "carrier_premises", "name": "carrier"}}}
+    tiny_raw["carriers"] = [{"name": "A", "point": "A", "staff_fte": {"counselling": 1.0},
+                             "own_funds_eur_per_year": 1000.0, "reserve_eur": 0.0,
+                             "rent_eur_per_month": 500.0}]
+    m = _model(write_scenario, tiny_raw)
+    carrier = m.carriers_list[0]
+    m.run_months(1)
+    assert carrier.own_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
+    m.run_months(11)
+    assert not carrier.is_open
+    assert m.capacity()[0][carrier.point.index].sum() == 0.0
+    assert carrier.received_eur == pytest.approx(carrier.spent_eur + carrier.reserve_eur)
+
+
+def test_ageing_raises_elderly_needs(tiny_raw, write_scenario):
+    tiny_raw["population"].update(residents=2000, share_65_plus=0.0, share_under_18=0.0)
+    tiny_raw["needs"]["elderly_support"] = {"min_age": 65.0, "onset_probability_per_month": 0.05}
+    m = _model(write_scenario, tiny_raw)
+    m.residents.age[m.residents.alive] = 64.5  # everyone turns 65 within half a year
+    m.run_months(3)
+    assert m.residents.need_hours[:, 0].sum() == 0.0
+    m.run_months(12)
+    assert (m.residents.need_hours[:, 0] > 0).sum() > 100
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "quartiersim.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, check=True)
+
+
+def test_cli_run_out_writes_summary_and_series(tmp_path):
+    out = tmp_path / "res"
+    r = _cli("run", "scenarios/wetter-grundschoettel.toml", "--years", "1", "--out", str(out),
+             "--set", "municipality.voluntary_budget_eur_per_year=90000")
+    assert "Demand coverage" in r.stdout
+    import pandas as pd
+
+    series = pd.read_parquet(out / "series.parquet")
+    assert len(series) == 12 and "coverage" in series.columns
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["municipal_cost_voluntary_eur"] == pytest.approx(90_000.0)
+
+
+def test_cli_compare_json_rows():
+    r = _cli("compare", "scenarios/wetter-grundschoettel.toml", "--models", "municipal,coproduction",
+             "--seeds", "2", "--years", "1", "--json", "--workers", "1")
+    rows = json.loads(r.stdout)
+    assert [row["model"] for row in rows] == ["municipal", "coproduction"]
+    for row in rows:
+        assert row["coverage_ci_low"] <= row["coverage_mean"] <= row["coverage_ci_high"]
+        assert {"mandatory_cases_mean", "municipal_cost_eur_ci_high"} <= set(row)
