@@ -56,9 +56,10 @@ def test_carriers_income_equals_spending_plus_reserve_change(finished):
 
 def test_coverage_within_unit_interval(finished):
     s, series = finished.summary, finished.series
-    cov_keys = [k for k in s if k.startswith("coverage")]
+    cov_keys = [k for k in s if k.startswith("coverage") and k != "coverage_after_grant"]
     assert len(cov_keys) == 11
     assert all(0.0 <= s[k] <= 1.0 for k in cov_keys)
+    assert s["coverage_after_grant"] is None  # financing "budget" has no grant
     cols = [c for c in series.columns if c.startswith("coverage")]
     assert ((series[cols] >= 0) & (series[cols] <= 1)).all().all()
     assert s["served_hours"] <= s["need_hours"]

@@ -152,6 +152,12 @@ class Carrier(Agent):
         self.point = point
         self.own_fte = np.array([spec.staff_fte.get(d, 0.0) for d in DOMAINS], dtype=float)
         self.own_coordination_fte = spec.coordination_fte
+        # premises and overhead; a cooperation model may move the carrier (e.g. into a
+        # shared centre with a share of its rent and a lower overhead)
+        self.rent_eur_per_month = spec.rent_eur_per_month
+        self.overhead_share = spec.overhead_share
+        self.rent_paid_eur = 0.0
+        self.overhead_paid_eur = 0.0
         self.funded_fte = np.zeros(len(DOMAINS))
         self.funded_coordination_fte = 0.0
         self.reserve_eur = spec.reserve_eur
@@ -164,7 +170,7 @@ class Carrier(Agent):
     @property
     def hour_cost_eur(self) -> float:
         """Full cost of one staff hour (direct cost plus overhead), EUR."""
-        return self.spec.cost_eur_per_staff_hour * (1.0 + self.spec.overhead_share)
+        return self.spec.cost_eur_per_staff_hour * (1.0 + self.overhead_share)
 
     @property
     def staff_fte(self) -> np.ndarray:
@@ -182,8 +188,10 @@ class Carrier(Agent):
     def monthly_cost_eur(self) -> float:
         if not self.is_open:
             return 0.0
-        hours = (self.staff_fte.sum() + self.coordination_fte) * self.model.hours_per_fte
-        return hours * self.hour_cost_eur + self.spec.rent_eur_per_month
+        return self._hours() * self.hour_cost_eur + self.rent_eur_per_month
+
+    def _hours(self) -> float:
+        return (self.staff_fte.sum() + self.coordination_fte) * self.model.hours_per_fte
 
     def settle_month(self) -> None:
         """Own funds arrive, costs are paid, the reserve absorbs the difference."""
@@ -195,6 +203,8 @@ class Carrier(Agent):
                                "carrier_own_funds", own)
         self.income_month_eur += own
         cost = self.monthly_cost_eur()
+        self.rent_paid_eur += self.rent_eur_per_month
+        self.overhead_paid_eur += self._hours() * self.spec.cost_eur_per_staff_hour * self.overhead_share
         self.reserve_eur += self.income_month_eur - cost
         self.received_eur += self.income_month_eur
         self.spent_eur += cost
@@ -246,7 +256,13 @@ class Municipality(Agent):
     At year end (:meth:`close_year`) a deficit under a consolidation regime
     (Haushaltssicherung / Stärkungspakt) cuts next year's voluntary budget by
     ``consolidation_cut_share``, never below ``voluntary_budget_floor_share`` of the
-    initial budget (voluntary spending is cut first, seed 002).
+    initial budget (voluntary spending is cut first, seed 002, Table 1: mandatory tasks
+    such as SGB VIII youth welfare or SGB XII are paid whatever the balance).
+
+    New voluntary commitments (a grant's co-financing share, continuing grant-funded
+    structures) need room in the budget: see :meth:`room_eur` and
+    :meth:`cofinancing_route`. ``revenue_shocks`` (calendar year -> factor on revenue)
+    are set by the fiscal stress test (:mod:`quartiersim.stress`).
     """
 
     model: QuarterModel
@@ -257,6 +273,8 @@ class Municipality(Agent):
         self.initial_voluntary_budget_eur = spec.voluntary_budget_eur_per_year
         self.voluntary_budget_eur = spec.voluntary_budget_eur_per_year
         self.staff_fte = np.zeros((n_points, len(DOMAINS)))  # own staff at offices
+        self.coordination_fte = np.zeros(n_points)  # own staff coordinating volunteers
+        self.revenue_shocks: dict[int, float] = {}
         self.history: list[YearClose] = []
         self.year_voluntary_eur = 0.0
         self.year_mandatory_eur = 0.0
@@ -264,7 +282,34 @@ class Municipality(Agent):
     def revenue_eur(self, year_index: int, calendar_year: int) -> float:
         s = self.spec
         aid = s.consolidation_aid_eur_per_year if calendar_year <= s.consolidation_aid_until_year else 0.0
-        return s.revenue_eur_per_year * (1.0 + s.revenue_growth_per_year) ** year_index + aid
+        base = s.revenue_eur_per_year * (1.0 + s.revenue_growth_per_year) ** year_index
+        return base * self.revenue_shocks.get(calendar_year, 1.0) + aid
+
+    def room_eur(self, year_index: int, calendar_year: int) -> float:
+        """EUR of new voluntary spending the budget allows in the coming year.
+
+        Without a consolidation regime: unlimited (inf). Under one: the projected
+        surplus, revenue - other expenses - the quarter's voluntary budget - last year's
+        quarter mandatory spending, never below 0 (a municipality in deficit may not
+        take on new voluntary tasks without offsetting them)."""
+        if not self.spec.consolidation_regime:
+            return float("inf")
+        mandatory = self.history[-1].quarter_mandatory_eur if self.history else 0.0
+        projected = (self.revenue_eur(year_index, calendar_year) - self.other_expenses_eur(year_index)
+                     - self.voluntary_budget_eur - mandatory)
+        return max(0.0, projected)
+
+    def cofinancing_route(self, own_share_eur: float, year_index: int,
+                          calendar_year: int) -> str | None:
+        """How the municipality can pay a grant's co-financing share for the year:
+        ``"additional"`` (the budget has room), ``"offset"`` (taken out of the quarter's
+        voluntary budget, which must be at least the share) or None (it cannot afford
+        the share and misses the grant)."""
+        if own_share_eur <= self.room_eur(year_index, calendar_year):
+            return "additional"
+        if own_share_eur <= self.voluntary_budget_eur:
+            return "offset"
+        return None
 
     def other_expenses_eur(self, year_index: int) -> float:
         s = self.spec

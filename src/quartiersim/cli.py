@@ -15,6 +15,7 @@ from typing import Any
 from quartiersim.cooperation import COOPERATION_MODELS
 from quartiersim.errors import QuartiersimError
 from quartiersim.scenario import parse_value
+from quartiersim.stress import register_stress
 
 #: Outcomes shown in the readable tables, with labels (all are in --json).
 TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -38,6 +39,14 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
     ("municipal_cost_per_resident_year_eur", "Municipal cost per resident-year (EUR)", "eur"),
     ("cost_per_covered_hour_eur", "Voluntary cost per covered hour (EUR)", "eur"),
     ("total_cost_eur", "Total cost, all payers (EUR)", "eur"),
+    ("cost_municipality_eur", "  municipality", "eur"),
+    ("cost_state_federal_eur", "  state / federal", "eur"),
+    ("cost_insurers_eur", "  health insurers", "eur"),
+    ("cost_housing_company_eur", "  housing company", "eur"),
+    ("cost_donors_eur", "  donors", "eur"),
+    ("cost_residents_eur", "  residents", "eur"),
+    ("npv_municipal_cost_eur", "Municipal cost, present value at 3 % (EUR)", "eur"),
+    ("coverage_after_grant", "Coverage after the grant ends", "share"),
     ("volunteer_hours", "Volunteer hours delivered", "h"),
     ("volunteers_at_end", "Volunteers at end", "n"),
     ("volunteer_attrition", "Volunteer attrition (share per year)", "share"),
@@ -157,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", type=int, default=10, help="replications per model (default 10)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     c.set_defaults(func=cmd_compare)
+    register_stress(sub)
     return p
 
 

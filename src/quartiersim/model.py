@@ -8,7 +8,7 @@ Volunteer agents are the Mesa interface onto those rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
@@ -28,8 +28,9 @@ from quartiersim.population import (
     place_households,
     to_networkx,
 )
-from quartiersim.scenario import Scenario
+from quartiersim.scenario import Scenario, Shock
 from quartiersim.space import QuarterSpace
+from quartiersim.stress import apply_transfer_shocks, revenue_factors
 
 GROUPS: tuple[Group, ...] = tuple(Group)
 #: Relative move-out rate for ages <18, 18-34, 35-64, 65+ (assumption: young adults move
@@ -66,6 +67,8 @@ class QuarterModel(Model):
         rng: seed for all randomness (numpy Generator and Python random derive from it).
         years: horizon in years (a step is a month); used to size the ledger.
         keep_bookings: keep every booking in ``ledger.entries`` (tests, audits).
+        shocks: exogenous fiscal shocks to apply (the scenario's ``shocks`` in the
+            fiscal stress test, :mod:`quartiersim.stress`); none in ordinary runs.
 
     Raises:
         UnknownNameError: unknown cooperation or financing model name.
@@ -74,7 +77,7 @@ class QuarterModel(Model):
 
     def __init__(self, scenario: Scenario, cooperation: str | None = None,
                  financing: str | None = None, rng: int | None = None, years: int = 10,
-                 keep_bookings: bool = False) -> None:
+                 keep_bookings: bool = False, shocks: Sequence[Shock] = ()) -> None:
         super().__init__(rng=rng)
         self.config = scenario
         self.years = years
@@ -97,6 +100,8 @@ class QuarterModel(Model):
             self, scenario.cooperation_params(cooperation))
         self.cooperation.setup()
         self.financing = FinancingModel(self, financing)
+        self.shocks = tuple(shocks)
+        self.municipality.revenue_shocks = revenue_factors(self.shocks)
         self._setup_volunteers()
 
         # accumulators over the run (need and served hours by domain and group)
@@ -381,16 +386,18 @@ class QuarterModel(Model):
         for c in self.open_carriers():
             staff[c.point.index] += c.staff_fte * self.hours_per_fte
             coord[c.point.index] += c.coordination_fte * self.hours_per_fte
+        coord += self.municipality.coordination_fte * self.hours_per_fte
         a = self.residents
         vmask = (a.volunteer_hours > 0) & (a.volunteer_point >= 0)
         offered = np.zeros((n_p, N_DOMAINS))
         np.add.at(offered, (a.volunteer_point[vmask], a.volunteer_domain[vmask]),
                   a.volunteer_hours[vmask])
         per_point = offered.sum(axis=1)
-        limit = coord * self.config.volunteering.volunteer_hours_per_coordinator_hour
+        limit = coord * self.config.volunteering.volunteer_hours_per_coordinator_hour \
+            + self.cooperation.self_run_hours
         scale = np.where(per_point > 0, np.minimum(1.0, limit / np.maximum(per_point, 1e-12)), 0.0)
         self._coordinated_share = scale
-        return staff, offered * scale[:, None]
+        return staff, offered * scale[:, None] + self.cooperation.extra_volunteer_hours
 
     def _best_points(self, has_capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each domain and access class, each cell's best point and its seeking score.
@@ -505,10 +512,7 @@ class QuarterModel(Model):
     def pay_for_provision(self) -> None:
         """Voluntary payments of the cooperation model, booked to payers by the financing
         model; carriers receive theirs. Mandatory cases are paid by the municipality."""
-        for pay in self.cooperation.payments:
-            self.financing.book_voluntary(pay.item, pay.amount_eur)
-            if pay.payee is not None:
-                pay.payee.receive(pay.amount_eur)
+        self.financing.book_month(self.cooperation.payments)
         a, needs = self.residents, self.config.needs
         cases = (a.case_months_left > 0).sum(axis=0)
         cost = np.array([needs[d].mandatory_case_cost_eur_per_month for d in DOMAINS])
@@ -567,8 +571,10 @@ class QuarterModel(Model):
 
     def plan_year(self) -> None:
         year_index = self.steps // 12
+        apply_transfer_shocks(self, self.start_year + year_index)
         funds = self.financing.funds_for_year(year_index, self.start_year + year_index)
         self.cooperation.plan_year(funds)
+        self.financing.plan_bookings(self.cooperation.payments)
 
     # ------------------------------------------------------------------ 9 data
     def record_month(self) -> None:

@@ -30,8 +30,12 @@ OUTCOMES: tuple[str, ...] = (
     "municipal_cost_per_resident_year_eur", "cost_per_covered_hour_eur", "total_cost_eur",
     *(f"cost_{p.value}_eur" for p in Payer), "volunteer_hours", "volunteers_at_end",
     "volunteer_attrition", "carriers_surviving", "residents_end", "budget_balance_min_eur",
-    "consolidation_cut_years",
+    "consolidation_cut_years", "coverage_after_grant", "npv_municipal_cost_eur",
 )
+
+#: Discount rate of ``npv_municipal_cost_eur``, per year (assumption: a real rate of the
+#: order used in German public-sector economic appraisals).
+DISCOUNT_RATE = 0.03
 
 
 def summarize(model: QuarterModel) -> dict[str, Any]:
@@ -48,6 +52,11 @@ def summarize(model: QuarterModel) -> dict[str, Any]:
         volunteer_attrition: volunteers who quit per volunteer-year (share per year).
         budget_balance_<year>_eur: the municipality's budget balance (revenue - expenses)
             of each closed calendar year.
+        coverage_after_grant: coverage over the years after the last funded year of the
+            financing model's grant programme; None (JSON null) without a received grant
+            or when it runs to the end of the horizon.
+        npv_municipal_cost_eur: municipal cost of each year discounted to the start year
+            at ``DISCOUNT_RATE`` (year t, 0-based, divided by (1 + r)^t).
     """
     led = model.ledger
     months = model.steps
@@ -88,6 +97,14 @@ def summarize(model: QuarterModel) -> dict[str, Any]:
     balances = [y.balance_eur for y in model.municipality.history]
     out["budget_balance_min_eur"] = float(min(balances)) if balances else float("nan")
     out["consolidation_cut_years"] = sum(y.consolidation_cut for y in model.municipality.history)
+    end = model.financing.grant_end_year()
+    after = series[series["year"] > end] if end is not None and len(series) else series.iloc[:0]
+    need_after = float(after["need_hours"].sum()) if len(after) else 0.0
+    out["coverage_after_grant"] = (float(after["served_hours"].sum()) / need_after
+                                   if need_after > 0 else None)
+    municipal_by_year = led.totals[:, PAYERS.index(Payer.MUNICIPALITY), :].sum(axis=1)
+    out["npv_municipal_cost_eur"] = float(sum(v / (1.0 + DISCOUNT_RATE) ** t
+                                              for t, v in enumerate(municipal_by_year)))
     for y in model.municipality.history:
         out[f"budget_balance_{y.year}_eur"] = y.balance_eur
     return out

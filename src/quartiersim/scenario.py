@@ -408,6 +408,20 @@ class Municipality(Strict):
         return [x / sum(raw) for x in raw]
 
 
+# --------------------------------------------------------------------------- shocks
+class Shock(Strict):
+    """An exogenous fiscal shock for the stress test (DeWaK finance analysis, seed 002)."""
+
+    year: int = P(..., unit="year", ge=1990, le=2200, description="Calendar year it hits.")
+    tax_revenue_change: float = P(0.0, unit="share of revenue", ge=-1, le=1,
+                                  description="Relative change of the city's revenue, e.g. -0.05.")
+    transfer_recipient_change: float = P(0.0, unit="share of recipients", ge=-1, le=10,
+                                         description="Relative change of the number of transfer "
+                                                     "recipients in the quarter, e.g. 0.2 = 20 % more.")
+    duration_years: int = P(1, unit="years", ge=1, le=100,
+                            description="Years the revenue change lasts.")
+
+
 class Scenario(Strict):
     """A validated quarter scenario. Build it with :func:`load_scenario`."""
 
@@ -424,6 +438,9 @@ class Scenario(Strict):
         default_factory=dict, description="Parameters per cooperation model name.")
     financing: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Named financing models: instruments and parameters.")
+    shocks: list[Shock] = Field(default_factory=list,
+                                description="Fiscal shocks of the stress test ([[shocks]]); "
+                                            "applied only by 'quartiersim stress'.")
     default_cooperation: str = "municipal"
     default_financing: str = "budget"
 
