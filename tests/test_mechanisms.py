@@ -249,3 +249,13 @@ def test_innovation_lab_rematches_volunteers_to_unmet_needs(tiny_raw, write_scen
     assert r.summary["volunteer_hours"] > 0
     assert r.summary["cost_municipality_eur"] == pytest.approx(400_000.0)
     assert r.model.ledger.total(Payer.MUNICIPALITY, CostCategory.MANDATORY) == 0.0
+
+
+def test_compare_runs_all_six_models_by_default(tiny_raw, write_scenario):
+    raw = carrier_world(tiny_raw)
+    raw["cooperation"]["meeting_point"] = {"manager_cost_eur_per_year_per_fte": 10_000.0}
+    table = qs.compare(write_scenario(raw), seeds=2, years=1, workers=1, progress=False)
+    assert list(table["model"]) == ["municipal", "contracting", "coproduction",
+                                    "integration_centre", "meeting_point", "innovation_lab"]
+    assert (table["coverage_mean"] > 0).all()
+    assert table["cost_municipality_eur_mean"].tolist() == pytest.approx([30_000.0] * 6)

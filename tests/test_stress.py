@@ -1,0 +1,98 @@
+"""The fiscal stress test: shocks, its outcomes by hand, the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import quartiersim as qs
+from quartiersim.cli import main
+from quartiersim.model import QuarterModel
+from quartiersim.scenario import Shock
+from quartiersim.stress import STRESS_OUTCOMES, apply_transfer_shocks, revenue_factors, stress_test
+
+from conftest import HERTEN, SCENARIOS
+
+
+def test_revenue_factors_multiply_over_active_years():
+    shocks = [Shock(year=2021, tax_revenue_change=-0.1, duration_years=2),
+              Shock(year=2022, tax_revenue_change=-0.5)]
+    assert revenue_factors(shocks) == {2021: pytest.approx(0.9), 2022: pytest.approx(0.45)}
+
+
+def _shocked(tiny_raw, **shock):
+    tiny_raw["municipality"].update(consolidation_regime=True, consolidation_cut_share=0.1)
+    tiny_raw["shocks"] = [dict({"year": 2021, "tax_revenue_change": -0.1}, **shock)]
+    return tiny_raw
+
+
+def test_stress_outcomes_by_hand(tiny_raw, write_scenario):
+    # balance without shock: 1,000,000 - 900,000 - 30,000 = 70,000 every year.
+    # 2021: revenue -10 % -> balance -30,000 -> voluntary budget cut by 10 % for 2022;
+    # 2022: balance 73,000 >= 70,000: recovered after one year. Coverage from 2021 on:
+    # 0.5 (2021) and 0.45 (2022) against 0.5 -> drop 0.025.
+    path = write_scenario(_shocked(tiny_raw))
+    res = stress_test(path, model="municipal", seed=1, years=3)
+    assert set(STRESS_OUTCOMES) <= set(res)
+    assert res["stress_max_deficit_eur"] == pytest.approx(30_000.0)
+    assert res["stress_years_to_recover"] == 1.0
+    assert res["stress_coverage_drop"] == pytest.approx(0.025)
+    assert res["unshocked"]["budget_balance_2021_eur"] == pytest.approx(70_000.0)
+    assert res["shocked"]["budget_balance_2021_eur"] == pytest.approx(-30_000.0)
+    assert res["shocked"]["budget_balance_2022_eur"] == pytest.approx(73_000.0)
+    assert res["shocked"]["consolidation_cut_years"] == 1
+
+
+def test_not_recovered_within_horizon_is_nan(tiny_raw, write_scenario):
+    path = write_scenario(_shocked(tiny_raw, duration_years=5))
+    res = stress_test(path, model="municipal", seed=1, years=3)
+    assert np.isnan(res["stress_years_to_recover"])
+    assert res["stress_max_deficit_eur"] > 0
+
+
+def test_ordinary_runs_ignore_shocks(tiny_raw, write_scenario):
+    path = write_scenario(_shocked(tiny_raw))
+    s = qs.run(path, model="municipal", seed=1, years=3).summary
+    assert s["budget_balance_2021_eur"] == pytest.approx(70_000.0)
+
+
+def test_transfer_shock_raises_recipients_by_the_share():
+    sc = qs.load_scenario(HERTEN)
+    m = QuarterModel(sc, rng=3, years=1, shocks=[Shock(year=2021, transfer_recipient_change=0.2)])
+    a = m.residents
+    before = int((a.alive & a.transfer).sum())
+    apply_transfer_shocks(m, 2020)  # no shock this year
+    assert int((a.alive & a.transfer).sum()) == before
+    apply_transfer_shocks(m, 2021)
+    assert int((a.alive & a.transfer).sum()) == before + round(0.2 * before)
+
+
+def test_no_shocks_is_an_error(tiny_raw, write_scenario):
+    with pytest.raises(qs.QuartiersimError, match=r"no shocks within 2020-2022; declare them as \[\[shocks\]\]"):
+        stress_test(write_scenario(tiny_raw), model="municipal", years=3)
+
+
+def test_shock_schema_is_validated(tiny_raw, write_scenario):
+    tiny_raw["shocks"] = [{"year": 2021, "tax_revenue_change": -2.0}]
+    with pytest.raises(qs.ScenarioError, match=r"'shocks\[0\]\.tax_revenue_change' = -2\.0: must be >= -1"):
+        qs.load_scenario(write_scenario(tiny_raw))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenarios_declare_shocks_within_ten_years(path):
+    sc = qs.load_scenario(path)
+    assert sc.shocks and all(sc.meta.start_year <= s.year < sc.meta.start_year + 10 for s in sc.shocks)
+
+
+def test_cli_stress_table_and_json(tiny_raw, write_scenario, capsys):
+    path = str(write_scenario(_shocked(tiny_raw)))
+    assert main(["stress", path, "--model", "municipal", "--years", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stress_max_deficit_eur"] == pytest.approx(30_000.0)
+    assert main(["stress", path, "--model", "municipal", "--years", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "unshocked" in text and "stress_years_to_recover  1" in text
+    assert main(["stress", path, "--model", "nope"]) == 2
+    assert "unknown cooperation model 'nope'" in capsys.readouterr().err
