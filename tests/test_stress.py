@@ -96,3 +96,11 @@ def test_cli_stress_table_and_json(tiny_raw, write_scenario, capsys):
     assert "unshocked" in text and "stress_years_to_recover  1" in text
     assert main(["stress", path, "--model", "nope"]) == 2
     assert "unknown cooperation model 'nope'" in capsys.readouterr().err
+
+
+def test_cli_json_writes_null_when_not_recovered(tiny_raw, write_scenario, capsys):
+    path = str(write_scenario(_shocked(tiny_raw, duration_years=5)))
+    assert main(["stress", path, "--model", "municipal", "--years", "3", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "NaN" not in out
+    assert json.loads(out)["stress_years_to_recover"] is None

@@ -155,8 +155,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
     res = stress_test(args.scenario, model=args.model, financing=args.financing,
                       seed=args.seed, years=args.years, overrides=_overrides(args.set))
-    if args.json:
-        print(json.dumps(res, default=float))
+    if args.json:  # strict JSON: a NaN outcome (not recovered) becomes null
+        print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                          for k, v in res.items()}, default=float))
         return 0
     b, h = res["unshocked"], res["shocked"]
     shocks = "; ".join(f"{s['year']}: revenue {s['tax_revenue_change']:+.1%} for "
