@@ -16,6 +16,7 @@ from quartiersim.cooperation import COOPERATION_MODELS
 from quartiersim.errors import QuartiersimError
 from quartiersim.scenario import parse_value
 from quartiersim.stress import register_stress
+from quartiersim.synth import register_synth
 
 #: Outcomes shown in the readable tables, with labels (all are in --json).
 TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     c.set_defaults(func=cmd_compare)
     register_stress(sub)
+    register_synth(sub)
     return p
 
 

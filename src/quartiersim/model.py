@@ -21,11 +21,15 @@ from quartiersim.financing import FinancingModel
 from quartiersim.ledger import Ledger
 from quartiersim.population import (
     ResidentArrays,
+    TieCounter,
     adjacency,
     build_ties,
     initial_ages,
     newcomer_ages,
+    eligibility_groups,
+    onset_by_code,
     place_households,
+    status_codes,
     to_networkx,
 )
 from quartiersim.scenario import Scenario, Shock
@@ -33,6 +37,8 @@ from quartiersim.space import QuarterSpace
 from quartiersim.stress import apply_transfer_shocks, revenue_factors
 
 GROUPS: tuple[Group, ...] = tuple(Group)
+#: Capacity patterns whose best points are kept (first and second choice of recent months).
+BEST_POINTS_CACHE = 16
 #: Relative move-out rate for ages <18, 18-34, 35-64, 65+ (assumption: young adults move
 #: most, older residents least); normalised so the scenario's overall rate holds.
 MOVE_AGE_FACTOR = (0.8, 2.0, 0.8, 0.3)
@@ -88,6 +94,7 @@ class QuarterModel(Model):
         self.hours_per_fte = mun.hours_per_fte_per_month
         self.start_year = scenario.meta.start_year
         self.ledger = Ledger(years + 1, keep_entries=keep_bookings)
+        self._cache_need_parameters()
 
         # space, population, network
         self.space = QuarterSpace(scenario.space, random=self.random)
@@ -129,6 +136,25 @@ class QuarterModel(Model):
         validate_financing(scenario, financing or scenario.default_financing)
 
     # ------------------------------------------------------------------ set-up
+    def _cache_need_parameters(self) -> None:
+        """Per-domain need parameters as vectors (6,) and the onset table, computed once
+        (the scenario is frozen)."""
+        needs = self.config.needs
+
+        def vec(attr: str, dtype: type = float) -> np.ndarray:
+            return np.array([getattr(needs[d], attr) for d in DOMAINS], dtype=dtype)
+
+        self._hours = vec("hours_per_month")
+        self._escalation_delay = vec("escalation_delay_months")
+        self._escalation_p = vec("escalation_probability_per_month")
+        self._case_duration = vec("mandatory_case_duration_months")
+        self._resolve_unserved = vec("resolve_probability_unserved")
+        self._resolve_served = vec("resolve_probability_served")
+        self._case_cost = vec("mandatory_case_cost_eur_per_month")
+        self._onset_by_code = onset_by_code(needs)  # (6, 4096)
+        self._eligibility = eligibility_groups(needs)
+        self._best_cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # see _best_points
+
     def _setup_population(self) -> None:
         sc, rng = self.config, self.rng
         pop = sc.population
@@ -150,9 +176,10 @@ class QuarterModel(Model):
         self.ties = build_ties(a.home_cell, household_all, self.space.width, sc.network, rng)
         self.adjacency = adjacency(self.ties, capacity)
         self._social_network = None
+        self._aware_tie_counter = TieCounter(self.adjacency)
+        self._volunteer_tie_counter = TieCounter(self.adjacency)
         self.resident_of_slot: dict[int, Resident] = {}
-        for s in slots:
-            self.resident_of_slot[int(s)] = Resident(self, int(s))
+        self._add_residents(slots)
         self.volunteer_of_slot: dict[int, Volunteer] = {}
         self.target_residents = float(n)
         self._init_needs(slots)
@@ -160,12 +187,11 @@ class QuarterModel(Model):
     def _init_needs(self, slots: np.ndarray) -> None:
         """Give residents needs at the steady-state prevalence without service,
         onset / (onset + unserved resolve rate); used at the start and for newcomers."""
-        onset = self._onset_probabilities()[slots]
-        resolve = np.array([self.config.needs[d].resolve_probability_unserved for d in DOMAINS])
+        onset = self._onset_probabilities(slots)
+        resolve = self._resolve_unserved
         prevalence = onset / np.maximum(onset + resolve, 1e-12)
         has = self.rng.random(prevalence.shape) < prevalence
-        hours = np.array([self.config.needs[d].hours_per_month for d in DOMAINS])
-        self.residents.need_hours[slots] = np.where(has, hours, 0.0)
+        self.residents.need_hours[slots] = np.where(has, self._hours, 0.0)
 
     def _setup_volunteers(self) -> None:
         a = self.residents
@@ -207,20 +233,22 @@ class QuarterModel(Model):
         housing segment) whose status is drawn from the newcomer shares; births and
         further arrivals keep the population on its trend."""
         a, rng, pop = self.residents, self.rng, self.config.population
-        alive = a.alive
-        a.age[alive] += 1.0 / 12.0
-        q_year = pop.mortality_at_80_per_year * 2.0 ** ((a.age - 80.0) / 7.3)
-        dying = alive & (rng.random(a.n) < _monthly(q_year))
-        factor = np.select([a.age < 18, a.age < 35, a.age < 65], list(MOVE_AGE_FACTOR[:3]),
-                           MOVE_AGE_FACTOR[3])
-        factor = factor / max(factor[alive].mean(), 1e-12)
-        moving = alive & ~dying & (rng.random(a.n) < _monthly(pop.move_out_rate_per_year * factor))
-        mover_ages = a.age[moving]
-        for s in np.flatnonzero(dying | moving):
-            self._remove_resident(int(s))
-        births = int(rng.poisson(pop.births_per_1000_per_year / 1000.0 / 12.0 * alive.sum()))
+        living = np.flatnonzero(a.alive)
+        age = a.age[living] + 1.0 / 12.0
+        a.age[living] = age
+        q_year = pop.mortality_at_80_per_year * np.exp2((age - 80.0) / 7.3)
+        dies = rng.random(len(living)) < _monthly(q_year)
+        band = (age >= 18).astype(np.intp) + (age >= 35) + (age >= 65)  # MOVE_AGE_FACTOR bands
+        factor = np.array(MOVE_AGE_FACTOR)
+        factor /= max(np.bincount(band, minlength=4) @ factor / max(len(living), 1), 1e-12)
+        p_move = _monthly(pop.move_out_rate_per_year * factor)[band]
+        moves = ~dies & (rng.random(len(living)) < p_move)
+        mover_ages = age[moves]
+        self._remove_residents(living[dies | moves])
+        n_alive = int(np.count_nonzero(a.alive))
+        births = int(rng.poisson(pop.births_per_1000_per_year / 1000.0 / 12.0 * n_alive))
         self.target_residents *= (1.0 + pop.population_change_per_year) ** (1.0 / 12.0)
-        arrivals = max(0, int(round(self.target_residents)) - int(a.alive.sum()))
+        arrivals = max(0, int(round(self.target_residents)) - n_alive)
         births = min(births, arrivals)
         ages = np.concatenate([np.zeros(births), rng.permutation(mover_ages)])
         if arrivals > len(ages):
@@ -228,15 +256,19 @@ class QuarterModel(Model):
         if arrivals:
             self._move_in(ages[:arrivals])
 
-    def _remove_resident(self, slot: int) -> None:
+    def _remove_residents(self, slots: np.ndarray) -> None:
+        """Residents in ``slots`` leave (death or move): their rows are cleared, their
+        volunteering ends and their agents are removed from the model."""
         a = self.residents
-        a.alive[slot] = False
-        a.need_hours[slot] = 0.0
-        a.case_months_left[slot] = 0
-        a.aware[slot] = False
-        if slot in self.volunteer_of_slot:
-            self._stop_volunteering(slot)
-        self.resident_of_slot.pop(slot).remove()
+        leaving_volunteers = slots[a.volunteer_hours[slots] > 0]
+        a.alive[slots] = False
+        a.need_hours[slots] = 0.0
+        a.case_months_left[slots] = 0
+        a.aware[slots] = False
+        self._stop_volunteering(leaving_volunteers)
+        pop = self.resident_of_slot.pop
+        for s in slots.tolist():
+            pop(s).remove()
 
     def _move_in(self, ages: np.ndarray) -> None:
         a, pop = self.residents, self.config.population
@@ -250,102 +282,115 @@ class QuarterModel(Model):
                           pop.newcomer_share_transfer_recipients,
                           pop.newcomer_share_migration_background)
         self._init_needs(slots)  # newcomers bring needs like everybody else
-        for s in slots:
-            self.resident_of_slot[int(s)] = Resident(self, int(s))
+        self._add_residents(slots)
+
+    def _add_residents(self, slots: np.ndarray) -> None:
+        """Create the Resident agents (Mesa interface) for newly occupied ``slots``."""
+        by_slot = self.resident_of_slot
+        for s in slots.tolist():
+            by_slot[s] = Resident(self, s)
 
     def _grow(self, extra: int) -> None:
         """Add vacant dwelling slots (without ties) when the population outgrows them."""
         a = self.residents
         more = ResidentArrays.empty(max(extra, a.n // 10))
         more.home_cell[:] = self.rng.choice(self.space.housing_cells, size=more.n)
-        for name in a.__dataclass_fields__:
-            setattr(a, name, np.concatenate([getattr(a, name), getattr(more, name)]))
+        a.extend(more)
         self.adjacency.resize((a.n, a.n))
 
     # ------------------------------------------------------------------ 2 needs
-    def _onset_probabilities(self) -> np.ndarray:
-        """Monthly onset probability by slot and domain, shape (n, 6)."""
-        a, needs = self.residents, self.config.needs
-        out = np.zeros((a.n, N_DOMAINS))
-        age75 = a.age >= 75
-        single65 = a.single & (a.age >= 65)
-        for k, d in enumerate(DOMAINS):
-            nd = needs[d]
-            p = np.full(a.n, nd.onset_probability_per_month)
-            if d.value == "integration":
-                p = np.where(a.language_barrier, needs.integration_onset_language_barrier, p)
-            for mask, mult in ((a.transfer, nd.multiplier_transfer),
-                               (a.migration, nd.multiplier_migration),
-                               (a.language_barrier, nd.multiplier_language_barrier),
-                               (single65, nd.multiplier_single_65_plus),
-                               (a.mobility_limited, nd.multiplier_mobility_limited),
-                               (age75, nd.multiplier_age_75_plus)):
-                if mult != 1.0:
-                    p = np.where(mask, p * mult, p)
-            eligible = a.alive & (a.age >= nd.min_age) & (a.age <= nd.max_age + 1)
-            out[:, k] = np.where(eligible, np.minimum(p, 1.0), 0.0)
-        return out
+    def _onset_probabilities(self, slots: np.ndarray | None = None) -> np.ndarray:
+        """Monthly onset probability by slot and domain, shape (n, 6) or (len(slots), 6).
+
+        A resident's probability depends only on six status flags (see
+        :func:`~quartiersim.population.status_codes`) and on whether the age is in each
+        domain's range, so it is a column of the precomputed onset table
+        (:func:`~quartiersim.population.onset_by_code`); zero for vacant slots."""
+        a = self.residents
+        if slots is None:
+            code, age, alive = status_codes(a), a.age, a.alive
+        else:
+            code, age, alive = status_codes(a, slots), a.age[slots], a.alive[slots]
+        for lo, hi, bits in self._eligibility:
+            code |= (alive & (age >= lo) & (age <= hi)) * (bits << 6)
+        return np.take(self._onset_by_code, code, axis=1).T
 
     def needs_arise_and_escalate(self) -> None:
         """New needs arise by age and status; needs unmet too long escalate into mandatory
         cases (Pflichtleistungen) at a unit cost to the municipality."""
-        a, rng, needs = self.residents, self.rng, self.config.needs
-        hours = self._need_hours_vector
+        a, rng = self.residents, self.rng
+        need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
+        cases = a.flat("case_months_left")
         # running cases: one month less; cost is booked in pay_for_provision
-        running = a.case_months_left > 0
-        a.case_months_left[running] -= 1
-        # onset
-        onset = self._onset_probabilities()
-        free = (a.need_hours == 0) & (a.case_months_left == 0)
-        new = free & (rng.random(onset.shape) < onset)
-        a.need_hours[new] = np.broadcast_to(hours, new.shape)[new]
-        a.unmet_months[new] = 0
-        # escalation of needs unmet for the delay, by last month's unmet share
-        delay = np.array([needs[d].escalation_delay_months for d in DOMAINS])
-        p_esc = np.array([needs[d].escalation_probability_per_month for d in DOMAINS])
-        open_ = a.need_hours > 0
-        unmet_share = np.where(open_, 1.0 - a.served_hours / np.where(open_, a.need_hours, 1.0), 0.0)
-        at_risk = open_ & (a.unmet_months >= delay)
-        esc = at_risk & (rng.random(at_risk.shape) < p_esc * np.clip(unmet_share, 0.0, 1.0))
-        if esc.any():
-            dur = np.array([needs[d].mandatory_case_duration_months for d in DOMAINS])
-            a.case_months_left[esc] = np.broadcast_to(dur, esc.shape)[esc]
-            a.need_hours[esc] = 0.0
-            a.unmet_months[esc] = 0
-            self.new_cases += esc.sum(axis=0)
-        self._new_cases_month = int(esc.sum())
-
-    @property
-    def _need_hours_vector(self) -> np.ndarray:
-        return np.array([self.config.needs[d].hours_per_month for d in DOMAINS])
+        cases -= cases > 0
+        # onset, among free (no need, no case) entries with a positive probability
+        onset = self._onset_probabilities().T.reshape(-1)  # flat domain-major
+        cand = np.flatnonzero((onset > 0) & (need == 0) & (cases == 0))
+        new = cand[rng.random(len(cand)) < onset[cand]]
+        need[new] = self._hours[new // a.n]
+        unmet[new] = 0
+        # escalation of needs unmet for the delay, by last month's unmet share; over the
+        # open needs only (flat domain-major entries k * n + i)
+        idx = np.flatnonzero(need > 0)
+        dom = idx // a.n
+        at_risk = unmet[idx] >= self._escalation_delay[dom]
+        idx, dom = idx[at_risk], dom[at_risk]
+        unmet_share = np.clip(1.0 - served[idx] / need[idx], 0.0, 1.0)
+        esc = rng.random(len(idx)) < self._escalation_p[dom] * unmet_share
+        idx, dom = idx[esc], dom[esc]
+        cases[idx] = self._case_duration[dom]
+        need[idx] = 0.0
+        unmet[idx] = 0
+        n_esc = np.bincount(dom, minlength=N_DOMAINS)
+        self.new_cases += n_esc
+        self._new_cases_month = int(len(idx))
 
     # ------------------------------------------------------------------ 3 awareness, activation
     def spread_awareness(self) -> None:
         """Residents learn of offers through aware ties (1 - (1 - p)^k for k aware ties),
         through the cooperation model's outreach, and forget unused offers."""
         a, rng, acc = self.residents, self.rng, self.config.access
-        k_aware = self.adjacency @ a.aware.astype(np.float32)  # (n, 6) aware ties
-        p_learn = 1.0 - (1.0 - acc.spread_probability_per_tie) ** k_aware
+        aware, served = a.flat("aware"), a.flat("served_hours")
+        k_aware = self._aware_ties()
         outreach = self.cooperation.outreach_probability()
+        # learning: unaware residents with an aware tie (or reached by outreach)
+        can_learn = ~aware & np.tile(a.alive, N_DOMAINS)
+        if outreach == 0:
+            can_learn &= k_aware > 0
+        cand = np.flatnonzero(can_learn)
+        k = k_aware[cand]
+        by_ties = 1.0 - (1.0 - acc.spread_probability_per_tie) ** np.arange(k.max(initial=0) + 1)
+        p_learn = by_ties[k]
         if outreach > 0:
             p_learn = 1.0 - (1.0 - p_learn) * (1.0 - outreach)
-        draw = rng.random(a.aware.shape)
-        learn = ~a.aware & (draw < p_learn)
-        forget = a.aware & (a.served_hours == 0) & (draw < acc.forget_probability_per_month)
-        a.aware |= learn
-        a.aware &= ~forget
-        a.aware &= a.alive[:, None]
+        learn = cand[rng.random(len(cand)) < p_learn]
+        # forgetting: each aware resident who used no offer last month, with one probability
+        # (drawn as a binomial count and a uniform choice of who)
+        unused = np.flatnonzero(aware & (served == 0))
+        k = rng.binomial(len(unused), acc.forget_probability_per_month)
+        forget = unused[rng.choice(len(unused), size=k, replace=False)] if k else unused[:0]
+        aware[learn] = True
+        aware[forget] = False
+
+    def _aware_ties(self) -> np.ndarray:
+        """Number of aware ties of each slot in each domain, flat domain-major (6 * n,)."""
+        return self._aware_tie_counter.count(self.residents.flat("aware"))
 
     def activate_volunteers(self) -> None:
         """Adults start volunteering: base chance, ties to volunteers, the model's boost."""
-        a, vol = self.residents, self.config.volunteering
-        is_vol = (a.volunteer_hours > 0).astype(np.float32)
-        k = self.adjacency @ is_vol
-        p = vol.activation_probability_per_month + vol.activation_per_volunteer_tie * k \
-            + self.cooperation.activation_boost()
-        cand = a.alive & (a.age >= 14) & (a.volunteer_hours == 0)
-        joining = np.flatnonzero(cand & (self.rng.random(a.n) < p))
-        self._start_volunteering(joining)
+        a, vol, rng = self.residents, self.config.volunteering, self.rng
+        is_vol = a.volunteer_hours > 0
+        k = self._volunteer_tie_counter.count(is_vol)  # ties to volunteers
+        base = vol.activation_probability_per_month + self.cooperation.activation_boost()
+        cand = a.alive & (a.age >= 14) & ~is_vol
+        # candidates without a volunteer tie share one probability: a binomial count of
+        # joiners chosen uniformly; the others are drawn one by one
+        lone, tied = np.flatnonzero(cand & (k == 0)), np.flatnonzero(cand & (k > 0))
+        n_lone = rng.binomial(len(lone), min(max(base, 0.0), 1.0))
+        p_tied = base + vol.activation_per_volunteer_tie * k[tied]
+        joining = np.concatenate([lone[rng.choice(len(lone), size=n_lone, replace=False)],
+                                  tied[rng.random(len(tied)) < p_tied]])
+        self._start_volunteering(np.sort(joining))
 
     def _start_volunteering(self, slots: np.ndarray) -> None:
         if len(slots) == 0:
@@ -358,14 +403,17 @@ class QuarterModel(Model):
                                              vol.high_hours_per_month])[band]
         a.volunteer_domain[slots] = rng.choice(N_DOMAINS, size=len(slots), p=vol.domain_shares())
         a.volunteer_point[slots] = self._nearest_volunteer_point(a.home_cell[slots])
-        for s in slots:
-            self.volunteer_of_slot[int(s)] = Volunteer(self, self.resident_of_slot[int(s)])
+        for s in slots.tolist():
+            self.volunteer_of_slot[s] = Volunteer(self, self.resident_of_slot[s])
 
-    def _stop_volunteering(self, slot: int) -> None:
+    def _stop_volunteering(self, slots: np.ndarray) -> None:
+        """Volunteers in ``slots`` stop: their hours end and their agents are removed."""
         a = self.residents
-        a.volunteer_hours[slot] = 0.0
-        a.volunteer_point[slot] = -1
-        self.volunteer_of_slot.pop(slot).remove()
+        a.volunteer_hours[slots] = 0.0
+        a.volunteer_point[slots] = -1
+        pop = self.volunteer_of_slot.pop
+        for s in slots.tolist():
+            pop(s).remove()
 
     def _nearest_volunteer_point(self, cells: np.ndarray) -> np.ndarray:
         points = self.cooperation.volunteer_points()
@@ -389,9 +437,9 @@ class QuarterModel(Model):
         coord += self.municipality.coordination_fte * self.hours_per_fte
         a = self.residents
         vmask = (a.volunteer_hours > 0) & (a.volunteer_point >= 0)
-        offered = np.zeros((n_p, N_DOMAINS))
-        np.add.at(offered, (a.volunteer_point[vmask], a.volunteer_domain[vmask]),
-                  a.volunteer_hours[vmask])
+        where = a.volunteer_point[vmask] * N_DOMAINS + a.volunteer_domain[vmask]
+        offered = np.bincount(where, weights=a.volunteer_hours[vmask],
+                              minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
         per_point = offered.sum(axis=1)
         limit = coord * self.config.volunteering.volunteer_hours_per_coordinator_hour \
             + self.cooperation.self_run_hours
@@ -405,7 +453,20 @@ class QuarterModel(Model):
         Access class = 2 x limited (75+ or mobility-limited) + language barrier.
         Returns (best, score), each shape (6, 4, n_cells); best = -1 where nothing is offered.
         Score = trust(kind) x language factor x exp(-distance / decay length).
+        Recomputed only when the pattern of ``has_capacity`` (points, 6) changes.
         """
+        key = has_capacity.tobytes()
+        cache = self._best_cache
+        if key in cache:
+            cache[key] = cache.pop(key)  # most recently used last
+            return cache[key]
+        result = self._compute_best_points(has_capacity)
+        cache[key] = result
+        if len(cache) > BEST_POINTS_CACHE:
+            del cache[next(iter(cache))]  # least recently used
+        return result
+
+    def _compute_best_points(self, has_capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         acc = self.config.access
         kinds = [p.kind for p in self.space.points]
         trust = np.array([acc.trust(k) for k in kinds])
@@ -438,7 +499,8 @@ class QuarterModel(Model):
         staff, vols = self.capacity()
         cap = staff + vols
         cls = 2 * ((a.age >= 75) | a.mobility_limited) + a.language_barrier
-        served = np.zeros_like(a.need_hours)
+        served = a.served_hours  # last month's service is replaced here
+        served.fill(0.0)
         requested = np.zeros_like(cap)
         remaining = cap.copy()
         x = self.cooperation.cross_referral_probability
@@ -465,7 +527,6 @@ class QuarterModel(Model):
                     a.aware[who] |= refer
                 seeking[k] = who[got < req - 1e-9]  # left over at a full point: second choice
         used = cap - remaining
-        a.served_hours = served
         a.aware |= served > 0
         self.capacity_hours, self.used_hours = cap, used  # (points, 6), this month
         vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)
@@ -476,16 +537,15 @@ class QuarterModel(Model):
         self.volunteer_hours_total += self._volunteer_hours_month
         # coverage statistics: need-hours of residents in a mandatory case count as needed
         # and not met by the offers (the need was not met preventively)
-        need = a.need_hours + np.where(a.case_months_left > 0, self._need_hours_vector, 0.0)
+        need = a.need_hours + (a.case_months_left > 0) * self._hours
         self._need_month = need.sum(axis=0)
         self._served_month = served.sum(axis=0)
         self.acc_need += self._need_month
         self.acc_served += self._served_month
         self.year_need += self._need_month
-        need_i, served_i = need.sum(axis=1), served.sum(axis=1)
-        for g, mask in enumerate(self._group_masks()):
-            self.acc_need_group[g] += need_i[mask].sum()
-            self.acc_served_group[g] += served_i[mask].sum()
+        groups = np.array(self._group_masks(), dtype=float)  # (4, n) 0/1
+        self.acc_need_group += (groups @ need).sum(axis=1)
+        self.acc_served_group += (groups @ served).sum(axis=1)
 
     def _group_masks(self) -> list[np.ndarray]:
         a = self.residents
@@ -496,26 +556,25 @@ class QuarterModel(Model):
     def resolve_needs(self) -> None:
         """Needs resolve with a probability between the unserved and the served rate, by
         the served share; the unmet-months counter grows while less than half is served."""
-        a, needs = self.residents, self.config.needs
-        open_ = a.need_hours > 0
-        share = np.where(open_, a.served_hours / np.where(open_, a.need_hours, 1.0), 0.0)
-        pu = np.array([needs[d].resolve_probability_unserved for d in DOMAINS])
-        ps = np.array([needs[d].resolve_probability_served for d in DOMAINS])
-        p = pu + (ps - pu) * share
-        resolved = open_ & (self.rng.random(open_.shape) < p)
-        a.need_hours[resolved] = 0.0
-        still = open_ & ~resolved
-        a.unmet_months[still & (share < 0.5)] += 1
-        a.unmet_months[(still & (share >= 0.5)) | resolved] = 0
+        a = self.residents
+        need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
+        idx = np.flatnonzero(need > 0)  # open needs, flat domain-major entries k * n + i
+        dom = idx // a.n
+        share = served[idx] / need[idx]
+        p = self._resolve_unserved[dom] + \
+            (self._resolve_served[dom] - self._resolve_unserved[dom]) * share
+        resolved = self.rng.random(len(idx)) < p
+        need[idx[resolved]] = 0.0
+        unmet[idx[~resolved & (share < 0.5)]] += 1
+        unmet[idx[resolved | (share >= 0.5)]] = 0
 
     # ------------------------------------------------------------------ 6 money
     def pay_for_provision(self) -> None:
         """Voluntary payments of the cooperation model, booked to payers by the financing
         model; carriers receive theirs. Mandatory cases are paid by the municipality."""
         self.financing.book_month(self.cooperation.payments)
-        a, needs = self.residents, self.config.needs
-        cases = (a.case_months_left > 0).sum(axis=0)
-        cost = np.array([needs[d].mandatory_case_cost_eur_per_month for d in DOMAINS])
+        cases = np.count_nonzero(self.residents.case_months_left, axis=0)
+        cost = self._case_cost
         for k, d in enumerate(DOMAINS):
             amount = float(cases[k] * cost[k])
             self.ledger.book(self.steps, Payer.MUNICIPALITY, CostCategory.MANDATORY,
@@ -554,8 +613,7 @@ class QuarterModel(Model):
         overload = 1.0 + (vol.overload_quit_multiplier - 1.0) * np.clip(load - 1.0, 0.0, 1.0)
         p = _monthly(annual) * overload
         quitting = vols[self.rng.random(len(vols)) < p]
-        for s in quitting:
-            self._stop_volunteering(int(s))
+        self._stop_volunteering(quitting)
         self.volunteers_quit += len(quitting)
 
     # ------------------------------------------------------------------ 8 year end
@@ -582,7 +640,8 @@ class QuarterModel(Model):
         need, served = float(self._need_month.sum()), float(self._served_month.sum())
         s["year"] = self.start_year + (self.steps - 1) // 12
         s["month"] = self.steps
-        s["residents"] = int(a.alive.sum())
+        n_alive = int(np.count_nonzero(a.alive))
+        s["residents"] = n_alive
         s["coverage"] = served / need if need > 0 else 1.0
         for k, d in enumerate(DOMAINS):
             nk = self._need_month[k]
@@ -603,8 +662,8 @@ class QuarterModel(Model):
         s["municipal_cost_eur"] = s["municipal_voluntary_eur"] + s["municipal_mandatory_eur"]
         s["total_cost_eur"] = led.month_total()
         s["voluntary_budget_eur"] = self.municipality.voluntary_budget_eur
-        alive = a.alive
-        s["awareness"] = float(a.aware[alive].mean()) if alive.any() else 0.0
+        # aware is cleared for vacant slots, so this is the share over residents
+        s["awareness"] = np.count_nonzero(a.aware) / (n_alive * N_DOMAINS) if n_alive else 0.0
 
     # ------------------------------------------------------------------ queries
     def open_carriers(self) -> list[Carrier]:

@@ -4,7 +4,8 @@ A slot is a place to live in a home cell. When a resident dies or moves out, the
 is vacated; a newcomer moving in takes a vacated slot and with it the slot's
 neighbourhood ties (ties belong to the dwelling's surroundings), but none of the
 leaver's awareness, needs or volunteering. Shapes: ``n`` = number of slots; per-domain
-arrays are ``(n, 6)`` in ``DOMAINS`` order.
+arrays are ``(n, 6)`` in ``DOMAINS`` order, stored domain-major (Fortran order) so that
+per-domain columns are contiguous and monthly array operations run at memory speed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from quartiersim.domains import N_DOMAINS
-from quartiersim.scenario import Network, Population
+from quartiersim.scenario import Needs, Network, Population
 
 # Share of transfer recipients among under-18s relative to all residents:
 # derived: EN-Kreis SGB II rate under 18 / total = 15.4 / 9.8 (Arbeitslosenreport NRW 1/2022)
@@ -54,13 +55,33 @@ class ResidentArrays:
     @classmethod
     def empty(cls, n: int) -> ResidentArrays:
         z = np.zeros
+
+        def per_domain(dtype: type = float) -> np.ndarray:
+            return np.zeros((n, N_DOMAINS), dtype, order="F")
+
         return cls(alive=z(n, bool), age=z(n), transfer=z(n, bool), migration=z(n, bool),
                    language_barrier=z(n, bool), single=z(n, bool), mobility_limited=z(n, bool),
-                   home_cell=z(n, np.int64), need_hours=z((n, N_DOMAINS)),
-                   served_hours=z((n, N_DOMAINS)), unmet_months=z((n, N_DOMAINS), np.int32),
-                   aware=z((n, N_DOMAINS), bool), case_months_left=z((n, N_DOMAINS), np.int32),
+                   home_cell=z(n, np.int64), need_hours=per_domain(),
+                   served_hours=per_domain(), unmet_months=per_domain(np.int32),
+                   aware=per_domain(bool), case_months_left=per_domain(np.int32),
                    volunteer_hours=z(n), volunteer_domain=z(n, np.int64),
                    volunteer_point=np.full(n, -1, np.int64), cohort=z(n, bool))
+
+    def flat(self, name: str) -> np.ndarray:
+        """A flat, writable view (6 * n,) of the per-domain array ``name``, domain-major:
+        entry ``k * n + i`` is slot ``i`` in domain ``k``. Restores the Fortran layout if
+        the array was replaced by a C-ordered one."""
+        arr = getattr(self, name)
+        if not arr.flags.f_contiguous:
+            arr = np.asfortranarray(arr)
+            setattr(self, name, arr)
+        return arr.T.reshape(-1)
+
+    def extend(self, more: ResidentArrays) -> None:
+        """Append the slots of ``more`` (same layout), e.g. new vacant dwellings."""
+        for name in self.__dataclass_fields__:
+            joined = np.concatenate([getattr(self, name), getattr(more, name)])
+            setattr(self, name, np.asfortranarray(joined) if joined.ndim == 2 else joined)
 
     def draw_attributes(self, slots: np.ndarray, ages: np.ndarray, pop: Population,
                         rng: np.random.Generator, share_transfer: float,
@@ -87,6 +108,75 @@ class ResidentArrays:
         self.volunteer_hours[slots] = 0.0
         self.volunteer_point[slots] = -1
         self.cohort[slots] = False
+
+
+#: Status flags that set a resident's need onset probability, in the order the
+#: multipliers apply; bit ``b`` of a status code is flag ``STATUS_FLAGS[b]``.
+STATUS_FLAGS: tuple[str, ...] = ("transfer", "migration", "language_barrier", "single_65_plus",
+                                 "mobility_limited", "age_75_plus")
+
+
+def status_codes(a: ResidentArrays, slots: np.ndarray | None = None) -> np.ndarray:
+    """Status code 0..63 of each slot (all slots, or ``slots``), bits as ``STATUS_FLAGS``."""
+    sel = slice(None) if slots is None else slots
+    age = a.age[sel]
+    code = a.transfer[sel].astype(np.intp)
+    code |= a.migration[sel] << 1
+    code |= a.language_barrier[sel] << 2
+    code |= (a.single[sel] & (age >= 65)) << 3
+    code |= a.mobility_limited[sel] << 4
+    code |= (age >= 75) << 5
+    return code
+
+
+def eligibility_groups(needs: Needs) -> list[tuple[float, float, int]]:
+    """Distinct age ranges of the domains: ``(min_age, max_age + 1, bits)`` where bit k of
+    ``bits`` marks domain k as eligible in that range (ages in ``[min, max + 1]``)."""
+    from quartiersim.domains import DOMAINS
+
+    groups: dict[tuple[float, float], int] = {}
+    for k, d in enumerate(DOMAINS):
+        key = (needs[d].min_age, needs[d].max_age + 1)
+        groups[key] = groups.get(key, 0) | (1 << k)
+    return [(lo, hi, bits) for (lo, hi), bits in groups.items()]
+
+
+def onset_by_code(needs: Needs) -> np.ndarray:
+    """Onset probability by full code and domain, shape (6, 4096), domain-major.
+
+    Full code = status code (bits 0-5, :func:`status_codes`) + eligibility bits
+    (bit 6 + k: the resident's age is in domain k's range and the slot is occupied);
+    ineligible domains have probability 0."""
+    table = onset_table(needs)  # (64, 6)
+    elig = (np.arange(64)[:, None] >> np.arange(N_DOMAINS)) & 1  # (64 eligibility codes, 6)
+    full = np.where(elig[:, None, :].astype(bool), table[None, :, :], 0.0)  # (64, 64, 6)
+    return np.ascontiguousarray(full.reshape(64 * 64, N_DOMAINS).T)
+
+
+def onset_table(needs: Needs) -> np.ndarray:
+    """Monthly need onset probability by status code and domain, shape (64, 6).
+
+    Base rate (integration: the language-barrier rate for residents with a language
+    barrier) times each applicable status multiplier, applied in ``STATUS_FLAGS`` order,
+    capped at 1. Age eligibility is applied by the caller."""
+    from quartiersim.domains import DOMAINS
+
+    codes = np.arange(64)
+    flag = [((codes >> b) & 1).astype(bool) for b in range(len(STATUS_FLAGS))]
+    out = np.zeros((64, N_DOMAINS))
+    for k, d in enumerate(DOMAINS):
+        nd = needs[d]
+        p = np.full(64, nd.onset_probability_per_month)
+        if d.value == "integration":
+            p = np.where(flag[2], needs.integration_onset_language_barrier, p)
+        mults = (nd.multiplier_transfer, nd.multiplier_migration, nd.multiplier_language_barrier,
+                 nd.multiplier_single_65_plus, nd.multiplier_mobility_limited,
+                 nd.multiplier_age_75_plus)
+        for mask, mult in zip(flag, mults):
+            if mult != 1.0:
+                p = np.where(mask, p * mult, p)
+        out[:, k] = np.minimum(p, 1.0)
+    return out
 
 
 def initial_ages(pop: Population, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -141,11 +231,11 @@ def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Ne
     order = np.argsort(household, kind="stable")
     hh_sorted = household[order]
     starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
-    ends = np.r_[starts[1:], n]
-    for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
-        members = order[s:e]
-        i, j = np.triu_indices(len(members), 1)
-        edges.append(np.stack([members[i], members[j]], axis=1))
+    sizes = np.diff(np.r_[starts, n])
+    for size in np.unique(sizes[sizes > 1]).tolist():  # all households of one size at once
+        members = order[starts[sizes == size][:, None] + np.arange(size)]  # (households, size)
+        i, j = np.triu_indices(size, 1)
+        edges.append(np.stack([members[:, i].ravel(), members[:, j].ravel()], axis=1))
     # neighbours: partner drawn among residents of a cell in the 3x3 block around home
     k_n = rng.poisson(net.neighbour_ties / 2.0, n)  # each tie is drawn by one end
     src = np.repeat(np.arange(n), k_n)
@@ -165,8 +255,9 @@ def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Ne
     edges.append(np.stack([src, rng.integers(0, n, len(src))], axis=1))
     e = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
     e = e[e[:, 0] != e[:, 1]]
-    e = np.sort(e, axis=1)
-    return np.unique(e, axis=0)
+    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
+    key = np.unique(lo.astype(np.int64) * n + hi)  # row-major order of (i, j), no duplicates
+    return np.stack([key // n, key % n], axis=1)
 
 
 def adjacency(edges: np.ndarray, n: int) -> csr_matrix:
@@ -175,6 +266,43 @@ def adjacency(edges: np.ndarray, n: int) -> csr_matrix:
     rows = np.concatenate([edges[:, 0], edges[:, 1]])
     cols = np.concatenate([edges[:, 1], edges[:, 0]])
     return csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+class TieCounter:
+    """Number of tie partners in a state, per slot, kept up to date incrementally.
+
+    ``state`` is a flat bool array of ``L * n`` entries (``L`` layers of the ``n`` slots,
+    e.g. the six domains of ``aware``, domain-major). :meth:`count` returns an int32 array
+    of the same length: entry ``l * n + i`` = number of ties of slot ``i`` whose partner is
+    in the state in layer ``l``. Between calls only the entries that changed are applied
+    (+-1 to each partner), so the cost follows the changes, not ``n``; counts are whole
+    numbers, so the result equals ``adjacency @ state`` exactly. After the slots grew the
+    counts are recomputed in full.
+    """
+
+    def __init__(self, adjacency: csr_matrix) -> None:
+        self.adjacency = adjacency
+        self._seen: np.ndarray | None = None
+        self._counts = np.zeros(0, np.int32)
+
+    def count(self, state: np.ndarray) -> np.ndarray:
+        adj = self.adjacency
+        n = adj.shape[0]
+        if self._seen is None or len(self._seen) != len(state):
+            layers = state.reshape(-1, n).T.astype(np.float64)  # (n, L)
+            self._counts = np.ascontiguousarray((adj @ layers).T).reshape(-1).astype(np.int32)
+        else:
+            changed = np.flatnonzero(state != self._seen)
+            if len(changed):
+                slot, base = changed % n, changed - changed % n
+                start = adj.indptr[slot]
+                length = adj.indptr[slot + 1] - start
+                offset = np.repeat(start - np.cumsum(length) + length, length)
+                target = np.repeat(base, length) + adj.indices[offset + np.arange(length.sum())]
+                sign = np.repeat(np.where(state[changed], 1, -1).astype(np.int32), length)
+                np.add.at(self._counts, target, sign)
+        self._seen = state.copy()
+        return self._counts
 
 
 def to_networkx(edges: np.ndarray, n: int) -> nx.Graph:

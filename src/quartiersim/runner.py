@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 from quartiersim.cooperation import COOPERATION_MODELS
@@ -135,6 +134,8 @@ def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = Tru
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided t interval of the mean over replications (seeds)."""
+    from scipy import stats  # imported here: keeps process-pool workers' start-up short
+
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) == 0:
