@@ -159,6 +159,10 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
         "newcomer_share_migration_background = 0.35  # assumption",
         "newcomer_share_transfer_recipients = 0.20  # assumption",
         "",
+        "[volunteering]",
+        "rate = 0.04  # derived: a tenth of the 39.7 % of people 14+ who volunteer (Freiwilligensurvey"
+        " 2019) serve the quarter's six social domains (assumption), as Herten",
+        "",
         "[municipality]",
         f"residents_city = {residents}  # assumption: the synthetic city is the whole municipality",
         f"revenue_eur_per_year = {REVENUE_PER_RESIDENT * residents:.1f}  # derived: Herten's revenue per resident (3,186 EUR) x residents",
