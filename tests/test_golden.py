@@ -15,7 +15,9 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
   for open needs, learning for unaware residents with an aware tie, forgetting as a
   binomial count of unused-aware entries chosen uniformly, volunteer activation of adults
   without a volunteer tie likewise (those with ties one by one); mortality uses
-  ``exp2`` and move-out probabilities per age band. Each entry's probability is
+  ``exp2`` and move-out probabilities per age band; matching draws for all domains in
+  one block, so cross-referral draws come after the seeking draws of all domains. Each
+  entry's probability is
   unchanged, so the distribution of outcomes is the same but a seed gives a different
   path. :func:`test_v2_agrees_with_v1_on_average` checks the means stay close.
 """

@@ -37,8 +37,8 @@ from quartiersim.space import QuarterSpace
 from quartiersim.stress import apply_transfer_shocks, revenue_factors
 
 GROUPS: tuple[Group, ...] = tuple(Group)
-#: Capacity patterns whose best points are kept (first and second choice of recent months).
-BEST_POINTS_CACHE = 16
+#: Offer patterns (which points offer a domain) whose best points are kept.
+BEST_POINTS_CACHE = 64
 #: Relative move-out rate for ages <18, 18-34, 35-64, 65+ (assumption: young adults move
 #: most, older residents least); normalised so the scenario's overall rate holds.
 MOVE_AGE_FACTOR = (0.8, 2.0, 0.8, 0.3)
@@ -154,6 +154,7 @@ class QuarterModel(Model):
         self._onset_by_code = onset_by_code(needs)  # (6, 4096)
         self._eligibility = eligibility_groups(needs)
         self._best_cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # see _best_points
+        self._scores: np.ndarray | None = None  # see _access_scores
 
     def _setup_population(self) -> None:
         sc, rng = self.config, self.rng
@@ -453,41 +454,50 @@ class QuarterModel(Model):
         Access class = 2 x limited (75+ or mobility-limited) + language barrier.
         Returns (best, score), each shape (6, 4, n_cells); best = -1 where nothing is offered.
         Score = trust(kind) x language factor x exp(-distance / decay length).
-        Recomputed only when the pattern of ``has_capacity`` (points, 6) changes.
+        Each domain's part depends only on which points offer that domain, so it is
+        computed once per such pattern and kept (the most recent ``BEST_POINTS_CACHE``).
         """
-        key = has_capacity.tobytes()
+        parts = [self._best_points_for(has_capacity[:, k]) for k in range(N_DOMAINS)]
+        return np.stack([b for b, _ in parts]), np.stack([v for _, v in parts])
+
+    def _best_points_for(self, offering: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best point and score (each shape (4, n_cells)) among the points ``offering``."""
+        key = offering.tobytes()
         cache = self._best_cache
         if key in cache:
             cache[key] = cache.pop(key)  # most recently used last
             return cache[key]
-        result = self._compute_best_points(has_capacity)
+        n_cells = self.space.n_cells
+        points = np.flatnonzero(offering)
+        if len(points) == 0:
+            result = (np.full((4, n_cells), -1), np.zeros((4, n_cells)))
+        else:
+            sub = self._access_scores()[:, points, :]  # (4, offering points, cells)
+            b = np.argmax(sub, axis=1)
+            val = np.take_along_axis(sub, b[:, None, :], axis=1)[:, 0, :]
+            result = (np.where(val > 0, points[b], -1), np.maximum(val, 0.0))
         cache[key] = result
         if len(cache) > BEST_POINTS_CACHE:
             del cache[next(iter(cache))]  # least recently used
         return result
 
-    def _compute_best_points(self, has_capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        acc = self.config.access
-        kinds = [p.kind for p in self.space.points]
-        trust = np.array([acc.trust(k) for k in kinds])
-        lang = np.array([acc.language_factor(k) for k in kinds])
-        dist = self.space.distance_m
-        n_cells = self.space.n_cells
-        best = np.full((N_DOMAINS, 4, n_cells), -1)
-        score = np.zeros((N_DOMAINS, 4, n_cells))
-        if len(kinds) == 0:
-            return best, score
-        for cls in range(4):
-            limited, barrier = divmod(cls, 2)
-            decay = acc.decay_length_limited_m if limited else acc.decay_length_m
-            s = (trust * (lang if barrier else 1.0))[:, None] * np.exp(-dist / decay)
-            for k in range(N_DOMAINS):
-                sk = np.where(has_capacity[:, k, None], s, -1.0)
-                b = np.argmax(sk, axis=0)
-                val = sk[b, np.arange(n_cells)]
-                best[k, cls] = np.where(val > 0, b, -1)
-                score[k, cls] = np.maximum(val, 0.0)
-        return best, score
+    def _access_scores(self) -> np.ndarray:
+        """Seeking score by access class, point and cell, shape (4, points, cells):
+        trust(kind) x language factor (class with a language barrier) x
+        exp(-distance / decay length (limited classes: the shorter one)). Computed once."""
+        if self._scores is None:
+            acc = self.config.access
+            kinds = [p.kind for p in self.space.points]
+            trust = np.array([acc.trust(k) for k in kinds])
+            lang = np.array([acc.language_factor(k) for k in kinds])
+            dist = self.space.distance_m
+            out = np.empty((4, len(kinds), self.space.n_cells))
+            for cls in range(4):
+                limited, barrier = divmod(cls, 2)
+                decay = acc.decay_length_limited_m if limited else acc.decay_length_m
+                out[cls] = (trust * (lang if barrier else 1.0))[:, None] * np.exp(-dist / decay)
+            self._scores = out
+        return self._scores
 
     def match_and_serve(self) -> None:
         """Residents with an open need they know of seek their best reachable offer with
@@ -499,35 +509,35 @@ class QuarterModel(Model):
         staff, vols = self.capacity()
         cap = staff + vols
         cls = 2 * ((a.age >= 75) | a.mobility_limited) + a.language_barrier
-        served = a.served_hours  # last month's service is replaced here
-        served.fill(0.0)
+        a.served_hours.fill(0.0)  # last month's service is replaced here
+        need, served, aware = a.flat("need_hours"), a.flat("served_hours"), a.flat("aware")
         requested = np.zeros_like(cap)
         remaining = cap.copy()
         x = self.cooperation.cross_referral_probability
-        seeking = [np.flatnonzero((a.need_hours[:, k] > 0) & a.aware[:, k]) for k in range(N_DOMAINS)]
+        # all domains at once: flat domain-major entries k * n + i of open, known needs
+        seeking = np.flatnonzero((need > 0) & aware)
         for _choice in range(2):
             best, score = self._best_points(remaining > 1e-9)
-            for k in range(N_DOMAINS):
-                cand = seeking[k]
-                if len(cand) == 0:
-                    continue
-                c = cls[cand]
-                bp, p_seek = best[k, c, a.home_cell[cand]], score[k, c, a.home_cell[cand]]
-                go = (bp >= 0) & (rng.random(len(cand)) < p_seek)
-                who, bp = cand[go], bp[go]
-                req = a.need_hours[who, k] - served[who, k]
-                demand = np.bincount(bp, weights=req, minlength=len(cap))
-                frac = np.where(demand > 0, np.minimum(1.0, remaining[:, k] / np.maximum(demand, 1e-12)), 0.0)
-                got = req * frac[bp]
-                served[who, k] += got
-                requested[:, k] += demand
-                remaining[:, k] -= np.minimum(demand, remaining[:, k])
-                if x > 0 and len(who):
-                    refer = (cap[bp] > 0) & (rng.random((len(who), N_DOMAINS)) < x)
-                    a.aware[who] |= refer
-                seeking[k] = who[got < req - 1e-9]  # left over at a full point: second choice
+            dom, slot = np.divmod(seeking, a.n)
+            c, cells = cls[slot], a.home_cell[slot]
+            bp, p_seek = best[dom, c, cells], score[dom, c, cells]
+            go = (bp >= 0) & (rng.random(len(seeking)) < p_seek)
+            entry, dom, slot, bp = seeking[go], dom[go], slot[go], bp[go]
+            req = need[entry] - served[entry]
+            at = bp * N_DOMAINS + dom  # (point, domain) of each request
+            demand = np.bincount(at, weights=req, minlength=cap.size).reshape(cap.shape)
+            frac = np.where(demand > 0, np.minimum(1.0, remaining / np.maximum(demand, 1e-12)), 0.0)
+            got = req * frac.reshape(-1)[at]
+            served[entry] += got
+            requested += demand
+            remaining -= np.minimum(demand, remaining)
+            if x > 0 and len(entry):
+                refer_i, refer_k = np.nonzero((cap[bp] > 0) & (rng.random((len(entry), N_DOMAINS)) < x))
+                aware[refer_k * a.n + slot[refer_i]] = True
+            seeking = entry[got < req - 1e-9]  # left over at a full point: second choice
         used = cap - remaining
-        a.aware |= served > 0
+        aware |= served > 0
+        served = a.served_hours  # (n, 6)
         self.capacity_hours, self.used_hours = cap, used  # (points, 6), this month
         vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)
         self.used_volunteer_hours = used * vol_share
