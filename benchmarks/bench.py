@@ -20,6 +20,8 @@ Measured (one process, numeric libraries pinned to one thread):
 - ``peak_gib``: peak resident memory of this process (Herten runs only).
 - with ``--city``: ``city_seconds`` (wall, start-up included) and ``city_peak_gib`` of one
   10-year run of scenarios/city-600k.toml in a fresh process.
+- ``load_average``: the machine's 1-minute load average before and after (2 cores: above
+  2, other processes compete and wall-clock figures, the pool speed-up most, suffer).
 - with ``--pool``: ``pool_speedup`` = serial / 2-worker wall time of
   ``runner.run_many`` for a reduced DeWaK comparison (both DeWaK scenarios x available
   models x 4 seeds x ``--pool-years`` years).
@@ -177,11 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.city_worker:
         city_worker(Path(args.city_worker), args.years)
         return 0
+    load_before = os.getloadavg()[0]
     res = herten(args.repeat)
     if args.city:
         res.update(city())
     if args.pool:
         res.update(pool(args.pool_years))
+    # machine load (1-minute average, both cores): wall-clock figures depend on it
+    res["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     if args.json:
         print(json.dumps(res))
     else:
