@@ -256,7 +256,8 @@ def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Ne
     e = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
     e = e[e[:, 0] != e[:, 1]]
     lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
-    key = np.unique(lo.astype(np.int64) * n + hi)  # row-major order of (i, j), no duplicates
+    key = np.sort(lo.astype(np.int64) * n + hi)  # row-major order of (i, j)
+    key = key[np.r_[True, key[1:] != key[:-1]]]  # without duplicates (a sort beats a hash here)
     return np.stack([key // n, key % n], axis=1)
 
 
