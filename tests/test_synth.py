@@ -31,6 +31,7 @@ def test_layout_points_and_carriers(tmp_path: Path) -> None:
     assert len(sc.space.layout) == 2 * side and len(sc.space.layout[0]) == 3 * side
     kinds = [p.kind.value for p in sc.space.service_points.values()]
     assert kinds.count("carrier_premises") == 5 and kinds.count("municipal_office") == 5
+    assert kinds.count("centre_site") == 1 and kinds.count("meeting_point_site") == 1
     housing = sum(row.count(".") for row in sc.space.layout)
     assert housing * 8700 / 205 >= 30_000  # at least Herten density's room
 
@@ -45,7 +46,7 @@ def test_budget_scales_with_residents(tmp_path: Path) -> None:
 
 def test_more_than_26_points_use_other_upper_case_letters(tmp_path: Path) -> None:
     sc = _load(tmp_path, synthesize(40 * 200, 40))
-    assert len(sc.space.service_points) == 40 + 12
+    assert len(sc.space.service_points) == 40 + 12 + 2  # premises, offices, centre, meeting point
     assert all(len(p) == 1 and p.isupper() for p in sc.space.service_points)
     assert len(set(POINT_LETTERS)) == MAX_POINTS > 600
 
@@ -61,12 +62,15 @@ def test_every_number_has_a_source_comment() -> None:
             assert any(w in note for w in ("source", "derived", "assumption")), line
 
 
-def test_runs_under_both_models(tmp_path: Path) -> None:
+def test_runs_under_every_model(tmp_path: Path) -> None:
+    from quartiersim.cooperation import COOPERATION_MODELS
+
     sc = _load(tmp_path, synthesize(3000, 2))
-    for name in ("municipal", "coproduction"):
-        m = QuarterModel(sc, cooperation=name, rng=1, years=1)
-        m.run_months(12)
-        assert 2800 < int(m.residents.alive.sum()) < 3200
+    for name in COOPERATION_MODELS:
+        for financing in ("budget", "pooled"):
+            m = QuarterModel(sc, cooperation=name, financing=financing, rng=1, years=1)
+            m.run_months(12)
+            assert 2800 < int(m.residents.alive.sum()) < 3200
 
 
 @pytest.mark.parametrize(("residents", "quarters", "message"), [

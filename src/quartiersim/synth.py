@@ -43,6 +43,136 @@ REVENUE_PER_RESIDENT = 197_000_000.0 / 61_821
 OTHER_EXPENSES_PER_RESIDENT = 195_000_000.0 / 61_821
 MAX_DISTRICTS = 12  # assumption: one municipal office per city district, as Dortmund's 12
 
+#: The other cooperation models, the named financing models and the stress-test shock,
+#: copied from scenarios/herten-innenstadt.toml; :func:`synthesize` moves the sites and
+#: scales the yearly amounts of money (``SCALED_PER_RESIDENT``) to the city.
+HERTEN_MODEL_SECTIONS = """\
+[cooperation.contracting]
+contract_price_eur_per_hour = 69.80  # source: Fachleistungsstunde 69.80 EUR, City of Fürth 2024 (CALIBRATION.md)
+contract_management_share = 0.03  # assumption
+
+[cooperation.integration_centre]
+planning_share = 0.05  # assumption: as co-production
+coordination_fte = 0.5  # assumption: as co-production
+reallocation_rate = 0.5  # assumption: as co-production
+cross_referral = 0.15  # assumption: three times co-production, all domains under one roof (seed 002: one-stop access)
+site = "Z"
+centre_rent_eur_per_month = 3000.0  # assumption: ~430 m2 at ~7 EUR/m2, against 4,300 EUR for the five premises
+overhead_synergy = 0.3  # assumption: shared reception, administration and rooms (seed 002 names synergies, no figure)
+management_fte = 0.5  # assumption
+outreach = 0.01  # assumption: one known address
+
+[cooperation.meeting_point]
+site = "T"
+manager_fte = 1.0  # assumption: one quarter manager
+manager_cost_eur_per_year_per_fte = 60_000.0  # source: StGB NRW notice 160/2015, ~60,000 EUR/yr per post (CALIBRATION.md)
+manager_coordination_share = 0.5  # assumption
+outreach_per_fte = 0.02  # assumption
+activation_per_fte = 0.0005  # assumption
+room_rent_eur_per_month = 420.0  # assumption: 60 m2 x 7 EUR/m2
+rent_discount = 0.5  # assumption: the housing company halves the rent
+
+[cooperation.innovation_lab]
+agency_fte = 1.0  # assumption
+agency_coordination_share = 0.6  # assumption
+matching_rate = 0.3  # assumption
+activation_boost_per_month = 0.0005  # assumption
+business_hours_per_month = 40.0  # assumption: a few firms' corporate volunteering (seed 003 marketplace, no figure)
+
+# ---------------------------------------------------------------- financing models
+# "budget" (the municipal budget alone) is built in.
+
+[financing.grant.municipal_budget]
+
+[financing.grant.grant_programme]
+project_eur_per_year = 400_000.0  # source: comparable integration project 1.1 million EUR over 2.75 years = 400,000 EUR/yr (WAZ Hattingen 2016)
+funding_rate = 0.8  # derived: upper end of the NRW range 40-80 % for weak fiscal capacity (Städtebauförderrichtlinie NRW 2023)
+degression_per_year = 0.05  # assumption: federal funding must be degressive (seed 004), no rate given
+start_year = 2020  # assumption: first simulated year
+end_year = 2024  # assumption: ends mid-horizon; the real INSEK measures run 2016-~2026 (herten.de)
+application_staff_fte = 0.1  # assumption
+success_probability_max = 0.8  # assumption
+half_saturation_fte = 0.1  # assumption
+
+[financing.grant_continued.municipal_budget]
+
+[financing.grant_continued.grant_programme]
+project_eur_per_year = 400_000.0  # source: as [financing.grant] (WAZ Hattingen 2016)
+funding_rate = 0.8  # derived: as [financing.grant]
+degression_per_year = 0.05  # assumption
+start_year = 2020  # assumption
+end_year = 2024  # assumption
+application_staff_fte = 0.1  # assumption
+success_probability_max = 0.8  # assumption
+half_saturation_fte = 0.1  # assumption
+
+[financing.grant_continued.continuation]
+share = 1.0  # assumption: the structures are taken over in full
+
+# every instrument the quarter can realistically use; no quarter levy (no legal basis in NRW, seed 004: Dutch model)
+[financing.pooled.municipal_budget]
+
+[financing.pooled.grant_programme]
+project_eur_per_year = 400_000.0  # source: as [financing.grant] (WAZ Hattingen 2016)
+funding_rate = 0.8  # derived: as [financing.grant]
+degression_per_year = 0.05  # assumption
+start_year = 2020  # assumption
+end_year = 2024  # assumption
+application_staff_fte = 0.1  # assumption
+success_probability_max = 0.8  # assumption
+half_saturation_fte = 0.1  # assumption
+
+[financing.pooled.continuation]
+share = 1.0  # assumption
+
+[financing.pooled.grant_management]
+cost_eur_per_year = 30_000.0  # derived: half of a ~60,000 EUR/yr post (StGB NRW 160/2015) charged to the quarter (assumption)
+staff_fte = 0.5  # assumption
+applications_per_year = 2  # assumption
+success_boost = 0.05  # assumption: fewer formal errors (seed 004 a3, no figure)
+
+[financing.pooled.pooling]
+pots_eur_per_year = 50_000.0  # assumption: other departments' budgets for the quarter's residents
+coordination_share_start = 0.2  # assumption: extra effort first (seed 004 b6)
+coordination_share_established = 0.05  # assumption
+build_up_years = 3  # assumption
+
+[financing.pooled.ppp_housing_company]
+share_of_dwellings = 0.3  # assumption
+turnover_cost_eur_per_move = 5_000.0  # assumption: vacancy, refurbishment and letting
+expected_turnover_reduction = 0.1  # assumption
+invested_share_of_gain = 0.5  # assumption
+
+[financing.pooled.sponsoring]
+eur_per_year = 10_000.0  # assumption: local firms and foundations (seed 004 names Aktion Mensch, Stiftung Wohlfahrtspflege)
+
+[financing.pooled.crowdfunding]
+backer_share_of_ties = 0.1  # assumption
+eur_per_backer = 25.0  # assumption
+campaigns_per_year = 1.0  # assumption
+
+[financing.pooled.neighbourhood_fund]
+eur_per_resident_per_year = 5.0  # source: NRW rule, 5 EUR per resident and year (soziale-stadt.nrw.de; CALIBRATION.md)
+state_federal_share = 0.5  # assumption: half from urban development funds, half the municipality's own share
+until_year = 2200  # assumption: kept as part of the regular structure
+
+[financing.pooled.prevention_act]
+eur_per_insured_per_year = 2.0  # source: § 20 SGB V target >= 2 EUR per insured for settings (Haufe commentary; CALIBRATION.md)
+insured_share = 0.88  # assumption: share of residents with statutory health insurance
+uptake_share = 0.5  # assumption: share of the per-head settings money the quarter obtains
+
+# ---------------------------------------------------------------- fiscal stress test
+# Applied only by `quartiersim stress`: a recession with a tax slump and more transfer recipients.
+[[shocks]]
+year = 2023  # assumption
+tax_revenue_change = -0.05  # assumption: a recession year's loss of tax revenue
+transfer_recipient_change = 0.15  # assumption: 15 % more transfer recipients in the quarter
+duration_years = 2  # assumption
+"""
+#: Keys whose values are EUR per year for the quarter: scaled by residents / 8,700.
+SCALED_PER_RESIDENT = ("project_eur_per_year", "pots_eur_per_year", "eur_per_year",
+                       "cost_eur_per_year")
+
 
 def _point_letters() -> list[str]:
     """Single upper-case characters usable as service point names, A-Z first."""
@@ -87,8 +217,8 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
         raise QuartiersimError(f"--residents {residents}: must be at least the number of "
                                f"quarters ({quarters})")
     districts = min(MAX_DISTRICTS, quarters)
-    if quarters + districts > MAX_POINTS:
-        raise QuartiersimError(f"--quarters {quarters}: at most {MAX_POINTS - MAX_DISTRICTS} "
+    if quarters + districts + 2 > MAX_POINTS:
+        raise QuartiersimError(f"--quarters {quarters}: at most {MAX_POINTS - MAX_DISTRICTS - 2} "
                                "quarters (one service point letter each)")
     per_quarter = residents / quarters
     side = block_side(per_quarter)
@@ -115,6 +245,10 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
             o = next(letters)
             grid[r0 + mid][c0 + mid - 1] = o
             office_pts.append(o)
+        if q == quarters // 2:  # the city's centre site and meeting-point rooms
+            centre, meeting = next(letters), next(letters)
+            grid[r0 + mid + 1][c0 + mid] = centre
+            grid[r0 + mid + 1][c0 + mid - 1] = meeting
     scale = per_quarter / HERTEN_RESIDENTS
     city = name or f"Synthetic city, {residents:,} residents in {quarters} quarters"
     out = [
@@ -143,6 +277,8 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
           for i, p in enumerate(carrier_pts)),
         *(f'"{o}" = {{ kind = "municipal_office", name = "District office {i + 1}" }}'
           for i, o in enumerate(office_pts)),
+        f'"{centre}" = {{ kind = "centre_site", name = "Site for a socio-cultural centre" }}',
+        f'"{meeting}" = {{ kind = "meeting_point_site", name = "Rooms for a meeting point" }}',
         "",
         "[population]",
         f"residents = {residents}  # assumption: the requested size",
@@ -199,8 +335,31 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
         "reallocation_rate = 0.5  # assumption (as Herten)",
         "cross_referral = 0.05  # assumption (as Herten)",
         "",
+        "# The other cooperation models (one centre, meeting point and agency for the city,",
+        "# as Herten's), the named financing models and the stress-test shock: Herten's,",
+        "# with yearly amounts of money scaled to the city's residents.",
+        "",
+        _city_sections(residents, centre, meeting),
     ]
     return "\n".join(out)
+
+
+def _city_sections(residents: int, centre: str, meeting: str) -> str:
+    factor = residents / HERTEN_RESIDENTS
+    lines = []
+    for line in HERTEN_MODEL_SECTIONS.splitlines():
+        key, _, rest = line.partition(" = ")
+        if key in SCALED_PER_RESIDENT and rest:
+            value, _, note = rest.partition("  # ")
+            amount = float(value.replace("_", "")) * factor
+            line = (f"{key} = {amount:.1f}  # derived: Herten's {value} x {residents:,} / 8,700 "
+                    f"residents ({note})")
+        elif line == 'site = "Z"':
+            line = f'site = "{centre}"'
+        elif line == 'site = "T"':
+            line = f'site = "{meeting}"'
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
