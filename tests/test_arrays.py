@@ -58,3 +58,22 @@ def test_onset_lookup_matches_direct_rule(model: QuarterModel) -> None:
     assert onset_by_code(needs).shape == (6, 4096)
     assert np.array_equal(onset_by_code(needs)[:, status_codes(a, np.array([s]))[0]], np.zeros(6))
     assert table[0, 2] == 0.0 and table[4, 2] == needs.integration_onset_language_barrier
+
+
+def test_growth_keeps_layout_counts_and_agents() -> None:
+    """A growing population adds slots (_grow): arrays stay domain-major, incremental tie
+    counts equal the full products, and there is one Resident agent per living slot."""
+    from quartiersim.agents import Resident
+
+    sc = load_scenario(HERTEN, {"population.population_change_per_year": 0.2})
+    m = QuarterModel(sc, cooperation="meeting_point", rng=2, years=3)
+    n0 = m.residents.n
+    m.run_months(36)
+    a = m.residents
+    assert a.n > n0 and a.need_hours.flags.f_contiguous and a.aware.flags.f_contiguous
+    full = m.adjacency @ a.aware.astype(float)
+    assert np.array_equal(m._aware_ties(), np.ascontiguousarray(full.T).reshape(-1))
+    is_vol = a.volunteer_hours > 0
+    assert np.array_equal(m._volunteer_tie_counter.count(is_vol), m.adjacency @ is_vol.astype(float))
+    assert len(m.agents_by_type[Resident]) == int(a.alive.sum())
+    assert len(m.volunteer_of_slot) == int(is_vol.sum())
