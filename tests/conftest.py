@@ -38,6 +38,7 @@ TINY: dict[str, Any] = {
                               "escalation_probability_per_month": 0.0}},
     "access": {"decay_length_m": 1e9, "decay_length_limited_m": 1e9,
                "trust_municipal_office": 1.0, "initial_awareness": 1.0,
+               "client_continuation_probability": 1.0,
                "forget_probability_per_month": 0.0},
     "volunteering": {"rate": 0.0, "activation_probability_per_month": 0.0,
                      "activation_per_volunteer_tie": 0.0},

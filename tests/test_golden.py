@@ -19,7 +19,13 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
   one block, so cross-referral draws come after the seeking draws of all domains. Each
   entry's probability is
   unchanged, so the distribution of outcomes is the same but a seed gives a different
-  path. :func:`test_v2_agrees_with_v1_on_average` checks the means stay close.
+  path. The means of v2 agreed with v1 within seed noise (about 3 %; checked by a test
+  while v1 was the reference, commit b7e7375).
+- v3 (current): a deliberate model change, not a performance one: clients served last
+  month return with ``access.client_continuation_probability`` (0.9), and awareness
+  and overload were recalibrated (initial awareness 0.7, spread 0.03 per aware tie,
+  overload multiplier 1.5) so that awareness stays level and money can raise coverage.
+  Coverage rises, mandatory cases fall; v1 was retired.
 """
 
 from __future__ import annotations
@@ -70,19 +76,6 @@ def test_golden_detects_a_different_seed() -> None:
     other = _summary("municipal", 7)
     assert other["mandatory_cases"] != expected["mandatory_cases"] or \
         other["served_hours"] != pytest.approx(expected["served_hours"], rel=1e-9)
-
-
-def test_v2_agrees_with_v1_on_average() -> None:
-    """The documented change of random draws (v1 -> v2) keeps outcomes on average: the
-    means over the 4 pinned runs agree within 10 % (seed noise is about 3 %)."""
-    v1 = json.loads((GOLDEN.parent / "herten_3y_v1.json").read_text())
-    v2 = json.loads(GOLDEN.read_text())
-    assert set(v1) == set(v2)
-    for key in ("coverage", "need_hours", "mandatory_cases", "municipal_cost_eur",
-                "volunteers_at_end", "residents_end"):
-        m1 = sum(r[key] for r in v1.values()) / len(v1)
-        m2 = sum(r[key] for r in v2.values()) / len(v2)
-        assert m2 == pytest.approx(m1, rel=0.10), key
 
 
 def regenerate() -> None:

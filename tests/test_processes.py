@@ -45,7 +45,7 @@ def test_language_barrier_lowers_take_up_at_an_office(tiny_raw, write_scenario):
     tiny_raw["access"]["language_factor_municipal_office"] = 0.2
     tiny_raw["municipality"]["voluntary_budget_eur_per_year"] = 1e7
     m = _model(write_scenario, tiny_raw)
-    m.run_months(3)
+    m.run_months(1)  # first contact (clients later return whatever their language)
     a = m.residents
     share = a.served_hours.sum(1) / np.maximum(a.need_hours.sum(1), 1e-9)
     lb, ok = a.alive & a.language_barrier, a.alive & ~a.language_barrier
@@ -156,3 +156,19 @@ def test_cli_compare_json_rows():
     for row in rows:
         assert row["coverage_ci_low"] <= row["coverage_mean"] <= row["coverage_ci_high"]
         assert {"mandatory_cases_mean", "municipal_cost_eur_ci_high"} <= set(row)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_clients_return_so_take_up_builds_up(tiny_raw, write_scenario, seed):
+    # a hesitant quarter: a tenth of those in need seek in a given month
+    tiny_raw["access"]["trust_municipal_office"] = 0.1
+    tiny_raw["population"]["residents"] = 500
+    tiny_raw["municipality"]["voluntary_budget_eur_per_year"] = 1e7  # capacity is no limit
+    cov = {}
+    for p in (0.0, 1.0):
+        tiny_raw["access"]["client_continuation_probability"] = p
+        res = qs.run(write_scenario(tiny_raw, f"c{p}.toml"), seed=seed, years=1)
+        cov[p] = res.series["coverage"].tolist()
+    assert cov[0.0][-1] == pytest.approx(0.1, abs=0.05)  # stays at the seeking probability
+    assert cov[1.0][-1] > 0.6  # everyone who came once keeps coming: clients accumulate
+    assert cov[1.0][0] == pytest.approx(cov[0.0][0], abs=0.05)  # first month alike

@@ -151,6 +151,7 @@ class QuarterModel(Model):
         self._resolve_unserved = vec("resolve_probability_unserved")
         self._resolve_served = vec("resolve_probability_served")
         self._case_cost = vec("mandatory_case_cost_eur_per_month")
+        self._continuation = self.config.access.client_continuation_probability
         self._onset_by_code = onset_by_code(needs)  # (6, 4096)
         self._eligibility = eligibility_groups(needs)
         self._best_cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # see _best_points
@@ -501,7 +502,8 @@ class QuarterModel(Model):
 
     def match_and_serve(self) -> None:
         """Residents with an open need they know of seek their best reachable offer with
-        probability trust x language factor x distance decay; each point serves requests
+        probability trust x language factor x distance decay (clients served last month
+        return with ``access.client_continuation_probability``); each point serves requests
         up to its capacity, rationing proportionally. Requests left unserved at a full
         point seek once more, at the best point with capacity left (second choice).
         Staff and volunteer hours are spent in proportion to their share of capacity."""
@@ -509,8 +511,9 @@ class QuarterModel(Model):
         staff, vols = self.capacity()
         cap = staff + vols
         cls = 2 * ((a.age >= 75) | a.mobility_limited) + a.language_barrier
-        a.served_hours.fill(0.0)  # last month's service is replaced here
         need, served, aware = a.flat("need_hours"), a.flat("served_hours"), a.flat("aware")
+        client = served > 0  # served last month: a client who keeps coming
+        a.served_hours.fill(0.0)  # last month's service is replaced here
         requested = np.zeros_like(cap)
         remaining = cap.copy()
         x = self.cooperation.cross_referral_probability
@@ -521,6 +524,8 @@ class QuarterModel(Model):
             dom, slot = np.divmod(seeking, a.n)
             c, cells = cls[slot], a.home_cell[slot]
             bp, p_seek = best[dom, c, cells], score[dom, c, cells]
+            if _choice == 0:  # clients return with the continuation probability
+                p_seek = np.where(client[seeking], self._continuation, p_seek)
             go = (bp >= 0) & (rng.random(len(seeking)) < p_seek)
             entry, dom, slot, bp = seeking[go], dom[go], slot[go], bp[go]
             req = need[entry] - served[entry]

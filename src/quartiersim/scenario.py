@@ -259,9 +259,14 @@ class Access(Strict):
     language_factor_other: float = P(0.7, unit="factor", ge=0, le=1,
                                      description="Carriers and volunteer offers more often "
                                                  "speak residents' languages.")
-    initial_awareness: float = P(0.5, unit="share", ge=0, le=1,
+    client_continuation_probability: float = P(
+        0.9, unit="probability per month", ge=0, le=1,
+        description="Chance that a resident served last month comes back this month while "
+                    "the need lasts (an ongoing client relationship); newcomers to an offer "
+                    "seek with the seeking probability.")
+    initial_awareness: float = P(0.7, unit="share", ge=0, le=1,
                                  description="Share of residents aware of offers in a domain at the start.")
-    spread_probability_per_tie: float = P(0.015, unit="probability per month", ge=0, le=1,
+    spread_probability_per_tie: float = P(0.03, unit="probability per month", ge=0, le=1,
                                           description="Chance per aware tie and month to learn of offers.")
     forget_probability_per_month: float = P(0.02, unit="probability per month", ge=0, le=1)
 
@@ -300,7 +305,7 @@ class Volunteering(Strict):
     attrition_per_year_uncoordinated: float = P(
         0.35, unit="per year", ge=0, le=1,
         source="CNCS Pathways to Service 2008: ~35 % stop within a year")
-    overload_quit_multiplier: float = P(2.0, unit="factor", ge=1, le=20,
+    overload_quit_multiplier: float = P(1.5, unit="factor", ge=1, le=20,
                                         description="Quit hazard multiplier at twice the committed load.")
     activation_probability_per_month: float = P(0.0014, unit="probability per month", ge=0, le=1,
                                                 description="Base chance of an adult to start volunteering; set so that the "
