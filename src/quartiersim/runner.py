@@ -109,6 +109,14 @@ def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
                 mininterval=0.5 if sys.stderr.isatty() else 30.0, file=sys.stderr)
 
 
+def pool_context() -> multiprocessing.context.BaseContext:
+    """Start method for worker processes: ``fork`` where the platform has it (workers
+    inherit the imported model, no start-up per worker, and scripts need no
+    ``if __name__ == "__main__"`` guard), else ``spawn``. Neither is set globally."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
 def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = True,
              desc: str = "runs") -> list[dict[str, Any]]:
     """Run ``(scenario, model, financing, seed, years)`` jobs, in a process pool when
@@ -121,8 +129,7 @@ def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = Tru
                 results[i] = _run_summary(job)
                 bar.update()
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
                 futures = {pool.submit(_run_summary, job): i for i, job in enumerate(jobs)}
                 from concurrent.futures import as_completed
 
