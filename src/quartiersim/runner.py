@@ -110,11 +110,18 @@ def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
-    """Start method for worker processes: ``fork`` where the platform has it (workers
-    inherit the imported model, no start-up per worker, and scripts need no
-    ``if __name__ == "__main__"`` guard), else ``spawn``. Neither is set globally."""
+    """Start method for worker processes, never set globally: ``forkserver`` with the
+    model preloaded where the platform has it (workers are forked from a server that has
+    imported quartiersim once: no import per worker, and no fork of a multi-threaded
+    parent), else ``spawn``. Both re-import the calling script in the workers, so a
+    script that calls :func:`compare` or :func:`run_many` needs the usual
+    ``if __name__ == "__main__":`` guard."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["quartiersim.runner"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = True,
