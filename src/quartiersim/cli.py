@@ -1,4 +1,4 @@
-"""Command line: ``quartiersim run`` and ``quartiersim compare``.
+"""Command line: ``quartiersim run``, ``compare``, ``whatif`` and ``app``.
 
 Errors in the input print one message naming the file, key and what is allowed, and
 exit with status 2; no traceback.
@@ -15,6 +15,8 @@ from typing import Any
 from quartiersim.cooperation import COOPERATION_MODELS
 from quartiersim.errors import QuartiersimError
 from quartiersim.scenario import parse_value
+from quartiersim.whatif import register_whatif
+from quartiersim.app_cli import register_app
 from quartiersim.stress import register_stress
 from quartiersim.synth import register_synth
 
@@ -167,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", type=int, default=10, help="replications per model (default 10)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     c.set_defaults(func=cmd_compare)
+    register_whatif(sub)
+    register_app(sub)
     register_stress(sub)
     register_synth(sub)
     return p
