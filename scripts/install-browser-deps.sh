@@ -9,7 +9,10 @@
 #      pytest-playwright, pytest-ipywidgets (= the installed solara's version),
 #      solara-assets (the CDN files solara would fetch from jsdelivr) and
 #      "ipyvuetify<3" "ipyvue<3" (with 3.x the page stays blank)        (only if missing/wrong)
-# The app draws with matplotlib only, so no vega bundles are needed (they are for altair).
+#   3. vega@5, vega-lite@5, vega-embed@6 from npm into VENV/share/solara/cdn, the folder
+#      solara's /_solara/cdn/ proxy serves from: the app's map and charts are Vega-Lite
+#      (solara's VegaLite widget); offline, solara-assets lacks these unpinned bundles and
+#      the charts stay empty                                              (only if missing)
 # Never downloads a browser through playwright (no `playwright install`).
 # Idempotent; a re-run with everything present takes about a second.
 # If VENV does not exist it is created with $PYTHON (default python3).
@@ -70,5 +73,33 @@ else
     pkgs+=("pytest-ipywidgets==$sol")
     log "pip installing into $VENV: ${pkgs[*]}"
     quiet_pip "${pkgs[@]}"
+fi
+
+# --- 3. vega bundles into solara's CDN cache ------------------------------------------------
+# solara serves /_solara/cdn/<path> from settings.assets.proxy_cache_dir (default
+# sys.prefix/share/solara/cdn = VENV/share/solara/cdn); ask solara in case settings differ.
+CDN=$("$PY" -c 'from solara.server import settings; print(settings.assets.proxy_cache_dir)' 2>/dev/null \
+      || echo "$VENV/share/solara/cdn")
+CDN=${CDN%/}
+declare -A MAIN=([vega@5]=build/vega.min.js [vega-lite@5]=build/vega-lite.min.js [vega-embed@6]=build/vega-embed.min.js)
+missing=()
+for spec in vega@5 vega-lite@5 vega-embed@6; do
+    [ -s "$CDN/$spec/${MAIN[$spec]}" ] || missing+=("$spec")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    log "vega bundles present in $CDN"
+else
+    command -v npm >/dev/null || { log "ERROR: npm needed for ${missing[*]}"; exit 1; }
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+    for spec in "${missing[@]}"; do
+        log "npm pack $spec -> $CDN/$spec"
+        f=$(cd "$tmp" && npm pack --silent "$spec" | tail -1)
+        mkdir -p "$tmp/x-$spec"
+        tar -xzf "$tmp/$f" -C "$tmp/x-$spec" --strip-components=1
+        mkdir -p "$CDN"
+        rm -rf "${CDN:?}/$spec"
+        mv "$tmp/x-$spec" "$CDN/$spec"        # whole, so a half-extracted folder never counts as present
+        [ -s "$CDN/$spec/${MAIN[$spec]}" ] || { log "ERROR: $CDN/$spec/${MAIN[$spec]} missing"; exit 1; }
+    done
 fi
 log "done"

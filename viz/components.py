@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import numpy as np
 import solara
 from mesa.visualization.utils import update_counter
@@ -84,7 +83,7 @@ def map_spec(quarter: QuarterModel, mode: str = "Unmet need") -> dict[str, Any]:
                                                   agg["served_hours"], land)]
     points = [{"row": p.cell // sp.width, "col": p.cell % sp.width, "letter": p.letter,
                "kind": p.kind.value.replace("_", " "), "name": p.name} for p in sp.points]
-    size = max(8, min(28, 448 // max(sp.width, sp.height)))  # pixels per cell
+    size = max(6, min(18, 288 // max(sp.width, sp.height)))  # pixels per cell: fits a grid card
     x = {"field": "col", "type": "ordinal", "axis": None}
     y = {"field": "row", "type": "ordinal", "axis": None}
     kinds = [k.value.replace("_", " ") for k in POINT_STYLE]
@@ -165,7 +164,7 @@ def series_spec(model: AppModel, measures: dict[str, str], title: str, ylabel: s
     if share:
         y["scale"] = {"domain": [0, 1]}
     return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": values}, "title": title,
-            "width": 380, "height": 190, "mark": {"type": "line", "point": len(values) < 40},
+            "width": 340, "height": 180, "mark": {"type": "line", "point": len(values) < 40},
             "encoding": {
                 "x": {"field": "month", "type": "quantitative", "title": "month",
                       "axis": {"tickMinStep": 1}},
@@ -198,16 +197,21 @@ def SeriesChart(model: AppModel, measures: dict[str, str], title: str, ylabel: s
     solara.Column(children=[chart], classes=["series-chart"])
 
 
+# Components (not plain functions), so SolaraViz does not wrap them in a second
+# component that re-renders on every step as well.
+@solara.component
 def CoverageChart(model: AppModel) -> None:
     SeriesChart(model, {"coverage": "#2a9d4b"}, "Demand coverage (served / needed need-hours)",
                 "share", share=True)
 
 
+@solara.component
 def MandatoryCasesChart(model: AppModel) -> None:
     SeriesChart(model, {"active_mandatory_cases": "#c0392b", "new_mandatory_cases": "#e67e22"},
                 "Mandatory cases (Pflichtleistungen)", "cases")
 
 
+@solara.component
 def BudgetChart(model: AppModel) -> None:
     SeriesChart(model, {"voluntary_budget_eur": "#1f4e9c"},
                 "Municipal voluntary budget for the quarter", "EUR per year")

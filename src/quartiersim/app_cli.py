@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +88,60 @@ def cmd_app(args: argparse.Namespace) -> int:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 130
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve_in_background(scenario: str | Path, cwd: str | Path, log_path: str | Path,
+                        port: int | None = None, timeout_s: float = 60.0,
+                        ) -> tuple[subprocess.Popen, str]:
+    """Start ``quartiersim app SCENARIO`` as a subprocess in its own process group and
+    return ``(process, url)`` once the page answers 200 (for tests and benchmarks).
+
+    Raises:
+        QuartiersimError: the server exits (the log's tail is in the message) or does not
+            answer within ``timeout_s`` seconds (it is stopped then).
+    """
+    port = port or free_port()
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    log = open(log_path, "wb")  # noqa: SIM115 (the server writes to it until stopped)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quartiersim.cli", "app", str(scenario), "--port", str(port)],
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    url = f"http://{DEFAULT_HOST}:{port}/"
+    t0 = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            tail = Path(log_path).read_text(errors="replace")[-2000:]
+            raise QuartiersimError(f"the app exited with status {proc.returncode}: {tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        if time.monotonic() - t0 > timeout_s:
+            stop_background(proc)
+            raise QuartiersimError(f"the app did not answer on {url} within {timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
+def stop_background(proc: subprocess.Popen) -> None:
+    """Stop a server started by :func:`serve_in_background` (its process group only)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def register_app(sub: Any) -> None:

@@ -1,0 +1,86 @@
+"""`quartiersim app`: scenario checks, the server command line, defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quartiersim import app_cli
+from quartiersim.cli import build_parser, main
+from quartiersim.errors import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
+
+
+def test_missing_scenario_lists_existing_files(capsys):
+    rc = main(["app", str(ROOT / "scenarios" / "nowhere.toml")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "nowhere.toml: no such scenario file; scenario files: " in err
+    assert "herten-innenstadt.toml" in err and "wetter-grundschoettel.toml" in err
+
+
+def test_missing_scenario_in_missing_dir_lists_default_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(ScenarioError, match=r"nope/x\.toml: no such scenario file; scenario files: "
+                                            r".*scenarios/herten-innenstadt\.toml"):
+        app_cli.check_scenario("nope/x.toml")
+
+
+def test_invalid_scenario_is_reported_before_serving(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(HERTEN.read_text().replace("residents = 8700", "residents = -1"))
+    assert main(["app", str(bad)]) == 2
+    assert "'population.residents' = -1: must be >= 1" in capsys.readouterr().err
+
+
+def test_default_scenario_is_first_in_scenarios_dir(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert app_cli.check_scenario(None) == HERTEN.resolve()
+
+
+def test_server_command_listens_on_localhost_by_default(monkeypatch, capsys):
+    calls = {}
+
+    def fake_call(cmd, env):
+        calls["cmd"], calls["env"] = cmd, env
+        return 0
+
+    monkeypatch.setattr(app_cli.subprocess, "call", fake_call)
+    assert main(["app", str(HERTEN)]) == 0
+    cmd = calls["cmd"]
+    assert cmd[1:4] == ["-m", "solara", "run"]
+    assert Path(cmd[4]) == ROOT / "viz" / "app.py"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--port") + 1] == "8765"
+    assert "--production" in cmd
+    assert calls["env"][app_cli.SCENARIO_ENV] == str(HERTEN.resolve())
+    assert "http://127.0.0.1:8765/" in capsys.readouterr().out
+
+
+def test_host_and_port_options(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(app_cli.subprocess, "call", lambda cmd, env: seen.setdefault("cmd", cmd) and 0)
+    main(["app", str(HERTEN), "--host", "0.0.0.0", "--port", "9000"])
+    cmd = seen["cmd"]
+    assert cmd[cmd.index("--host") + 1] == "0.0.0.0" and cmd[cmd.index("--port") + 1] == "9000"
+
+
+def test_parser_registers_app_and_whatif():
+    args = build_parser().parse_args(["app"])
+    assert (args.scenario, args.host, args.port) == (None, "127.0.0.1", 8765)
+    args = build_parser().parse_args(["whatif", "x.toml", "--set", "a=1", "--seeds", "3"])
+    assert (args.scenario, args.set, args.seeds, args.years) == ("x.toml", ["a=1"], 3, 10)
+
+
+def test_app_path_from_source_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no viz/ here: the checkout's is found
+    assert app_cli.app_path() == ROOT / "viz" / "app.py"
+
+
+def test_scenario_files_sorted_and_empty_for_missing_dir(tmp_path):
+    assert [p.name for p in app_cli.scenario_files(ROOT / "scenarios")][:2] == [
+        "herten-innenstadt.toml", "wetter-grundschoettel.toml"]
+    assert app_cli.scenario_files(tmp_path / "none") == []
