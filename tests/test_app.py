@@ -3,6 +3,7 @@ the adapter and the what-if panel."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -10,8 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-solara = pytest.importorskip("solara")
-v = pytest.importorskip("ipyvuetify")
+try:
+    import ipyvuetify as v
+    import solara
+except ImportError as exc:  # the viz extra is missing
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        raise ImportError(f"CI=true: the app tests must run; install the viz extra "
+                          f"(scripts/install-browser-deps.sh .venv): {exc}") from exc
+    pytest.skip(f"app tests need the viz extra (pip install -e '.[viz]'): {exc}",
+                allow_module_level=True)
 
 from quartiersim.domains import DOMAINS  # noqa: E402
 from quartiersim.scenario import load_scenario  # noqa: E402
@@ -293,10 +301,10 @@ def test_whatif_panel_runs_in_background_saves_and_loads(herten_page, tmp_path):
     s["Years"].v_model = 1
     run = rc.find(v.Btn, children=["Run what-if"]).widget
     run.click()
-    wait_until(lambda: "runs finished" in page_text(rc), timeout=10)
+    wait_until(lambda: "runs finished" in page_text(rc), timeout=60)
     # the page stays usable while the what-if runs: stepping works meanwhile
     click(rc, "Step")
-    wait_until(lambda: "Time: 1.0" in page_text(rc), timeout=10)
+    wait_until(lambda: "Time: 1.0" in page_text(rc), timeout=60)
     wait_until(lambda: "What-if finished: 4 runs." in page_text(rc))
     wait_until(lambda: not rc.find(v.Btn, children=["Run what-if"]).widget.disabled)
     text = page_text(rc)
