@@ -81,6 +81,14 @@ def bench_browser(scenario: Path, steps: int, seeds: int, years: int,
             page.locator(".quarter-map canvas").first.wait_for()
             page.locator(".series-chart canvas").nth(2).wait_for()
             out["page_usable_s"] = round(time.perf_counter() - t0, 2)
+            # the variant: co-production and 100,000 EUR/yr more budget (4 slider steps)
+            page.locator(".v-select").filter(has_text="Cooperation model").click()
+            page.get_by_role("option", name="coproduction").click()
+            page.locator(".v-input").filter(has_text="Voluntary budget").get_by_role("slider").focus()
+            for _ in range(4):
+                page.keyboard.press("ArrowRight")
+            page.get_by_role("button", name="Reset", exact=True).click()
+            page.locator(".whatif-panel").get_by_text("municipal → coproduction").wait_for()
             month = 0
 
             def one_step() -> float:

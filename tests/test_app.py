@@ -31,7 +31,7 @@ from viz.params import model_params, slider_range  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
-BUDGET = "Municipality: voluntary budget [EUR per year]"
+BUDGET = "Voluntary budget (EUR/yr)"
 
 
 def render(component):
@@ -103,9 +103,9 @@ def test_lever_controls_generated_from_schema(herten_page):
     sc = load_scenario(HERTEN)
     assert s[BUDGET].v_model == sc.municipality.voluntary_budget_eur_per_year
     assert (s[BUDGET].min, s[BUDGET].max, s[BUDGET].step) == (0.0, 2_500_000.0, 25_000.0)
-    assert s["Volunteering: rate [share of residents 14+]"].v_model == sc.volunteering.rate
-    assert s["Population: residents [persons]"].v_model == 8700
-    assert s["Coproduction: coordination fte [FTE]"].v_model == 0.5
+    assert s["Volunteering rate (share)"].v_model == sc.volunteering.rate
+    assert s["Residents (persons)"].v_model == 8700
+    assert s["Coproduction: coordination fte (FTE)"].v_model == 0.5
     selects = {w.widget.label: w.widget for w in herten_page.find(v.Select)}
     assert selects["Cooperation model"].items == ["municipal", "coproduction"] or \
         set(selects["Cooperation model"].items) >= {"municipal", "coproduction"}
@@ -294,7 +294,7 @@ def test_whatif_panel_runs_in_background_saves_and_loads(herten_page, tmp_path):
     rc = herten_page
     s = sliders(rc)
     s[BUDGET].v_model = 700_000.0
-    s["Population: residents [persons]"].v_model = 400
+    s["Residents (persons)"].v_model = 400
     click(rc, "Reset")
     s = sliders(rc)
     s["Seeds"].v_model = 2

@@ -48,7 +48,9 @@ def test_levers_come_from_schema_metadata_with_scenario_values(herten):
     budget = by_key["municipality.voluntary_budget_eur_per_year"]
     assert budget.value == 450_000.0  # the scenario's value, not a schema default
     assert (budget.minimum, budget.maximum, budget.unit) == (0, 1e10, "EUR per year")
-    assert budget.label == "Municipality: voluntary budget"
+    assert budget.label == "Voluntary budget"
+    assert by_key["volunteering.rate"].label == "Volunteering rate"
+    assert by_key["cooperation.coproduction.coordination_fte"].label == "Coproduction: coordination fte"
     assert by_key["population.residents"].kind == "int"
     assert by_key["population.residents"].value == 8700
     assert by_key["volunteering.rate"].maximum == 1

@@ -163,6 +163,8 @@ def series_spec(model: AppModel, measures: dict[str, str], title: str, ylabel: s
     y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": ylabel}
     if share:
         y["scale"] = {"domain": [0, 1]}
+    elif values:  # head room above the highest value (a constant budget is no border line)
+        y["scale"] = {"domain": [0, 1.15 * max(max(d["value"] for d in values), 1.0)]}
     return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": values}, "title": title,
             "width": 340, "height": 180, "mark": {"type": "line", "point": len(values) < 40},
             "encoding": {

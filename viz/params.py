@@ -48,8 +48,18 @@ def slider_range(lever: Lever) -> tuple[float, float, float]:
     return lo, hi, step
 
 
+def short_unit(unit: str) -> str:
+    """``EUR per year`` -> ``EUR/yr``, ``share of residents 14+`` -> ``share``."""
+    u = unit.split(" of ")[0]
+    for long, short in ((" per year", "/yr"), (" per month", "/mo"), ("probability", "prob.")):
+        u = u.replace(long, short)
+    return u
+
+
 def lever_label(lever: Lever) -> str:
-    return f"{lever.label} [{lever.unit}]" if lever.unit else lever.label
+    """The control's label: short, so the sidebar slider keeps its width."""
+    unit = short_unit(lever.unit)
+    return f"{lever.label} ({unit})" if unit else lever.label
 
 
 def lever_params(scenario: Scenario) -> dict[str, dict[str, Any]]:

@@ -101,18 +101,21 @@ _UNIT_SUFFIXES = ("_eur_per_year", "_eur_per_month", "_eur", "_per_year", "_per_
 
 
 def _label(prefix: str, name: str) -> str:
-    """``municipality.`` + ``voluntary_budget_eur_per_year`` -> ``Municipality: voluntary budget``
-    (the unit is shown separately)."""
-    parts = [p for p in prefix.rstrip(".").split(".") if p]
-    if parts and parts[0] in ("cooperation", "financing"):
-        parts = parts[1:]
+    """A short label: ``voluntary_budget_eur_per_year`` -> ``Voluntary budget``; a generic
+    name gets its section (``Volunteering rate``); a cooperation or financing model's
+    parameter gets the model's name (``Coproduction: coordination fte``). The unit is
+    shown separately."""
+    parts = [p for p in prefix.rstrip(".").split(".") if p and not p.isdigit()]
     for suffix in _UNIT_SUFFIXES:
         if name.endswith(suffix) and name != suffix:
             name = name[: -len(suffix)]
             break
-    section = " / ".join(p.replace("_", " ") for p in parts)
     text = name.replace("_", " ")
-    return f"{section[:1].upper()}{section[1:]}: {text}" if section else text
+    if parts and parts[0] in ("cooperation", "financing"):
+        text = f"{' / '.join(p.replace('_', ' ') for p in parts[1:])}: {text}"
+    elif parts and len(text) <= 6:
+        text = f"{parts[-1].replace('_', ' ')} {text}"
+    return text[:1].upper() + text[1:]
 
 
 def _field_levers(model: BaseModel, prefix: str) -> Iterator[Lever]:
@@ -345,8 +348,9 @@ def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
         lo, hi = sign * r["difference_ci_low"], sign * r["difference_ci_high"]
         out.append({"outcome": name, "label": label, "kind": kind,
                     "baseline": r["baseline_mean"], "variant": r["variant_mean"],
-                    "change": sign * r["difference_mean"], "change_low": min(lo, hi),
-                    "change_high": max(lo, hi)})
+                    # + 0.0 turns the -0.0 of a negated zero into 0.0
+                    "change": sign * r["difference_mean"] + 0.0, "change_low": min(lo, hi) + 0.0,
+                    "change_high": max(lo, hi) + 0.0})
     return out
 
 

@@ -31,8 +31,8 @@ def test_page_draws_map_and_charts(app_url, page):
     assert charts.count() == 3
     assert page.locator(".quarter-map canvas").first.bounding_box()["width"] > 200
     # lever controls generated from the schema, with the scenario's values
-    page.get_by_text("Municipality: voluntary budget [EUR per year]").wait_for()
-    page.get_by_text("Volunteering: rate [share of residents 14+]").wait_for()
+    page.get_by_text("Voluntary budget (EUR/yr)").wait_for()
+    page.get_by_text("Volunteering rate (share)").wait_for()
     assert page.get_by_text("Invalid lever value").count() == 0
 
 
@@ -44,7 +44,7 @@ def test_change_levers_reset_step_redraws(app_url, page):
     page.locator(".v-select").filter(has_text="Cooperation model").click()
     page.get_by_role("option", name="coproduction").click()
     # lever 2: the municipal budget slider, one step (25,000 EUR) up by keyboard
-    budget = page.locator(".v-input").filter(has_text="Municipality: voluntary budget")
+    budget = page.locator(".v-input").filter(has_text="Voluntary budget (EUR/yr)")
     budget.get_by_role("slider").focus()
     page.keyboard.press("ArrowRight")
     page.get_by_role("button", name="Reset", exact=True).click()
