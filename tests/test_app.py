@@ -103,6 +103,10 @@ def test_lever_controls_generated_from_schema(herten_page):
     sc = load_scenario(HERTEN)
     assert s[BUDGET].v_model == sc.municipality.voluntary_budget_eur_per_year
     assert (s[BUDGET].min, s[BUDGET].max, s[BUDGET].step) == (0.0, 2_500_000.0, 25_000.0)
+    # every lever slider's grid passes through the scenario's value (no silent snapping)
+    for label in (BUDGET, "Residents (persons)", "Volunteering rate (share)"):
+        k = (s[label].v_model - s[label].min) / s[label].step
+        assert abs(k - round(k)) < 1e-6, label
     assert s["Volunteering rate (share)"].v_model == sc.volunteering.rate
     assert s["Residents (persons)"].v_model == 8700
     assert s["Coproduction: coordination fte (FTE)"].v_model == 0.5
@@ -130,7 +134,21 @@ def test_slider_range_is_schema_bounded():
     assert slider_range(lv) == (0.0, 1.0, 0.01)  # 5 x 0.4 = 2 is capped by le=1
     lv = Lever("a.n", "A: n", "persons", "x", "", 8700, "int", 1, 5_000_000)
     lo, hi, step = slider_range(lv)
-    assert (lo, hi, step) == (1.0, 50_000.0, 500.0)
+    assert (lo, hi, step) == (200.0, 49_700.0, 500.0)  # the grid passes through 8,700
+    assert (8700 - lo) % step == 0
+
+
+@pytest.mark.parametrize("value, minimum, maximum", [
+    (0.04, 0, 1), (450_000.0, 0, 1e10), (0.5, 0, 100), (8700, 1, 5_000_000), (0.0, 0, 1),
+    (0.165, 0, 1), (1234.5, 0, 1e9)])
+def test_slider_grid_contains_scenario_value(value, minimum, maximum):
+    from quartiersim.whatif import Lever
+
+    kind = "int" if isinstance(value, int) else "float"
+    lo, hi, step = slider_range(Lever("k", "K", "u", "s", "", value, kind, minimum, maximum))
+    assert minimum <= lo <= value <= hi <= maximum
+    k = (value - lo) / step
+    assert abs(k - round(k)) < 1e-6
 
 
 # --------------------------------------------------------------------------- stepping

@@ -32,20 +32,21 @@ def nice(x: float) -> float:
 
 
 def slider_range(lever: Lever) -> tuple[float, float, float]:
-    """(min, max, step) of a lever's slider: the schema's lower bound, up to five times
-    the scenario's value (capped by the schema's upper bound), in about 100 steps."""
+    """(min, max, step) of a lever's slider: from the schema's lower bound up to five times
+    the scenario's value (capped by the schema's upper bound), in about 100 steps, on a
+    grid through the scenario's value (a slider snaps its value to its grid: 8,700
+    residents on a grid 1, 501, ... would silently become 8,501)."""
     lo = float(lever.minimum) if lever.minimum is not None else 0.0
     v = float(lever.value)
-    if v > 0:
-        hi = nice(max(5 * v, lo + 1e-9))
-    else:
-        hi = lo + 1.0
+    hi = nice(max(5 * v, lo + 1e-9)) if v > 0 else lo + 1.0
     if lever.maximum is not None:
         hi = min(hi, float(lever.maximum))
     step = nice((hi - lo) / 100) if hi > lo else 1.0
     if lever.kind == "int":
         step = max(1.0, round(step))
-    return lo, hi, step
+    lo = v - math.floor((v - lo) / step + 1e-9) * step  # the grid passes through v
+    hi = lo + math.floor((hi - lo) / step + 1e-9) * step
+    return round(lo, 9), round(max(hi, v), 9), step  # rounding: no float noise on the grid
 
 
 def short_unit(unit: str) -> str:

@@ -51,6 +51,9 @@ def test_change_levers_reset_step_redraws(app_url, page):
     panel = page.locator(".whatif-panel")
     panel.get_by_text(re.compile("municipal → coproduction")).wait_for()
     panel.get_by_text(re.compile("475,000")).wait_for()
+    # only the two levers changed: no slider snapped its value on the way
+    variant = panel.get_by_text(re.compile("Variant changes")).inner_text()
+    assert variant.count(" = ") == 1, variant
     before = game_map.screenshot()
     page.get_by_role("button", name="Step", exact=True).click()
     page.get_by_text("Time: 1.0").wait_for()
