@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import solara
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from quartiersim.errors import QuartiersimError
 from quartiersim.whatif import WhatIfCancelled, WhatIfSession, fmt, headline
@@ -62,6 +63,9 @@ def draw_changes(table) -> Figure:
         ax.errorbar(mid, y, xerr=[np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)], fmt="o",
                     color="#1f4e9c", ecolor="#7f9fcf", capsize=3)
         ax.axvline(0.0, color="#999999", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        if kind == "eur":  # thousands, so the tick labels do not run into each other
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:,.0f}k"))
         ax.set_yticks(y)
         ax.set_yticklabels([r["label"].replace(" (EUR)", "") for r in sel], fontsize=7)
         ax.set_title(title, fontsize=9)
