@@ -110,7 +110,7 @@ def _label(prefix: str, name: str) -> str:
         if name.endswith(suffix) and name != suffix:
             name = name[: -len(suffix)]
             break
-    text = name.replace("_", " ")
+    text = "amount" if name == "eur" else name.replace("_", " ")
     if parts and parts[0] in ("cooperation", "financing"):
         text = f"{' / '.join(p.replace('_', ' ') for p in parts[1:])}: {text}"
     elif parts and len(text) <= 6:
