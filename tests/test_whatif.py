@@ -147,6 +147,18 @@ def test_headline_negates_mandatory_cases_into_avoided():
     assert "cost_municipality_eur" not in rows  # absent outcomes are skipped
 
 
+def test_outcome_that_does_not_apply_is_nan_not_dropped():
+    base = [{**s, "coverage_after_grant": None} for s in _summaries([0.1, 0.2])]
+    var = [{**s, "coverage_after_grant": g} for s, g in zip(_summaries([0.1, 0.2]), (0.5, 0.7))]
+    t = paired_table(base, var)
+    row = t.loc["coverage_after_grant"]
+    assert math.isnan(row["baseline_mean"]) and math.isnan(row["difference_mean"])
+    assert row["variant_mean"] == pytest.approx(0.6)
+    assert "cooperation" not in t.index
+    rows = {r["outcome"]: r for r in headline(t)}
+    assert rows["coverage_after_grant"]["label"] == "Coverage after the grant ends"
+
+
 def test_headline_shows_coverage_after_grant_when_present():
     base = [{**s, "coverage_after_grant": 0.5} for s in _summaries([0.1, 0.2])]
     var = [{**s, "coverage_after_grant": 0.6} for s in _summaries([0.1, 0.2])]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
@@ -318,11 +319,16 @@ def paired_table(baseline: list[dict[str, Any]], variant: list[dict[str, Any]]) 
     if len(baseline) != len(variant):
         raise QuartiersimError("baseline and variant need the same number of runs")
     b, v = pd.DataFrame(baseline), pd.DataFrame(variant)
-    names = [c for c in b.columns if c in v.columns and c not in _NOT_OUTCOMES
-             and pd.api.types.is_numeric_dtype(b[c]) and pd.api.types.is_numeric_dtype(v[c])]
     rows = {}
-    for name in names:
-        bv, vv = b[name].to_numpy(dtype=float), v[name].to_numpy(dtype=float)
+    for name in b.columns:
+        if name not in v.columns or name in _NOT_OUTCOMES:
+            continue
+        # None (an outcome that does not apply, e.g. coverage after a grant without a
+        # grant) becomes NaN; text columns (names) become all NaN and are left out
+        bv = pd.to_numeric(b[name], errors="coerce").to_numpy(dtype=float)
+        vv = pd.to_numeric(v[name], errors="coerce").to_numpy(dtype=float)
+        if not (np.isfinite(bv).any() or np.isfinite(vv).any()):
+            continue
         rows[name] = (*mean_ci(bv), *mean_ci(vv), *mean_ci(vv - bv))
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     table.index.name = "outcome"
@@ -338,7 +344,8 @@ def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
     ``coverage_after*`` outcomes are added when present.
     """
     spec = list(HEADLINE)
-    spec += [(name, f"Coverage after the grant ({name})", "share", 1)
+    spec += [(name, "Coverage after the grant ends" if name == "coverage_after_grant" else
+              f"Coverage after the grant ({name})", "share", 1)
              for name in table.index if str(name).startswith(AFTER_GRANT_PREFIX)]
     out = []
     for name, label, kind, sign in spec:
@@ -495,7 +502,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.save:
         session.save(args.save)
     if args.json:
-        records = [{"outcome": name, **{c: row[c] for c in COLUMNS}} for name, row in table.iterrows()]
+        records = [{"outcome": name, **{c: None if math.isnan(row[c]) else float(row[c])
+                                        for c in COLUMNS}} for name, row in table.iterrows()]
         print(json.dumps({**{k: v for k, v in table.attrs.items()}, "outcomes": records},
                          default=float))
         return 0
