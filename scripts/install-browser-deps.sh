@@ -9,10 +9,11 @@
 #      pytest-playwright, pytest-ipywidgets (= the installed solara's version),
 #      solara-assets (the CDN files solara would fetch from jsdelivr) and
 #      "ipyvuetify<3" "ipyvue<3" (with 3.x the page stays blank)        (only if missing/wrong)
-#   3. vega@5, vega-lite@5, vega-embed@6 from npm into VENV/share/solara/cdn, the folder
-#      solara's /_solara/cdn/ proxy serves from: the app's map and charts are Vega-Lite
-#      (solara's VegaLite widget); offline, solara-assets lacks these unpinned bundles and
-#      the charts stay empty                                              (only if missing)
+#   3. vega@5, vega-lite@5, vega-embed@6 and katex@0.16.9 from npm into
+#      VENV/share/solara/cdn, the folder solara's /_solara/cdn/ proxy serves from: the
+#      app's map and charts are Vega-Lite (solara's VegaLite widget), its texts
+#      solara.Markdown (katex); offline, solara-assets lacks these bundles and the charts
+#      stay empty                                                         (only if missing)
 # Never downloads a browser through playwright (no `playwright install`).
 # Idempotent; a re-run with everything present takes about a second.
 # If VENV does not exist it is created with $PYTHON (default python3).
@@ -81,13 +82,15 @@ fi
 CDN=$("$PY" -c 'from solara.server import settings; print(settings.assets.proxy_cache_dir)' 2>/dev/null \
       || echo "$VENV/share/solara/cdn")
 CDN=${CDN%/}
-declare -A MAIN=([vega@5]=build/vega.min.js [vega-lite@5]=build/vega-lite.min.js [vega-embed@6]=build/vega-embed.min.js)
+# katex@0.16.9: solara.Markdown (the what-if panel's text) loads it; solara-assets lacks it
+declare -A MAIN=([vega@5]=build/vega.min.js [vega-lite@5]=build/vega-lite.min.js
+                 [vega-embed@6]=build/vega-embed.min.js [katex@0.16.9]=dist/contrib/auto-render.min.js)
 missing=()
-for spec in vega@5 vega-lite@5 vega-embed@6; do
+for spec in vega@5 vega-lite@5 vega-embed@6 katex@0.16.9; do
     [ -s "$CDN/$spec/${MAIN[$spec]}" ] || missing+=("$spec")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-    log "vega bundles present in $CDN"
+    log "vega and katex bundles present in $CDN"
 else
     command -v npm >/dev/null || { log "ERROR: npm needed for ${missing[*]}"; exit 1; }
     tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -24,6 +24,19 @@ def open_app(page, url):
 
 
 def test_page_draws_map_and_charts(app_url, page):
+    # browser assets the server could not serve (offline: not installed). A missing one is
+    # answered only after the server's CDN retries (~7 s), so wait for every answer.
+    pending, failed = set(), []
+    page.on("request", lambda r: pending.add(r.url) if "/_solara/cdn/" in r.url else None)
+
+    def answered(r):
+        pending.discard(r.url)
+        if r.status >= 400 and "/_solara/" in r.url:
+            failed.append(f"{r.status} {r.url}")
+
+    page.on("response", answered)
+    page.on("requestfailed", lambda r: failed.append(f"failed {r.url}")
+            if "/_solara/" in r.url else None)
     open_app(page, app_url)
     page.locator(".quarter-map canvas").first.wait_for()
     charts = page.locator(".series-chart canvas")
@@ -34,6 +47,13 @@ def test_page_draws_map_and_charts(app_url, page):
     page.get_by_text("Voluntary budget (EUR/yr)").wait_for()
     page.get_by_text("Volunteering rate (share)").wait_for()
     assert page.get_by_text("Invalid lever value").count() == 0
+    page.locator(".whatif-panel").get_by_text("Baseline", exact=True).wait_for()  # Markdown drawn
+    for _ in range(300):
+        if not pending:
+            break
+        page.wait_for_timeout(100)
+    assert not pending and not failed, \
+        f"assets missing (run scripts/install-browser-deps.sh): {failed} {sorted(pending)}"
 
 
 def test_change_levers_reset_step_redraws(app_url, page):
