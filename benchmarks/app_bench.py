@@ -84,11 +84,16 @@ def bench_browser(scenario: Path, steps: int, seeds: int, years: int,
             # the variant: co-production and 100,000 EUR/yr more budget (4 slider steps)
             page.locator(".v-select").filter(has_text="Cooperation model").click()
             page.get_by_role("option", name="coproduction").click()
-            page.locator(".v-input").filter(has_text="Voluntary budget").get_by_role("slider").focus()
+            budget = page.locator(".v-input").filter(has_text="Voluntary budget").get_by_role("slider")
             for _ in range(4):
+                budget.focus()  # (re-rendered controls may lose the focus)
                 page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(150)
+            page.locator(".v-input").filter(has_text="Voluntary budget").get_by_role("slider") \
+                .get_attribute("aria-valuenow")
             page.get_by_role("button", name="Reset", exact=True).click()
             page.locator(".whatif-panel").get_by_text("municipal → coproduction").wait_for()
+            out["variant"] = page.locator(".whatif-panel").get_by_text("Variant changes").inner_text()
             month = 0
 
             def one_step() -> float:

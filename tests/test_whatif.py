@@ -306,3 +306,12 @@ def test_cli_whatif_invalid_lever_exits_2_with_message(capsys):
     err = capsys.readouterr().err
     assert "'volunteering.rate' = 2: must be <= 1.0" in err
     assert "Traceback" not in err
+
+
+def test_financing_lever_labels_short_but_unique(herten):
+    labels = [lv.label for lv in levers(herten)]
+    assert len(labels) == len(set(labels))
+    fin = {lv.key: lv.label for lv in levers(herten) if lv.key.startswith("financing.")}
+    for key, label in fin.items():
+        name = key.split(".")[1].replace("_", " ")
+        assert label.lower().startswith(name), (key, label)

@@ -5,6 +5,7 @@ the change of each headline outcome with its 95 % interval, and save / load of t
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,13 @@ def WhatIfPanel(model: AppModel) -> None:
     baseline_financing = model.baseline.default_financing
 
     def work() -> None:
+        # This runs in solara's task thread. On Linux niceness is per thread and inherited
+        # by child processes: the spawned workers start (imports included) at low priority,
+        # and the server's request threads keep their share of the CPU.
+        try:
+            os.nice(10)
+        except OSError:
+            pass
         cancel.clear()
         s = WhatIfSession(**{**pending.__dict__, "results": None})
         progress.set((0, 2 * s.seeds))

@@ -169,7 +169,25 @@ def levers(scenario: Scenario) -> list[Lever]:
                 continue
             params = cls.Params.model_validate(raw if isinstance(raw, dict) else {})
             out += _field_levers(params, f"financing.{name}.{inst_name}.")
-    return out
+    return _shorter_financing_labels(out)
+
+
+def _shorter_financing_labels(found: list[Lever]) -> list[Lever]:
+    """``Grant / grant programme: funding rate`` -> ``Grant: funding rate`` where the
+    financing model has no other lever of that name (labels stay unique) and the name says
+    enough without its instrument (not ``share``, ``pots``, ``amount``)."""
+    from dataclasses import replace
+
+    def short(lv: Lever) -> str:
+        return lv.label.split(" / ", 1)[0] + ": " + lv.label.split(": ", 1)[1]
+
+    fin = [lv for lv in found if lv.key.startswith("financing.") and " / " in lv.label
+           and len(lv.label.split(": ", 1)[1]) > 6 and not lv.label.endswith(": amount")]
+    counts: dict[str, int] = {}
+    for lv in fin:
+        counts[short(lv)] = counts.get(short(lv), 0) + 1
+    return [replace(lv, label=short(lv)) if lv in fin and counts[short(lv)] == 1 else lv
+            for lv in found]
 
 
 def financing_names(scenario: Scenario) -> list[str]:
