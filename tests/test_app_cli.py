@@ -36,9 +36,18 @@ def test_invalid_scenario_is_reported_before_serving(tmp_path, capsys):
     assert "'population.residents' = -1: must be >= 1" in capsys.readouterr().err
 
 
-def test_default_scenario_is_first_in_scenarios_dir(monkeypatch):
+def test_default_scenario_is_herten_else_first(monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     assert app_cli.check_scenario(None) == HERTEN.resolve()
+    (tmp_path / "scenarios").mkdir()
+    for name in ("b.toml", "a.toml"):
+        (tmp_path / "scenarios" / name).write_text(HERTEN.read_text())
+    monkeypatch.chdir(tmp_path)
+    assert app_cli.check_scenario(None) == (tmp_path / "scenarios" / "a.toml").resolve()
+    (tmp_path / "scenarios" / "a.toml").unlink()
+    (tmp_path / "scenarios" / "b.toml").unlink()
+    with pytest.raises(ScenarioError, match="no scenario given and no \\*.toml in"):
+        app_cli.check_scenario(None)
 
 
 def test_server_command_listens_on_localhost_by_default(monkeypatch, capsys):
@@ -81,6 +90,6 @@ def test_app_path_from_source_checkout(tmp_path, monkeypatch):
 
 
 def test_scenario_files_sorted_and_empty_for_missing_dir(tmp_path):
-    assert [p.name for p in app_cli.scenario_files(ROOT / "scenarios")][:2] == [
-        "herten-innenstadt.toml", "wetter-grundschoettel.toml"]
+    names = [p.name for p in app_cli.scenario_files(ROOT / "scenarios")]
+    assert names == sorted(names) and {"herten-innenstadt.toml", "wetter-grundschoettel.toml"} <= set(names)
     assert app_cli.scenario_files(tmp_path / "none") == []

@@ -1,8 +1,8 @@
 """quartiersim's interactive app, on Mesa's SolaraViz.
 
 Serve it with ``quartiersim app [SCENARIO]`` or ``solara run viz/app.py`` (the scenario
-comes from the environment variable ``QUARTIERSIM_SCENARIO``, else the first file in
-``scenarios/``). The page has:
+comes from the environment variable ``QUARTIERSIM_SCENARIO``, else
+``scenarios/herten-innenstadt.toml``). The page has:
 
 * a scenario picker (``scenarios/*.toml``);
 * SolaraViz's Step / Play / Reset and the lever controls generated from the scenario
@@ -29,7 +29,13 @@ if str(ROOT) not in sys.path:  # `solara run viz/app.py` imports this file as a 
 import solara  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
-from quartiersim.app_cli import SCENARIO_ENV, default_scenario_dir, scenario_files  # noqa: E402
+from quartiersim.app_cli import (  # noqa: E402
+    DEFAULT_SCENARIO,
+    SCENARIO_ENV,
+    default_scenario,
+    default_scenario_dir,
+    scenario_files,
+)
 from quartiersim.errors import QuartiersimError  # noqa: E402
 from quartiersim.scenario import load_scenario  # noqa: E402
 from viz.components import PLOTS, QuarterMap  # noqa: E402
@@ -39,12 +45,12 @@ from viz.whatif_panel import WhatIfPanel  # noqa: E402
 
 
 def initial_scenario() -> Path:
-    """The scenario named by ``QUARTIERSIM_SCENARIO``, else the first in ``scenarios/``."""
+    """The scenario named by ``QUARTIERSIM_SCENARIO``, else Herten (or the first file) in
+    ``scenarios/``."""
     named = os.environ.get(SCENARIO_ENV)
     if named:
         return Path(named)
-    files = scenario_files(default_scenario_dir())
-    return files[0] if files else default_scenario_dir() / "herten-innenstadt.toml"
+    return default_scenario() or default_scenario_dir() / DEFAULT_SCENARIO
 
 
 #: The scenario on screen (per browser session).

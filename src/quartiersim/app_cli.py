@@ -55,18 +55,28 @@ def default_scenario_dir() -> Path:
     return here if here.is_dir() else Path(__file__).resolve().parents[2] / "scenarios"
 
 
+#: The scenario opened when none is named (if present; else the first file).
+DEFAULT_SCENARIO = "herten-innenstadt.toml"
+
+
+def default_scenario() -> Path | None:
+    """``scenarios/herten-innenstadt.toml`` if it exists, else the first ``*.toml`` there."""
+    files = scenario_files(default_scenario_dir())
+    preferred = [f for f in files if f.name == DEFAULT_SCENARIO]
+    return (preferred or files or [None])[0]
+
+
 def check_scenario(path: str | Path | None) -> Path:
-    """The scenario file to open: ``path`` validated, or the first in ``scenarios/``.
+    """The scenario file to open: ``path`` validated, or :func:`default_scenario`.
 
     Raises:
         ScenarioError: the file is missing (the message lists the scenario files that
             exist) or invalid.
     """
     if path is None:
-        files = scenario_files(default_scenario_dir())
-        if not files:
+        path = default_scenario()
+        if path is None:
             raise ScenarioError(f"no scenario given and no *.toml in {default_scenario_dir()}")
-        path = files[0]
     p = Path(path)
     if not p.is_file():
         existing = scenario_files(p.parent) or scenario_files(default_scenario_dir())
@@ -148,7 +158,7 @@ def register_app(sub: Any) -> None:
     """Add ``quartiersim app`` to the CLI's subparsers."""
     a = sub.add_parser("app", help="serve the interactive app (Solara) in the browser")
     a.add_argument("scenario", nargs="?", default=None,
-                   help="scenario TOML file to open (default: the first in scenarios/)")
+                   help=f"scenario TOML file to open (default: scenarios/{DEFAULT_SCENARIO})")
     a.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST})")
     a.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     a.set_defaults(func=cmd_app)
