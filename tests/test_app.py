@@ -71,7 +71,14 @@ def sliders(rc) -> dict:
     return {s.widget.label: s.widget for s in rc.find(v.Slider)}
 
 
-def click(rc, label: str) -> None:
+def click(rc, label: str, timeout: float = 30.0) -> None:
+    """Click a button once it is enabled (the what-if's background thread re-enables the
+    panel's buttons in its own render, which may land a moment after its message)."""
+    t0 = time.monotonic()
+    while rc.find(v.Btn, children=[label]).widget.disabled:
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"button {label!r} stayed disabled for {timeout} s")
+        time.sleep(0.05)
     rc.find(v.Btn, children=[label]).widget.click()
 
 
