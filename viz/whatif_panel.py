@@ -94,8 +94,9 @@ def WhatIfPanel(model: AppModel) -> None:
 
     def work() -> None:
         # This runs in solara's task thread. On Linux niceness is per thread and inherited
-        # by child processes: the spawned workers start (imports included) at low priority,
-        # and the server's request threads keep their share of the CPU.
+        # by child processes (the forkserver, if this thread starts it, and so its workers):
+        # the what-if runs at low priority, the server's request threads keep their share
+        # of the CPU. whatif(nice=True) also lowers each worker's priority itself.
         try:
             os.nice(10)
         except OSError:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import threading
 import tomllib
@@ -41,7 +40,7 @@ from quartiersim.domains import Group, Payer
 from quartiersim.errors import QuartiersimError, ScenarioError
 from quartiersim.financing import BUILTIN_FINANCING, INSTRUMENTS, financing_spec
 from quartiersim.model import QuarterModel
-from quartiersim.runner import _run_summary, mean_ci
+from quartiersim.runner import _run_summary, mean_ci, pool_context
 from quartiersim.scenario import Scenario, Strict, format_validation_error, load_scenario
 
 #: Columns of the table :func:`whatif` returns (index: ``outcome``).
@@ -257,8 +256,7 @@ def _run_jobs(jobs: list[tuple], workers: int, on_progress: Callable[[int, int],
             done += 1
             tick()
         return results  # type: ignore[return-value]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
                              initializer=_nice_worker if nice else None) as pool:
         futures = {pool.submit(_run_summary, job): i for i, job in enumerate(jobs)}
         pending = set(futures)
