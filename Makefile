@@ -1,8 +1,12 @@
 # Set-up and the two everyday commands. `make compare` and `make test` create the
 # virtual environment on first use (Python 3.12, selected by .python-version).
+# `make test` also installs what the app's browser tests need, offline
+# (scripts/install-browser-deps.sh: Debian chromium, solara's assets, vega bundles).
 PYTHON ?= python3.12
 VENV   := .venv
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH   := $(shell cat pyproject.toml scripts/install-browser-deps.sh | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(HASH)
+TESTSTAMP := $(VENV)/.test-deps-$(HASH)
 
 .PHONY: compare test setup clean
 
@@ -11,12 +15,16 @@ $(STAMP): pyproject.toml
 	@$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -e "is ignored: it is neither" || true
 	@$(VENV)/bin/python -c "import quartiersim" && rm -f $(VENV)/.installed-* && touch $@
 
+$(TESTSTAMP): $(STAMP) scripts/install-browser-deps.sh
+	@PYTHON=$(PYTHON) bash scripts/install-browser-deps.sh $(VENV)
+	@rm -f $(VENV)/.test-deps-* && touch $@
+
 setup: $(STAMP)
 
 compare: $(STAMP)
 	$(VENV)/bin/quartiersim compare scenarios/herten-innenstadt.toml
 
-test: $(STAMP)
+test: $(TESTSTAMP)
 	$(VENV)/bin/python -m pytest -q
 
 clean:
