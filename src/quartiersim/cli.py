@@ -1,4 +1,4 @@
-"""Command line: ``quartiersim run``, ``compare``, ``whatif`` and ``app``.
+"""Command line: ``quartiersim run``, ``compare``, ``whatif``, ``app``, ``batch`` and ``report``.
 
 Errors in the input print one message naming the file, key and what is allowed, and
 exit with status 2; no traceback.
@@ -173,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     register_app(sub)
     register_stress(sub)
     register_synth(sub)
+
+    from quartiersim.batch import register_batch
+    from quartiersim.report import register_report
+
+    register_batch(sub)
+    register_report(sub)
     return p
 
 
