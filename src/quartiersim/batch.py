@@ -152,12 +152,14 @@ class ResultStore:
         self._write(pd.DataFrame([row]), self.runs_dir)
 
     @staticmethod
-    def _read_parts(directory: Path) -> pd.DataFrame:
+    def _frames(directory: Path) -> list[pd.DataFrame]:
         files = sorted(directory.glob("part-*.parquet"))
-        if not files:
-            return pd.DataFrame()
         frames = [pd.read_parquet(f) for f in files]  # per file: parts may differ in dtypes
-        frames = [f for f in frames if len(f)]
+        return [f for f in frames if len(f)]
+
+    @classmethod
+    def _read_parts(cls, directory: Path) -> pd.DataFrame:
+        frames = cls._frames(directory)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def attempts(self) -> pd.DataFrame:
@@ -165,13 +167,26 @@ class ResultStore:
         return self._read_parts(self.runs_dir)
 
     def runs(self) -> pd.DataFrame:
-        """One row per run key: its finished attempt if any, else its latest failed one."""
+        """One row per run key: its finished attempt if any, else its latest failed one.
+
+        Columns keep the dtypes of finished runs (an integer outcome stays integer once the
+        failed attempts that had no value are superseded)."""
         df = self.attempts()
         if df.empty:
             return pd.DataFrame(columns=["run_key", "error"])
         df = df.assign(_ok=df["error"].isna(), _order=np.arange(len(df)))
         df = df.sort_values(["_ok", "_order"]).drop_duplicates("run_key", keep="last")
-        return df.sort_values("_order").drop(columns=["_ok", "_order"]).reset_index(drop=True)
+        df = df.sort_values("_order").drop(columns=["_ok", "_order"]).reset_index(drop=True)
+        ok_frames = [f[f["error"].isna()] for f in self._frames(self.runs_dir)]
+        ok_frames = [f for f in ok_frames if len(f)]
+        if ok_frames:
+            reference = pd.concat(ok_frames, ignore_index=True).dtypes
+            for col, dtype in reference.items():
+                if (col in df and df[col].dtype != dtype and df[col].notna().all()
+                        and (pd.api.types.is_integer_dtype(dtype)
+                             or pd.api.types.is_bool_dtype(dtype))):
+                    df[col] = df[col].astype(dtype)
+        return df
 
     def finished_keys(self) -> set[str]:
         """Run keys with a finished (error-free) attempt."""
@@ -191,14 +206,22 @@ class ResultStore:
         return df.drop_duplicates(["run_key", "step"], keep="last").reset_index(drop=True)
 
     def compact(self) -> None:
-        """Merge the parts of each table into one file (readers see the same table)."""
-        for directory, reader in ((self.runs_dir, self.attempts),
-                                  (self.series_dir, lambda: self._read_parts(self.series_dir))):
+        """Merge the parts of each table into one file (finished and failed run attempts
+        apart, so finished runs keep their dtypes); readers see the same tables."""
+        for directory in (self.runs_dir, self.series_dir):
             files = sorted(directory.glob("part-*.parquet"))
             if len(files) <= 1:
                 continue
-            df = reader()
-            self._write(df, directory)  # newest name, written before the old parts go
+            frames = self._frames(directory)
+            if directory == self.runs_dir:
+                parts = [[f[f["error"].isna()] for f in frames],
+                         [f[f["error"].notna()] for f in frames]]
+            else:
+                parts = [frames]
+            for group in parts:  # new names sort after the old parts: write order is kept
+                group = [f for f in group if len(f)]
+                if group:
+                    self._write(pd.concat(group, ignore_index=True), directory)
             for f in files:
                 f.unlink()
 

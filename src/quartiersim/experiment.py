@@ -353,11 +353,11 @@ class Experiment:
 
 
 def _flatten(raw: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b": [1, 2]}``; a table with only ``low``/``high``
-    keys is a leaf (a range)."""
+    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b": [1, 2]}``; a table with a ``low`` or ``high``
+    key is a leaf (a range)."""
     if not isinstance(raw, dict):
         return {prefix: raw}
-    if prefix and raw and set(raw) <= {"low", "high"}:
+    if prefix and ("low" in raw or "high" in raw):
         return {prefix: raw}
     out: dict[str, Any] = {}
     for k, v in raw.items():
@@ -429,6 +429,16 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
         raw["levers"]["scenario"] = _flatten(raw["levers"]["scenario"])
     if isinstance(raw.get("uncertainties"), dict):
         raw["uncertainties"] = _flatten(raw["uncertainties"])
+        for key, value in raw["uncertainties"].items():
+            if isinstance(value, dict):
+                try:
+                    Range.model_validate(value)
+                except ValidationError as exc:
+                    raise ExperimentError(format_validation_error(
+                        exc, str(p), Range, ("uncertainties", key))) from None
+            elif not isinstance(value, list):
+                raise ExperimentError(f"{p}: 'uncertainties.{key}' = {value!r}: give a range "
+                                      "{ low = .., high = .. } or a list of values")
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
