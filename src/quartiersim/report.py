@@ -242,15 +242,15 @@ class Discovery:
     note: str = ""
 
 
-def discover(results: Results, min_density: float = 0.8) -> Discovery | None:
+def discover(results: Results) -> Discovery | None:
     """PRIM (``ema_workbench.analysis.prim``): under which uncertainties does the
     experiment's discovery candidate cost the municipality less than the reference at no
     lower coverage?
 
     Pairs runs of candidate and reference with equal scenario, financing, scenario levers,
     design point and replication (with common random numbers they share the seed). The
-    box chosen is the one on PRIM's peeling trajectory with the highest coverage among
-    those with density >= ``min_density`` (else the densest).
+    box chosen is the one on PRIM's peeling trajectory with the highest coverage x density
+    (the trade-off an analyst reads off the trajectory: most of the cases, few others).
 
     Returns:
         None when the experiment has no uncertainty or lacks candidate or reference runs.
@@ -290,8 +290,7 @@ def discover(results: Results, min_density: float = 0.8) -> Discovery | None:
     if box is None:
         return Discovery(question, len(y), int(y.sum()), empty, note="PRIM found no box")
     traj = box.peeling_trajectory
-    good = traj[traj["density"] >= min_density]
-    i = int(good["coverage"].idxmax()) if len(good) else int(traj["density"].idxmax())
+    i = int((traj["coverage"] * traj["density"]).astype(float).idxmax())
     box.select(i)
     lim, init = box.box_lim, p.box_init
     rows = []
