@@ -140,9 +140,9 @@ def test_shipped_experiments_validate():
     (BASE + '[levers.scenario]\n"population.residents" = [100, -5]\n',
      r"'levers.scenario.population.residents' = -5 is not valid .*'population.residents' = -5: "
      r"must be >= 1"),
-    (BASE + '[uncertainties]\n"access.decay_length_m" = { low = 300.0, high = 100000.0 }\n',
-     r"'uncertainties.access.decay_length_m' = 100000.0 is not valid for scenario .*"
-     r"tiny-quarter.toml: 'access.decay_length_m' = 100000.0: must be <= 50000.0"),
+    (BASE + '[uncertainties]\n"access.trust_carrier" = { low = 0.5, high = 1.5 }\n',
+     r"'uncertainties.access.trust_carrier' = 1.5 is not valid for scenario .*"
+     r"tiny-quarter.toml: 'access.trust_carrier' = 1.5: must be <= 1"),
     (BASE + '[uncertainties]\n"access.decay_length_m" = { low = 900.0, high = 300.0 }\n',
      r"'uncertainties.access.decay_length_m': high = 300.0 must be greater than low = 900.0"),
     (BASE + '[uncertainties]\n"access.decay_length_m" = { low = 3.0, hi = 9.0 }\n',

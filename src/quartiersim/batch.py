@@ -109,6 +109,8 @@ def _safe(run_fn: Callable[[RunSpec], tuple[dict[str, Any], pd.DataFrame]],
         return {"row": {**spec.identifiers(), "error": f"{type(exc).__name__}: {exc}",
                         "worker": worker, "duration_s": time.perf_counter() - t0},
                 "series": None}
+    # an outcome that does not apply (None, e.g. coverage after a grant without one) is NaN
+    outcomes = {k: math.nan if v is None else v for k, v in outcomes.items()}
     row = {**spec.identifiers(), **outcomes, "error": None, "worker": worker,
            "duration_s": time.perf_counter() - t0}
     return {"row": row, "series": series}
@@ -444,6 +446,10 @@ def register_batch(sub: Any) -> None:
     b.add_argument("--samples", type=int, default=None,
                    help="override the file's design samples (reduced runs)")
     b.add_argument("--years", type=int, default=None, help="override the file's horizon")
+    b.add_argument("--cooperation", default=None,
+                   help="comma-separated subset of the file's cooperation models to run")
+    b.add_argument("--financing", default=None,
+                   help="comma-separated subset of the file's financing models to run")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_batch)
 
@@ -451,8 +457,12 @@ def register_batch(sub: Any) -> None:
 def cmd_batch(args: Any) -> int:
     from quartiersim.experiment import load_experiment
 
+    def names(text: str | None) -> list[str] | None:
+        return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
     exp = load_experiment(args.experiment, replications=args.replications,
-                          samples=args.samples, years=args.years)
+                          samples=args.samples, years=args.years,
+                          cooperation=names(args.cooperation), financing=names(args.financing))
     out = Path(args.out) if args.out else Path("results") / exp.name
     res = run_batch(exp, out, engine=args.engine, workers=args.workers,
                     scheduler=args.scheduler, progress=not args.no_progress)

@@ -396,12 +396,16 @@ def _check_key(path: str, section: str, key: str, values: list[Any],
 
 
 def load_experiment(path: str | Path, *, replications: int | None = None,
-                    samples: int | None = None, years: int | None = None) -> Experiment:
+                    samples: int | None = None, years: int | None = None,
+                    cooperation: list[str] | None = None,
+                    financing: list[str] | None = None) -> Experiment:
     """Read and validate an experiment TOML file and its scenarios.
 
     Args:
         path: the experiment file, e.g. ``experiments/dewak-comparison.toml``.
         replications, samples, years: override the file's values (reduced runs).
+        cooperation, financing: run only these lever values (a subset: the run keys are
+            those of the full experiment, so a later full batch resumes from it).
 
     Returns:
         The validated :class:`Experiment`.
@@ -425,6 +429,16 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
             raw[name] = value
     if samples is not None:
         raw.setdefault("design", {})["samples"] = samples
+    for name, subset in (("cooperation", cooperation), ("financing", financing)):
+        if subset is not None:
+            levers = raw.setdefault("levers", {})
+            listed = levers.get(name) if isinstance(levers, dict) else None
+            if isinstance(listed, list) and listed:
+                missing = [n for n in subset if n not in listed]
+                if missing:
+                    raise ExperimentError(f"{p}: 'levers.{name}' has no {', '.join(missing)}; "
+                                          f"listed: {', '.join(map(str, listed))}")
+            levers[name] = list(subset)
     if isinstance(raw.get("levers"), dict) and isinstance(raw["levers"].get("scenario"), dict):
         raw["levers"]["scenario"] = _flatten(raw["levers"]["scenario"])
     if isinstance(raw.get("uncertainties"), dict):

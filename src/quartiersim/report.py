@@ -32,7 +32,9 @@ from quartiersim.runner import mean_ci
 TABLE_OUTCOMES: tuple[tuple[str, str, str], ...] = (
     ("coverage", "Coverage", "share"),
     ("coverage_final_year", "Coverage, final year", "share"),
+    ("coverage_after_grant", "Coverage after the grant", "share"),
     ("municipal_cost_eur", "Municipal cost (EUR)", "eur"),
+    ("npv_municipal_cost_eur", "Municipal cost, present value (EUR)", "eur"),
     *((f"cost_{p.value}_eur", f"Cost: {p.value.replace('_', ' ')} (EUR)", "eur") for p in Payer),
     ("total_cost_eur", "Total cost (EUR)", "eur"),
     ("mandatory_cases", "Mandatory cases", "n"),
@@ -217,6 +219,22 @@ def sensitivity(results: Results, outcomes: list[str]) -> pd.DataFrame:
                                      "S1": float(si["S1"][i]), "S1_conf": float(si["S1_conf"][i]),
                                      "ST": float(si["ST"][i]), "ST_conf": float(si["ST_conf"][i])})
     return pd.DataFrame(rows)
+
+
+def sensitivity_table(sens: pd.DataFrame, outcome: str, group_keys: list[str]) -> pd.DataFrame:
+    """One outcome's indices: a row per parameter, a column per combination; the cells
+    are ``mu* (conf)`` (Morris) or ``ST (conf)`` (Sobol), sorted by the largest index."""
+    metric, conf = ("mu_star", "mu_star_conf") if "mu_star" in sens else ("ST", "ST_conf")
+    s = sens[sens["outcome"] == outcome].copy()
+    s["combination"] = [" / ".join(_short(r[k]) for k in group_keys) for _, r in s.iterrows()]
+    value = s.pivot(index="parameter", columns="combination", values=metric)
+    half = s.pivot(index="parameter", columns="combination", values=conf)
+    order = value.max(axis=1).sort_values(ascending=False).index
+    cols = list(dict.fromkeys(s["combination"]))
+    out = pd.DataFrame({"parameter": order})
+    for c in cols:
+        out[f"{metric} {c}"] = [f"{value.loc[p, c]:.4g} ({half.loc[p, c]:.2g})" for p in order]
+    return out
 
 
 @dataclass
@@ -553,7 +571,8 @@ def build_sections(results: Results) -> list[_Section]:
         "Mean and 95 % t interval of the mean over runs (seeds and design points) of each "
         "outcome per scenario x lever combination. Costs are EUR over the whole horizon; "
         "coverage is served / needed need-hours; sustainability: coverage in the final "
-        "year and carriers still open at the end.",
+        "year (and after a grant ends, where the outcome exists) and carriers still open "
+        "at the end.",
         _display_table(table, gk)))
     sections.append(_Section(
         "Cost and coverage: Pareto front",
@@ -583,10 +602,13 @@ def build_sections(results: Results) -> list[_Section]:
             "Sobol indices (S1 first order, ST total)"
         sections.append(_Section(
             "Sensitivity", f"{kind} from SALib per combination and outcome; the outcome of "
-            "a design point is its mean over replications.", sens))
+            "a design point is its mean over replications. Parameters are sorted by their "
+            "largest index; values are index (confidence half-width)."))
         for outcome in dict.fromkeys(sens["outcome"]):
-            sections.append(_Section(f"Sensitivity of {outcome}", figure=(
-                f"sensitivity_{outcome}.png", figure_sensitivity(sens, outcome, gk))))
+            sections.append(_Section(f"Sensitivity of {outcome}",
+                                     table=sensitivity_table(sens, outcome, gk),
+                                     figure=(f"sensitivity_{outcome}.png",
+                                             figure_sensitivity(sens, outcome, gk))))
     elif results.uncertainty_keys:
         sections.append(_Section("Sensitivity", "No indices: the design is "
                                  f"{design.get('sampler')}, not Sobol or Morris."))

@@ -1,0 +1,111 @@
+"""Batch throughput: runs per minute serial vs local process pool vs loopback Dask.
+
+Runs the DeWaK comparison (experiments/dewak-comparison.toml) at reduced seeds, each
+engine into a fresh results directory, and checks that all three give the same table.
+Lever names the code does not have yet (issue #3 adds cooperation and financing models)
+are left out, so the benchmark runs on whatever exists.
+
+    .venv/bin/python benchmarks/batch_bench.py [--seeds 10] [--years 10] [--workers 2]
+
+Target: the pool's speed-up over serial on 2 cores is at least 1.8x (wall time of the
+whole batch, pool start-up included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from quartiersim.batch import EXECUTION_COLUMNS, results_table, run_batch  # noqa: E402
+from quartiersim.cooperation import COOPERATION_MODELS  # noqa: E402
+from quartiersim.experiment import load_experiment  # noqa: E402
+from quartiersim.financing import BUILTIN_FINANCING  # noqa: E402
+
+EXPERIMENT = ROOT / "experiments" / "dewak-comparison.toml"
+
+
+def available_levers() -> tuple[list[str], list[str]]:
+    """The experiment file's cooperation and financing names that exist in the code and
+    in every scenario."""
+    import tomllib
+
+    from quartiersim.scenario import load_scenario
+
+    raw = tomllib.loads(EXPERIMENT.read_text())
+    scenarios = [load_scenario(EXPERIMENT.parent / s) for s in raw["scenarios"]]
+    coop = [c for c in raw["levers"]["cooperation"] if c in COOPERATION_MODELS]
+    fin = [f for f in raw["levers"]["financing"]
+           if all(f in sc.financing or f in BUILTIN_FINANCING for sc in scenarios)]
+    return coop, fin
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    return (df.drop(columns=[c for c in EXECUTION_COLUMNS if c in df])
+            .sort_values("run_key").reset_index(drop=True))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10, help="design points = seeds per combination")
+    ap.add_argument("--years", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--no-dask", action="store_true")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    coop, fin = available_levers()
+    exp = load_experiment(EXPERIMENT, samples=args.seeds, years=args.years,
+                          cooperation=coop, financing=fin)
+    n = len(exp.runs())
+    print(f"DeWaK comparison, reduced: {len(exp.scenarios)} scenarios x {len(coop)} cooperation "
+          f"({', '.join(coop)}) x {len(fin)} financing ({', '.join(fin)}) x {args.seeds} seeds "
+          f"= {n} runs of {args.years} years; {os.cpu_count()} cores")
+    rows, tables = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        engines = [("serial", dict(workers=1)), (f"pool ({args.workers} processes)",
+                                                 dict(workers=args.workers))]
+        for name, kw in engines:
+            t0 = time.perf_counter()
+            res = run_batch(exp, Path(tmp) / name, progress=False, **kw)
+            wall = time.perf_counter() - t0
+            rows.append((name, wall, res.failed))
+            tables[name] = comparable(results_table(Path(tmp) / name))
+        if not args.no_dask:
+            from dask.distributed import Client, LocalCluster
+
+            t0 = time.perf_counter()
+            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                              host="127.0.0.1", dashboard_address=None) as cluster, \
+                    Client(cluster) as client:
+                client.wait_for_workers(args.workers)
+                t1 = time.perf_counter()
+                res = run_batch(exp, Path(tmp) / "dask", engine="dask", client=client,
+                                progress=False)
+                wall = time.perf_counter() - t1
+            rows.append((f"loopback Dask ({args.workers} workers; cluster start "
+                         f"{t1 - t0:.1f} s not counted)", wall, res.failed))
+            tables["dask"] = comparable(results_table(Path(tmp) / "dask"))
+    base = rows[0][1]
+    print(f"{'engine':<58} {'wall s':>8} {'runs/min':>9} {'speed-up':>9}")
+    for name, wall, failed in rows:
+        print(f"{name:<58} {wall:>8.1f} {60 * n / wall:>9.1f} {base / wall:>8.2f}x"
+              + (f"  ({failed} failed)" if failed else ""))
+    ref = tables["serial"]
+    same = all(t.equals(ref) for t in tables.values())
+    print(f"identical tables across engines: {same}")
+    speedup = base / rows[1][1]
+    print(f"pool speed-up {speedup:.2f}x (target >= 1.8x on 2 cores)")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
