@@ -35,8 +35,10 @@ def raise_on_coproduction_budget_low(spec):
 
 
 def die_on_marked_run(spec):
-    """Kill the worker process on the run whose key is in $QS_TEST_DIE_KEY."""
-    if spec.run_key == os.environ.get("QS_TEST_DIE_KEY"):
+    """Kill the worker process on the run whose key is written in the file $QS_TEST_DIE_FILE
+    (a file, not the variable itself, so that the test can disarm running workers)."""
+    marker = Path(os.environ.get("QS_TEST_DIE_FILE", "/nonexistent"))
+    if marker.is_file() and marker.read_text() == spec.run_key:
         os._exit(1)
     return execute(spec)
 
@@ -108,10 +110,10 @@ def test_loopback_dask_cluster_gives_the_serial_table(serial_table, experiment, 
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None,
-                                  local_directory=str(tmp_path / "dask")) as cluster, \
-            distributed.Client(cluster) as client:
-        res = run_batch(experiment, tmp_path / "out", engine="dask", client=client,
-                        progress=False)
+                                  local_directory=str(tmp_path / "dask")) as cluster:
+        # connect by address, as `quartiersim batch --engine dask --scheduler ADDRESS` does
+        res = run_batch(experiment, tmp_path / "out", engine="dask",
+                        scheduler=cluster.scheduler_address, progress=False)
     assert (res.finished, res.failed) == (16, 0)
     df = results_table(tmp_path / "out")
     pd.testing.assert_frame_equal(comparable(df), comparable(serial_table[1]))
@@ -159,7 +161,9 @@ def test_a_raising_run_is_recorded_and_the_rest_completes(serial_table, experime
 def test_a_dying_worker_costs_only_runs_in_flight_and_they_are_redone(
         serial_table, experiment, tmp_path, monkeypatch):
     victim = experiment.runs()[7].run_key
-    monkeypatch.setenv("QS_TEST_DIE_KEY", victim)
+    marker = tmp_path / "die"
+    marker.write_text(victim)
+    monkeypatch.setenv("QS_TEST_DIE_FILE", str(marker))
     res = run_batch(experiment, tmp_path, workers=2, progress=False, run_fn=die_on_marked_run)
     df = results_table(tmp_path)
     failed = df[df["error"].notna()]
@@ -168,10 +172,40 @@ def test_a_dying_worker_costs_only_runs_in_flight_and_they_are_redone(
     assert 1 <= len(failed) <= 2  # at most the two runs in flight in the broken pool
     assert failed["error"].str.startswith("worker died: BrokenProcessPool").all()
     assert res.finished == 16 - len(failed)  # a fresh pool ran the rest
-    monkeypatch.delenv("QS_TEST_DIE_KEY")
+    marker.unlink()
     res = run_batch(experiment, tmp_path, workers=2, progress=False, run_fn=die_on_marked_run)
     assert (res.skipped, res.finished, res.failed) == (16 - len(failed), len(failed), 0)
     pd.testing.assert_frame_equal(comparable(results_table(tmp_path)),
+                                  comparable(serial_table[1]))
+
+
+def test_a_dying_dask_worker_is_recorded_and_redone(serial_table, experiment, tmp_path,
+                                                     monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    import dask
+
+    victim = experiment.runs()[2].run_key
+    marker = tmp_path / "die"
+    marker.write_text(victim)
+    monkeypatch.setenv("QS_TEST_DIE_FILE", str(marker))
+    # the scheduler gives up on a task after the first worker it kills (default: 3)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None,
+                                     local_directory=str(tmp_path / "dask")) as cluster, \
+            distributed.Client(cluster) as client:
+        res = run_batch(experiment, tmp_path / "out", engine="dask", client=client,
+                        progress=False, run_fn=die_on_marked_run)
+        failed = results_table(tmp_path / "out").query("error.notna()")
+        # only the dead worker's runs fail: the victim, and at most one run queued on it
+        assert victim in set(failed["run_key"]) and 1 <= len(failed) <= 2
+        assert failed["error"].str.startswith("worker died: KilledWorker").all()
+        assert (res.finished, res.failed) == (16 - len(failed), len(failed))
+        marker.unlink()
+        res = run_batch(experiment, tmp_path / "out", engine="dask", client=client,
+                        progress=False, run_fn=die_on_marked_run)
+    assert (res.skipped, res.finished, res.failed) == (16 - len(failed), len(failed), 0)
+    pd.testing.assert_frame_equal(comparable(results_table(tmp_path / "out")),
                                   comparable(serial_table[1]))
 
 

@@ -50,11 +50,15 @@ def test_keys_and_seeds_are_deterministic_and_common_across_levers():
     assert all(0 <= r.seed < 2**63 for r in a)
 
 
-def test_without_common_random_numbers_every_run_has_its_own_seed(tmp_path):
-    p = write(tmp_path, BASE + "common_random_numbers = false\n"
-              '[levers]\ncooperation = ["municipal", "coproduction"]\n')
+@pytest.mark.parametrize("sharing, n_seeds", [("none", 8), ("levers", 4),
+                                               ("levers_and_uncertainties", 2)])
+def test_seed_sharing(tmp_path, sharing, n_seeds):
+    p = write(tmp_path, BASE + f'common_random_numbers = "{sharing}"\n'
+              '[levers]\ncooperation = ["municipal", "coproduction"]\n'
+              '[uncertainties]\n"access.decay_length_m" = [400.0, 800.0]\n')
     runs = load_experiment(p).runs()
-    assert len(runs) == 4 and len({r.seed for r in runs}) == 4
+    assert len(runs) == 8 and len({r.seed for r in runs}) == n_seeds
+    assert len({r.run_key for r in runs}) == 8
 
 
 def test_experiment_seed_changes_seeds_and_keys(tmp_path):

@@ -339,7 +339,6 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
     done = store.finished_keys()
     todo = [s for s in specs if s.run_key not in done]
     t0 = time.perf_counter()
-    finished = failed = 0
 
     own_client = None
     if engine == "dask":
@@ -356,9 +355,26 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
     desc = f"{experiment.name} ({len(specs) - len(todo)} of {len(specs)} done before)"
     pending = deque(todo)
     executor = make_executor() if todo else None
+    counts = {"finished": 0, "failed": 0}
     try:
         with progress_bar(len(todo), desc, progress) as bar:
             inflight: dict[cf.Future, RunSpec] = {}
+
+            def collect(fut: cf.Future, spec: RunSpec) -> bool:
+                """Write the run's record at once; True when its worker died with the pool."""
+                broke = False
+                try:
+                    record = fut.result()
+                except Exception as exc:  # worker died: BrokenProcessPool, KilledWorker
+                    broke = isinstance(exc, cf.BrokenExecutor)
+                    record = {"row": {**spec.identifiers(),
+                                      "error": f"worker died: {type(exc).__name__}: {exc}"},
+                              "series": None}
+                store.write(record)
+                counts["finished" if record["row"]["error"] is None else "failed"] += 1
+                bar.update()
+                return broke
+
             while pending or inflight:
                 broken = False
                 while pending and len(inflight) < window and not broken:
@@ -370,37 +386,13 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
                         broken = True
                 if inflight:
                     ready, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-                else:
-                    ready = set()
-                for fut in ready:
-                    spec = inflight.pop(fut)
-                    try:
-                        record = fut.result()
-                    except Exception as exc:  # worker died: BrokenProcessPool, KilledWorker
-                        broken = broken or isinstance(exc, cf.BrokenExecutor)
-                        record = {"row": {**spec.identifiers(),
-                                          "error": f"worker died: {type(exc).__name__}: {exc}"},
-                                  "series": None}
-                    store.write(record)
-                    if record["row"]["error"] is None:
-                        finished += 1
-                    else:
-                        failed += 1
-                    bar.update()
+                    for fut in ready:
+                        broken = collect(fut, inflight.pop(fut)) or broken
                 if broken:
-                    # the pool is gone: its other in-flight runs fail too; record them,
-                    # then go on with a fresh pool
+                    # the pool is gone and its other runs in flight fail too: record them
+                    # (they are redone on resume), then go on with a fresh pool
                     for fut, spec in list(inflight.items()):
-                        try:
-                            record = fut.result()
-                        except Exception as exc:
-                            record = {"row": {**spec.identifiers(), "error":
-                                              f"worker died: {type(exc).__name__}: {exc}"},
-                                      "series": None}
-                        store.write(record)
-                        finished += record["row"]["error"] is None
-                        failed += record["row"]["error"] is not None
-                        bar.update()
+                        collect(fut, spec)
                     inflight.clear()
                     _shutdown(executor)
                     executor = make_executor()
@@ -410,8 +402,8 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
         if own_client is not None:
             own_client.close()
     store.compact()
-    return BatchResult(store.root, len(specs), len(specs) - len(todo), finished, failed,
-                       time.perf_counter() - t0)
+    return BatchResult(store.root, len(specs), len(specs) - len(todo), counts["finished"],
+                       counts["failed"], time.perf_counter() - t0)
 
 
 def results_table(out_dir: str | Path, all_runs: bool = False) -> pd.DataFrame:

@@ -80,6 +80,14 @@ class Sampler(StrEnum):
     MORRIS = "morris"
 
 
+class SeedSharing(StrEnum):
+    """Which runs share their seed (common random numbers)."""
+
+    LEVERS = "levers"  #: runs that differ only in levers (paired lever comparisons)
+    LEVERS_AND_UNCERTAINTIES = "levers_and_uncertainties"  #: ... or in uncertainty values
+    NONE = "none"  #: every run key has its own seed
+
+
 class Range(Strict):
     """An uncertainty range [low, high]: samples are rounded to integers when the scenario
     key holds an integer (e.g. ``escalation_delay_months``)."""
@@ -151,9 +159,12 @@ class ExperimentSpec(Strict):
     replications: int = Field(10, ge=1, le=100_000, description="Seeds per design point.")
     years: int = Field(10, ge=1, le=200, description="Horizon in years.")
     seed: int = Field(0, ge=0, description="Experiment seed; run seeds derive from it.")
-    common_random_numbers: bool = Field(
-        True, description="Runs that differ only in levers share their seed (paired "
-                          "comparisons); False: every run key gets its own seed.")
+    common_random_numbers: SeedSharing = Field(
+        SeedSharing.LEVERS,
+        description="Which runs share their seed: 'levers' (runs that differ only in levers: "
+                    "paired comparisons), 'levers_and_uncertainties' (only the replication "
+                    "changes the seed: sensitivity designs see the parameter's effect, not a "
+                    "new random world), 'none'.")
     outcomes: list[str] = Field(
         default_factory=lambda: ["coverage", "municipal_cost_eur", "mandatory_cases",
                                  "total_cost_eur", "carriers_surviving"],
@@ -344,7 +355,13 @@ class Experiment:
                         world = {"scenario": sc_digest, "uncertainties": unc,
                                  "replication": rep, "years": spec.years}
                         inputs = {**world, "cooperation": coop, "financing": fin, "levers": lev}
-                        seed_key = _digest(world if spec.common_random_numbers else inputs)
+                        sharing = spec.common_random_numbers
+                        if sharing is SeedSharing.LEVERS:
+                            seed_key = _digest(world)
+                        elif sharing is SeedSharing.LEVERS_AND_UNCERTAINTIES:
+                            seed_key = _digest({**world, "uncertainties": None})
+                        else:
+                            seed_key = _digest(inputs)
                         seed = derive_seed(spec.seed, seed_key)
                         key = _digest({**inputs, "seed": seed})[:20]
                         out.append(RunSpec(key, sc, sc_file, coop, fin, dict(lev), dict(unc),

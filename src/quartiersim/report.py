@@ -369,12 +369,14 @@ def figure_pareto(table: pd.DataFrame, lever_keys: list[str]) -> bytes:
         front = pareto_front(x, y)
         order = np.argsort(x[front])
         ax.plot(x[front][order], y[front][order], "k--", lw=1, label="Pareto front")
+        ax.scatter(x[front], y[front], s=160, facecolors="none", edgecolors="k", lw=1)
         for _, r in t[front].iterrows():
             ax.annotate(combination_label(r, lever_keys), (r["municipal_cost_eur_mean"],
                         r["coverage_mean"]), fontsize=7, xytext=(4, 4),
                         textcoords="offset points")
         ax.set_title(sc)
-        ax.set_xlabel("municipal cost over the run (EUR)")
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v / 1e6:,.2f}")
+        ax.set_xlabel("municipal cost over the run (million EUR)")
         ax.set_ylabel("demand coverage (served / needed hours)")
         ax.grid(alpha=0.3)
     handles = [plt.Line2D([], [], color=colors(i % 10), marker="o", ls="", label=c)
