@@ -8,13 +8,18 @@ are left out, so the benchmark runs on whatever exists.
     .venv/bin/python benchmarks/batch_bench.py [--seeds 10] [--years 10] [--workers 2]
 
 Target: the pool's speed-up over serial on 2 cores is at least 1.8x (wall time of the
-whole batch, pool start-up included).
+whole batch, pool start-up included). On a shared machine the wall-time speed-up is
+bounded by the cores other processes leave free, so the benchmark also reports the
+engine's concurrency (sum of the runs' wall times in the workers / batch wall time: how
+many runs were in progress on average) and CPU seconds per run (serial and pool), and
+the load average before it starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -69,16 +74,23 @@ def main() -> int:
     print(f"DeWaK comparison, reduced: {len(exp.scenarios)} scenarios x {len(coop)} cooperation "
           f"({', '.join(coop)}) x {len(fin)} financing ({', '.join(fin)}) x {args.seeds} seeds "
           f"= {n} runs of {args.years} years; {os.cpu_count()} cores")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows, tables = [], {}
+
+    def cpu_seconds() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
     with tempfile.TemporaryDirectory() as tmp:
         engines = [("serial", dict(workers=1)), (f"pool ({args.workers} processes)",
                                                  dict(workers=args.workers))]
         for name, kw in engines:
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             res = run_batch(exp, Path(tmp) / name, progress=False, **kw)
-            wall = time.perf_counter() - t0
-            rows.append((name, wall, res.failed))
-            tables[name] = comparable(results_table(Path(tmp) / name))
+            wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+            tables[name] = results_table(Path(tmp) / name)
+            rows.append((name, wall, res.failed, tables[name]["duration_s"].sum(), cpu))
         if not args.no_dask:
             from dask.distributed import Client, LocalCluster
 
@@ -91,14 +103,19 @@ def main() -> int:
                 res = run_batch(exp, Path(tmp) / "dask", engine="dask", client=client,
                                 progress=False)
                 wall = time.perf_counter() - t1
-            rows.append((f"loopback Dask ({args.workers} workers; cluster start "
-                         f"{t1 - t0:.1f} s not counted)", wall, res.failed))
-            tables["dask"] = comparable(results_table(Path(tmp) / "dask"))
+            tables["dask"] = results_table(Path(tmp) / "dask")
+            rows.append((f"loopback Dask ({args.workers} workers; start {t1 - t0:.1f} s "
+                         "not counted)", wall, res.failed, tables["dask"]["duration_s"].sum(),
+                         float("nan")))
     base = rows[0][1]
-    print(f"{'engine':<58} {'wall s':>8} {'runs/min':>9} {'speed-up':>9}")
-    for name, wall, failed in rows:
-        print(f"{name:<58} {wall:>8.1f} {60 * n / wall:>9.1f} {base / wall:>8.2f}x"
+    print(f"{'engine':<52} {'wall s':>7} {'runs/min':>9} {'speed-up':>9} {'concurrency':>12} "
+          f"{'CPU s/run':>10}")
+    for name, wall, failed, busy, cpu in rows:
+        print(f"{name:<52} {wall:>7.1f} {60 * n / wall:>9.1f} {base / wall:>8.2f}x "
+              f"{busy / wall:>12.2f} {cpu / n:>10.2f}"
               + (f"  ({failed} failed)" if failed else ""))
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    tables = {k: comparable(t) for k, t in tables.items()}
     ref = tables["serial"]
     same = all(t.equals(ref) for t in tables.values())
     print(f"identical tables across engines: {same}")

@@ -375,8 +375,16 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
                 bar.update()
                 return broke
 
-            while pending or inflight:
-                broken = False
+            # workers run asynchronously: refill them before writing the finished runs
+            # (unless one shows the pool is broken); in-process runs: write first
+            refill_first = not isinstance(executor, SerialExecutor)
+            ready: list[tuple[cf.Future, RunSpec]] = []
+            while pending or inflight or ready:
+                broken = any(isinstance(f.exception(), cf.BrokenExecutor) for f, _ in ready)
+                if not refill_first:
+                    for fut, spec in ready:
+                        collect(fut, spec)
+                    ready = []
                 while pending and len(inflight) < window and not broken:
                     spec = pending.popleft()
                     try:
@@ -384,10 +392,12 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
                     except cf.BrokenExecutor:
                         pending.appendleft(spec)
                         broken = True
-                if inflight:
-                    ready, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-                    for fut in ready:
-                        broken = collect(fut, inflight.pop(fut)) or broken
+                for fut, spec in ready:
+                    broken = collect(fut, spec) or broken
+                ready = []
+                if inflight and not broken:
+                    done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+                    ready = [(f, inflight.pop(f)) for f in done]
                 if broken:
                     # the pool is gone and its other runs in flight fail too: record them
                     # (they are redone on resume), then go on with a fresh pool
