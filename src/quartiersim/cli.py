@@ -12,8 +12,10 @@ import math
 import sys
 from typing import Any
 
+from quartiersim.batch import register_batch
 from quartiersim.cooperation import COOPERATION_MODELS
 from quartiersim.errors import QuartiersimError
+from quartiersim.report import register_report
 from quartiersim.scenario import parse_value
 from quartiersim.whatif import register_whatif
 from quartiersim.app_cli import register_app
@@ -173,10 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
     register_app(sub)
     register_stress(sub)
     register_synth(sub)
-
-    from quartiersim.batch import register_batch
-    from quartiersim.report import register_report
-
     register_batch(sub)
     register_report(sub)
     return p
