@@ -229,3 +229,19 @@ def test_cli_batch_then_resume(tmp_path, capsys):
     assert main(["batch", str(TINY), "--out", str(out), "--workers", "1", "--no-progress",
                  "--replications", "1"]) == 0
     assert "tiny: 8 runs, 8 done before, 0 finished, 0 failed" in capsys.readouterr().out
+
+
+def test_resuming_runs_of_other_code_warns(serial_table, experiment, tmp_path, capsys):
+    import json
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(serial_table[0], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    run_batch(experiment, out, workers=1, progress=False)
+    assert "warning" not in capsys.readouterr().err
+    (out / "manifest.json").write_text(json.dumps({**manifest, "code_digest": "0" * 16}))
+    res = run_batch(experiment, out, workers=1, progress=False)
+    assert res.skipped == 16
+    assert (f"warning: {out} holds runs made by other quartiersim code (0000000000000000"
+            in capsys.readouterr().err)

@@ -78,14 +78,16 @@ def test_no_indices_without_a_sobol_or_morris_design():
     assert sensitivity(synthetic("latin_hypercube", x, x[:, 0], {}), ["coverage"]).empty
 
 
-def test_prim_finds_where_the_candidate_is_cheaper():
+@pytest.mark.parametrize("cheaper_above, target", [(True, "yes"), (False, "no")])
+def test_prim_finds_where_the_candidate_is_cheaper(cheaper_above, target):
     rng = np.random.default_rng(4)
     n = 400
     a, b = rng.random(n), rng.random(n)
     ref = pd.DataFrame({"cooperation": "municipal", "municipal_cost_eur": np.full(n, 100.0),
                         "coverage": 0.5})
+    cheaper = (a > 0.6) if cheaper_above else (a <= 0.6)
     cand = pd.DataFrame({"cooperation": "coproduction",
-                         "municipal_cost_eur": np.where(a > 0.6, 90.0, 110.0), "coverage": 0.5})
+                         "municipal_cost_eur": np.where(cheaper, 90.0, 110.0), "coverage": 0.5})
     runs = pd.concat([ref.assign(a=a, b=b, design_point=np.arange(n)),
                       cand.assign(a=a, b=b, design_point=np.arange(n))], ignore_index=True)
     runs = runs.assign(scenario="S", financing="budget", replication=0, error=None)
@@ -93,7 +95,8 @@ def test_prim_finds_where_the_candidate_is_cheaper():
                   {"experiment": {"name": "p"}, "lever_keys": [], "uncertainty_keys": ["a", "b"]},
                   pd.DataFrame())
     d = discover(res)
-    assert d.pairs == n and d.cases == int((a > 0.6).sum())
+    # PRIM describes the rarer answer: "yes" (a > 0.6) in the first case, "no" in the second
+    assert d.pairs == n and d.cases == int(cheaper.sum()) and d.target == target
     assert d.density == pytest.approx(1.0) and d.coverage > 0.9
     lim = d.limits.set_index("uncertainty")
     assert list(lim.index) == ["a"]  # b does not matter

@@ -13,6 +13,8 @@ over all cores, or in-process when ``workers=1``; ``dask``: an existing
 - ``manifest.json``: the experiment, its design and the run keys of the last batch.
 
 Re-running the same batch resumes: finished runs are skipped, failed ones are redone.
+A run key covers the inputs, not the code: after a model change, use a new directory
+(the batch warns when the directory's runs were made by other code).
 A run that raises is recorded with its error and the batch goes on. A worker process
 that dies costs only the runs in flight: the pool keeps at most ``workers`` runs
 submitted, so a broken pool fails exactly those; they are recorded with the error and a
@@ -284,11 +286,34 @@ class BatchResult:
         return 60.0 * ran / self.seconds if self.seconds > 0 else float("nan")
 
 
+def code_digest() -> str:
+    """SHA-256 (first 16 hex digits) of the quartiersim package's Python sources: which
+    code made a results directory."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _warn_if_other_code(out_dir: Path) -> None:
+    manifest = out_dir / "manifest.json"
+    if not manifest.is_file():
+        return
+    old = json.loads(manifest.read_text()).get("code_digest")
+    if old and old != code_digest():
+        print(f"warning: {out_dir} holds runs made by other quartiersim code ({old}, now "
+              f"{code_digest()}); finished runs are kept, not recomputed: use a new --out "
+              "to recompute them", file=sys.stderr)
+
+
 def write_manifest(experiment: Experiment, specs: list[RunSpec], out_dir: Path) -> None:
     """``manifest.json`` (experiment spec, design, lever/uncertainty keys, run keys) and
     ``design.parquet`` (the raw design matrix, one row per design point)."""
     x, points = experiment.design()
     manifest = {
+        "code_digest": code_digest(),
         "experiment": experiment.spec.model_dump(mode="json"),
         "experiment_file": experiment.path,
         "lever_keys": list(experiment.spec.levers.scenario),
@@ -335,6 +360,7 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
     store = ResultStore(out_dir)
     store.create()
     specs = experiment.runs()
+    _warn_if_other_code(store.root)
     write_manifest(experiment, specs, store.root)
     done = store.finished_keys()
     todo = [s for s in specs if s.run_key not in done]

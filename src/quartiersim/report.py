@@ -244,6 +244,8 @@ class Discovery:
     Attributes:
         question: the question in words.
         pairs: paired runs compared; cases: pairs where the answer is yes.
+        target: the answer PRIM describes: "yes", or "no" when "yes" is the majority
+            (scenario discovery looks for the rarer outcome).
         limits: one row per restricted uncertainty: ``uncertainty``, ``low``, ``high``
             (or ``values`` for a categorical one).
         coverage, density, mass: of the chosen box (PRIM's terms; shares).
@@ -258,6 +260,7 @@ class Discovery:
     density: float = math.nan
     mass: float = math.nan
     note: str = ""
+    target: str = "yes"
 
 
 def discover(results: Results) -> Discovery | None:
@@ -291,19 +294,20 @@ def discover(results: Results) -> Discovery | None:
     y = ((pairs[cost] < pairs[f"{cost}_ref"]) & (pairs[benefit] >= pairs[f"{benefit}_ref"]))
     y = y.to_numpy()
     x = pairs[unc].copy()
+    names = {"scenario": "quarter", "financing": "financing model"}  # PRIM drops "scenario"
     for col in ("scenario", "financing", *results.lever_keys):
-        if pairs[col].nunique() > 1:  # PRIM drops a column called "scenario"
-            x[f"{col} (lever)" if col in results.lever_keys else f"{col}_"] = (
-                pairs[col].astype(str))
+        if pairs[col].nunique() > 1:
+            x[names.get(col, f"{col} (lever)")] = pairs[col].astype(str)
     empty = pd.DataFrame(columns=["uncertainty", "low", "high", "values"])
     if y.all() or not y.any():
         return Discovery(question, len(y), int(y.sum()), empty,
                          note="the answer is the same in every paired run: nothing to discover")
     from ema_workbench.analysis import prim
 
+    target = "yes" if y.mean() <= 0.5 else "no"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = prim.Prim(x, y, mass_min=0.05)
+        p = prim.Prim(x, y if target == "yes" else ~y, mass_min=0.05)
         box = p.find_box()
     if box is None:
         return Discovery(question, len(y), int(y.sum()), empty, note="PRIM found no box")
@@ -322,7 +326,7 @@ def discover(results: Results) -> Discovery | None:
             rows.append({"uncertainty": col, "low": float(lo), "high": float(hi), "values": ""})
     limits = pd.DataFrame(rows, columns=["uncertainty", "low", "high", "values"])
     return Discovery(question, len(y), int(y.sum()), limits, float(box.coverage),
-                     float(box.density), float(box.mass))
+                     float(box.density), float(box.mass), target=target)
 
 
 # ------------------------------------------------------------------------------ figures
@@ -384,7 +388,7 @@ def figure_pareto(table: pd.DataFrame, lever_keys: list[str]) -> bytes:
     handles += [plt.Line2D([], [], color="grey", marker=markers[i % len(markers)], ls="",
                            label=f) for i, f in enumerate(fins)]
     handles.append(plt.Line2D([], [], color="k", ls="--", label="Pareto front"))
-    axes[0][-1].legend(handles=handles, fontsize=8, loc="best")
+    axes[0][-1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     return _png(fig)
 
 
@@ -436,11 +440,13 @@ def figure_groups(table_runs: pd.DataFrame, results: Results) -> bytes:
     scenarios = list(dict.fromkeys(table_runs["scenario"]))
     keys = ["cooperation", "financing", *results.lever_keys]
     n_rows = table_runs.groupby(keys).ngroups
-    fig, axes = plt.subplots(1, len(scenarios), squeeze=False,
-                             figsize=(7.5 * len(scenarios), 1.2 + 0.32 * n_rows))
-    for ax, sc in zip(axes[0], scenarios):
+    fig, axes = plt.subplots(len(scenarios), 1, squeeze=False,
+                             figsize=(8.5, (1.6 + 0.3 * n_rows) * len(scenarios)))
+    means = table_runs.groupby(["scenario", *keys], sort=False)[cols].mean().to_numpy()
+    vmax = float(np.nanmax(means)) if np.isfinite(means).any() else 1.0
+    for ax, sc in zip(axes[:, 0], scenarios):
         t = table_runs[table_runs["scenario"] == sc].groupby(keys, sort=False)[cols].mean()
-        im = ax.imshow(t.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        im = ax.imshow(t.to_numpy(), vmin=0, vmax=vmax, cmap="viridis", aspect="auto")
         ax.set_yticks(range(len(t)))
         ax.set_yticklabels([" / ".join(map(_short, k if isinstance(k, tuple) else (k,)))
                             for k in t.index], fontsize=7)
@@ -451,9 +457,9 @@ def figure_groups(table_runs: pd.DataFrame, results: Results) -> bytes:
             if not math.isfinite(v):
                 continue
             ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6,
-                    color="white" if v < 0.5 else "black")
+                    color="white" if v < 0.6 * vmax else "black")
         ax.set_title(sc)
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="coverage")
+    fig.colorbar(im, ax=axes[:, 0].tolist(), shrink=0.6, label="coverage")
     return _png(fig)
 
 
@@ -621,9 +627,11 @@ def build_sections(results: Results) -> list[_Section]:
         if disc.note:
             text += disc.note.capitalize() + "."
         else:
-            text += (f"PRIM (EMA Workbench) box: coverage {disc.coverage:.2f} (share of all "
-                     f"'yes' cases inside), density {disc.density:.2f} (share of 'yes' "
-                     f"inside), mass {disc.mass:.2f} (share of runs inside). "
+            t = disc.target
+            text += (f"PRIM (EMA Workbench) box for the {'rarer ' if t == 'no' else ''}"
+                     f"'{t}' cases: coverage {disc.coverage:.2f} (share of all '{t}' cases "
+                     f"inside), density {disc.density:.2f} (share of '{t}' inside), mass "
+                     f"{disc.mass:.2f} (share of runs inside). "
                      + ("Restricted uncertainties:" if len(disc.limits) else
                         "No uncertainty is restricted."))
         sections.append(_Section("Scenario discovery (PRIM)", text,
