@@ -1,4 +1,4 @@
-"""Command line: ``quartiersim run|compare|whatif|app|batch|report``.
+"""Command line: ``quartiersim run|compare|whatif|app|stress|synth|batch|report``.
 
 Errors in the input print one message naming the file, key and what is allowed, and
 exit with status 2; no traceback.
