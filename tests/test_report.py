@@ -103,6 +103,24 @@ def test_prim_finds_where_the_candidate_is_cheaper(cheaper_above, target):
     assert 0.55 < lim.loc["a", "low"] <= 0.62 and lim.loc["a", "high"] == pytest.approx(a.max())
 
 
+def test_prim_is_not_run_on_too_few_cases():
+    n = 50
+    a = np.linspace(0, 1, n)
+    ref = pd.DataFrame({"cooperation": "municipal", "municipal_cost_eur": np.full(n, 100.0),
+                        "coverage": 0.5})
+    cand = ref.assign(cooperation="coproduction",
+                      municipal_cost_eur=np.where(a > 0.9, 110.0, 90.0))  # 5 'no' cases
+    runs = pd.concat([ref.assign(a=a, design_point=np.arange(n)),
+                      cand.assign(a=a, design_point=np.arange(n))], ignore_index=True)
+    runs = runs.assign(scenario="S", financing="budget", replication=0)
+    res = Results(runs, runs.iloc[:0], pd.DataFrame(),
+                  {"experiment": {}, "lever_keys": [], "uncertainty_keys": ["a"]}, pd.DataFrame())
+    d = discover(res)
+    assert (d.pairs, d.cases, d.target) == (50, 45, "no") and d.limits.empty
+    assert d.note == "only 5 'no' cases: too few for PRIM (it needs 10; run more seeds or " \
+                     "design points)"
+
+
 def test_prim_needs_uncertainties_and_both_models():
     runs = pd.DataFrame({"scenario": ["S"], "cooperation": ["municipal"], "financing": ["budget"]})
     res = Results(runs, runs.iloc[:0], pd.DataFrame(),

@@ -170,7 +170,9 @@ class ExperimentSpec(Strict):
                                  "total_cost_eur", "carriers_surviving"],
         description="Outcomes of interest for reports and sensitivity analysis (every "
                     "outcome is stored anyway).")
-    discovery: Discovery = Discovery()
+    discovery: list[Discovery] = Field(
+        default_factory=lambda: [Discovery()],
+        description="Scenario-discovery questions for the report ([[discovery]] tables).")
 
 
 @dataclass(frozen=True)

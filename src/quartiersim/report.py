@@ -50,6 +50,10 @@ GROUP_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Fewest cases of the rarer answer PRIM is run on (fewer give anecdotal boxes).
+MIN_PRIM_CASES = 10
+
+
 class ReportError(QuartiersimError):
     """The results directory cannot be reported on (missing, empty, no analysis extra)."""
 
@@ -263,7 +267,13 @@ class Discovery:
     target: str = "yes"
 
 
-def discover(results: Results) -> Discovery | None:
+def discovery_questions(results: Results) -> list[dict[str, Any]]:
+    """The experiment's ``[[discovery]]`` questions (one default question if none)."""
+    q = results.spec.get("discovery", [{}])
+    return [q] if isinstance(q, dict) else list(q) or [{}]
+
+
+def discover(results: Results, question: dict[str, Any] | None = None) -> Discovery | None:
     """PRIM (``ema_workbench.analysis.prim``): under which uncertainties does the
     experiment's discovery candidate cost the municipality less than the reference at no
     lower coverage?
@@ -276,7 +286,7 @@ def discover(results: Results) -> Discovery | None:
     Returns:
         None when the experiment has no uncertainty or lacks candidate or reference runs.
     """
-    disc = results.spec.get("discovery", {})
+    disc = question if question is not None else discovery_questions(results)[0]
     cand, ref = disc.get("candidate", "coproduction"), disc.get("reference", "municipal")
     cost, benefit = disc.get("cost", "municipal_cost_eur"), disc.get("benefit", "coverage")
     unc = results.uncertainty_keys
@@ -287,8 +297,8 @@ def discover(results: Results) -> Discovery | None:
     a = runs[runs["cooperation"] == cand][[*on, *unc, cost, benefit]]
     b = runs[runs["cooperation"] == ref][[*on, cost, benefit]]
     pairs = a.merge(b, on=on, suffixes=("", "_ref"))
-    question = (f"Under which uncertainties does {cand} cost the municipality less "
-                f"({cost}) than {ref} at no lower {benefit}?")
+    wording = (f"Under which uncertainties does {cand} cost the municipality less "
+               f"({cost}) than {ref} at no lower {benefit}?")
     if pairs.empty:
         return None
     y = ((pairs[cost] < pairs[f"{cost}_ref"]) & (pairs[benefit] >= pairs[f"{benefit}_ref"]))
@@ -300,17 +310,22 @@ def discover(results: Results) -> Discovery | None:
             x[names.get(col, f"{col} (lever)")] = pairs[col].astype(str)
     empty = pd.DataFrame(columns=["uncertainty", "low", "high", "values"])
     if y.all() or not y.any():
-        return Discovery(question, len(y), int(y.sum()), empty,
+        return Discovery(wording, len(y), int(y.sum()), empty,
                          note="the answer is the same in every paired run: nothing to discover")
+    target = "yes" if y.mean() <= 0.5 else "no"
+    rare = int(min(y.sum(), (~y).sum()))
+    if rare < MIN_PRIM_CASES:
+        return Discovery(wording, len(y), int(y.sum()), empty, target=target,
+                         note=f"only {rare} '{target}' cases: too few for PRIM (it needs "
+                              f"{MIN_PRIM_CASES}; run more seeds or design points)")
     from ema_workbench.analysis import prim
 
-    target = "yes" if y.mean() <= 0.5 else "no"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p = prim.Prim(x, y if target == "yes" else ~y, mass_min=0.05)
         box = p.find_box()
     if box is None:
-        return Discovery(question, len(y), int(y.sum()), empty, note="PRIM found no box")
+        return Discovery(wording, len(y), int(y.sum()), empty, note="PRIM found no box")
     traj = box.peeling_trajectory
     i = int((traj["coverage"] * traj["density"]).astype(float).idxmax())
     box.select(i)
@@ -325,7 +340,7 @@ def discover(results: Results) -> Discovery | None:
         elif lo != init[col].iloc[0] or hi != init[col].iloc[1]:
             rows.append({"uncertainty": col, "low": float(lo), "high": float(hi), "values": ""})
     limits = pd.DataFrame(rows, columns=["uncertainty", "low", "high", "values"])
-    return Discovery(question, len(y), int(y.sum()), limits, float(box.coverage),
+    return Discovery(wording, len(y), int(y.sum()), limits, float(box.coverage),
                      float(box.density), float(box.mass), target=target)
 
 
@@ -620,12 +635,14 @@ def build_sections(results: Results) -> list[_Section]:
     elif results.uncertainty_keys:
         sections.append(_Section("Sensitivity", "No indices: the design is "
                                  f"{design.get('sampler')}, not Sobol or Morris."))
-    disc = discover(results)
-    if disc is not None:
+    for question in discovery_questions(results):
+        disc = discover(results, question)
+        if disc is None:
+            continue
         text = (f"{disc.question} Yes in {disc.cases} of {disc.pairs} paired runs "
                 f"(base rate {disc.cases / disc.pairs:.2f}). ")
         if disc.note:
-            text += disc.note.capitalize() + "."
+            text += disc.note[0].upper() + disc.note[1:] + "."
         else:
             t = disc.target
             text += (f"PRIM (EMA Workbench) box for the {'rarer ' if t == 'no' else ''}"
