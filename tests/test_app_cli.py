@@ -93,3 +93,17 @@ def test_scenario_files_sorted_and_empty_for_missing_dir(tmp_path):
     names = [p.name for p in app_cli.scenario_files(ROOT / "scenarios")]
     assert names == sorted(names) and {"herten-innenstadt.toml", "wetter-grundschoettel.toml"} <= set(names)
     assert app_cli.scenario_files(tmp_path / "none") == []
+
+
+def test_app_without_viz_packages_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    from quartiersim import app_cli
+    from quartiersim.errors import QuartiersimError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "solara" else real(name, *a))
+    with pytest.raises(QuartiersimError, match=r"the app needs the 'viz' extra \(solara not "
+                                                r"installed\): run `make test` once"):
+        app_cli.check_viz_installed()

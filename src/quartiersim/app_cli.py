@@ -86,7 +86,20 @@ def check_scenario(path: str | Path | None) -> Path:
     return p.resolve()
 
 
+def check_viz_installed() -> None:
+    """Raise QuartiersimError with the install command when the app's packages are missing."""
+    import importlib.util
+
+    missing = [m for m in ("solara",) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise QuartiersimError(
+            f"the app needs the 'viz' extra ({', '.join(missing)} not installed): run "
+            "`make test` once, or scripts/install-browser-deps.sh .venv, or "
+            "pip install -e '.[viz]' on a machine with internet access")
+
+
 def cmd_app(args: argparse.Namespace) -> int:
+    check_viz_installed()
     scenario = check_scenario(args.scenario)
     app = app_path()
     env = {**os.environ, SCENARIO_ENV: str(scenario), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
