@@ -33,7 +33,9 @@ def test_layout_points_and_carriers(tmp_path: Path) -> None:
     assert kinds.count("carrier_premises") == 5 and kinds.count("municipal_office") == 5
     assert kinds.count("centre_site") == 1 and kinds.count("meeting_point_site") == 1
     housing = sum(row.count(".") for row in sc.space.layout)
-    assert housing * 8700 / 205 >= 30_000  # at least Herten density's room
+    from quartiersim.synth import load_template
+
+    assert housing * load_template().residents_per_housing_cell >= 30_000  # room at template density
 
 
 def test_budget_scales_with_residents(tmp_path: Path) -> None:
@@ -95,3 +97,27 @@ def test_shipped_city_scenario_is_dortmund_sized() -> None:
     sc = load_scenario(ROOT / "scenarios" / "city-600k.toml")
     assert sc.population.residents == 600_000
     assert len(sc.carriers) == 62
+
+
+def test_city_follows_its_template(tmp_path):
+    """The city repeats the template scenario's numbers, not a copy kept in the code."""
+    from pathlib import Path
+
+    herten = Path(__file__).resolve().parents[1] / "scenarios" / "herten-innenstadt.toml"
+    text = herten.read_text().replace("eur_per_year = 10_000.0", "eur_per_year = 20_000.0")
+    text = text.replace("own_funds_eur_per_year = 150_000.0", "own_funds_eur_per_year = 250_000.0")
+    tpl = tmp_path / "template.toml"
+    tpl.write_text(text)
+    base = _load(tmp_path, synthesize(8700, 1))
+    changed = _load(tmp_path, synthesize(8700, 1, template=tpl))
+    assert changed.carriers[0].own_funds_eur_per_year == pytest.approx(
+        base.carriers[0].own_funds_eur_per_year + 100_000.0)
+    assert changed.financing["pooled"]["sponsoring"]["eur_per_year"] == pytest.approx(20_000.0)
+    assert base.financing["pooled"]["sponsoring"]["eur_per_year"] == pytest.approx(10_000.0)
+
+
+def test_missing_template_is_a_clear_error(tmp_path):
+    from quartiersim.errors import QuartiersimError
+
+    with pytest.raises(QuartiersimError, match=r"no template scenario; pass --template FILE"):
+        synthesize(8700, 1, template=tmp_path / "nope.toml")

@@ -19,159 +19,93 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from quartiersim.domains import DOMAINS, LAND_USE_SYMBOLS
 from quartiersim.errors import QuartiersimError
 
-# --- Herten inner city, per resident (scenarios/herten-innenstadt.toml) -----------------
-HERTEN_RESIDENTS = 8700  # source: Planungsgruppe Stadtbüro project 77
-HERTEN_HOUSING_CELLS = 205  # derived: housing cells ('.') of the Herten layout
-#: Residents per 50 m housing cell. derived: 8,700 / 205 housing cells of the Herten layout.
-RESIDENTS_PER_HOUSING_CELL = HERTEN_RESIDENTS / HERTEN_HOUSING_CELLS
-#: Carriers' own-funded staff in Herten, FTE by domain, summed over carriers A-E (assumption there).
-HERTEN_CARRIER_FTE = {"counselling": 0.8, "integration": 0.5, "elderly_support": 0.6,
-                      "social_participation": 0.3, "youth_education": 0.8,
-                      "health_prevention": 0.2}
-HERTEN_COORDINATION_FTE = 0.5  # summed over carriers A-E (assumption there)
-HERTEN_OWN_FUNDS = 465_000.0  # EUR per year, summed over carriers A-E (assumption there)
-HERTEN_RENT = 4300.0  # EUR per month, summed over carriers A-E (assumption there)
-HERTEN_VOLUNTARY_BUDGET = 450_000.0  # EUR per year (derived there)
-#: EUR per city resident and year. derived: Herten's 197 million / 61,821 residents.
-REVENUE_PER_RESIDENT = 197_000_000.0 / 61_821
-#: EUR per city resident and year. derived: Herten's 195 million / 61,821 residents.
-OTHER_EXPENSES_PER_RESIDENT = 195_000_000.0 / 61_821
+#: The quarter whose make-up a synthetic city repeats (read at run time, so the city
+#: follows the scenario file instead of a copy of its numbers).
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "scenarios" / "herten-innenstadt.toml"
 MAX_DISTRICTS = 12  # assumption: one municipal office per city district, as Dortmund's 12
-
-#: The other cooperation models, the named financing models and the stress-test shock,
-#: copied from scenarios/herten-innenstadt.toml; :func:`synthesize` moves the sites and
-#: scales the yearly amounts of money (``SCALED_PER_RESIDENT``) to the city.
-HERTEN_MODEL_SECTIONS = """\
-[cooperation.contracting]
-contract_price_eur_per_hour = 69.80  # source: Fachleistungsstunde 69.80 EUR, City of Fürth 2024 (CALIBRATION.md)
-contract_management_share = 0.03  # assumption
-
-[cooperation.integration_centre]
-planning_share = 0.05  # assumption: as co-production
-coordination_fte = 0.5  # assumption: as co-production
-reallocation_rate = 0.5  # assumption: as co-production
-cross_referral = 0.15  # assumption: three times co-production, all domains under one roof (seed 002: one-stop access)
-site = "Z"
-centre_rent_eur_per_month = 3000.0  # assumption: ~430 m2 at ~7 EUR/m2, against 4,300 EUR for the five premises
-overhead_synergy = 0.3  # assumption: shared reception, administration and rooms (seed 002 names synergies, no figure)
-management_fte = 0.5  # assumption
-outreach = 0.01  # assumption: one known address
-
-[cooperation.meeting_point]
-site = "T"
-manager_fte = 1.0  # assumption: one quarter manager
-manager_cost_eur_per_year_per_fte = 60_000.0  # source: StGB NRW notice 160/2015, ~60,000 EUR/yr per post (CALIBRATION.md)
-manager_coordination_share = 0.5  # assumption
-outreach_per_fte = 0.02  # assumption
-activation_per_fte = 0.0005  # assumption
-room_rent_eur_per_month = 420.0  # assumption: 60 m2 x 7 EUR/m2
-rent_discount = 0.5  # assumption: the housing company halves the rent
-
-[cooperation.innovation_lab]
-agency_fte = 1.0  # assumption
-agency_coordination_share = 0.6  # assumption
-matching_rate = 0.3  # assumption
-activation_boost_per_month = 0.0005  # assumption
-business_hours_per_month = 40.0  # assumption: a few firms' corporate volunteering (seed 003 marketplace, no figure)
-
-# ---------------------------------------------------------------- financing models
-# "budget" (the municipal budget alone) is built in.
-
-[financing.grant.municipal_budget]
-
-[financing.grant.grant_programme]
-project_eur_per_year = 400_000.0  # source: comparable integration project 1.1 million EUR over 2.75 years = 400,000 EUR/yr (WAZ Hattingen 2016)
-funding_rate = 0.8  # derived: upper end of the NRW range 40-80 % for weak fiscal capacity (Städtebauförderrichtlinie NRW 2023)
-degression_per_year = 0.05  # assumption: federal funding must be degressive (seed 004), no rate given
-start_year = 2020  # assumption: first simulated year
-end_year = 2024  # assumption: ends mid-horizon; the real INSEK measures run 2016-~2026 (herten.de)
-application_staff_fte = 0.1  # assumption
-success_probability_max = 0.8  # assumption
-half_saturation_fte = 0.1  # assumption
-
-[financing.grant_continued.municipal_budget]
-
-[financing.grant_continued.grant_programme]
-project_eur_per_year = 400_000.0  # source: as [financing.grant] (WAZ Hattingen 2016)
-funding_rate = 0.8  # derived: as [financing.grant]
-degression_per_year = 0.05  # assumption
-start_year = 2020  # assumption
-end_year = 2024  # assumption
-application_staff_fte = 0.1  # assumption
-success_probability_max = 0.8  # assumption
-half_saturation_fte = 0.1  # assumption
-
-[financing.grant_continued.continuation]
-share = 1.0  # assumption: the structures are taken over in full
-
-# every instrument the quarter can realistically use; no quarter levy (no legal basis in NRW, seed 004: Dutch model)
-[financing.pooled.municipal_budget]
-
-[financing.pooled.grant_programme]
-project_eur_per_year = 400_000.0  # source: as [financing.grant] (WAZ Hattingen 2016)
-funding_rate = 0.8  # derived: as [financing.grant]
-degression_per_year = 0.05  # assumption
-start_year = 2020  # assumption
-end_year = 2024  # assumption
-application_staff_fte = 0.1  # assumption
-success_probability_max = 0.8  # assumption
-half_saturation_fte = 0.1  # assumption
-
-[financing.pooled.continuation]
-share = 1.0  # assumption
-
-[financing.pooled.grant_management]
-cost_eur_per_year = 30_000.0  # derived: half of a ~60,000 EUR/yr post (StGB NRW 160/2015) charged to the quarter (assumption)
-staff_fte = 0.5  # assumption
-applications_per_year = 2  # assumption
-success_boost = 0.05  # assumption: fewer formal errors (seed 004 a3, no figure)
-
-[financing.pooled.pooling]
-pots_eur_per_year = 50_000.0  # assumption: other departments' budgets for the quarter's residents
-coordination_share_start = 0.2  # assumption: extra effort first (seed 004 b6)
-coordination_share_established = 0.05  # assumption
-build_up_years = 3  # assumption
-
-[financing.pooled.ppp_housing_company]
-share_of_dwellings = 0.3  # assumption
-turnover_cost_eur_per_move = 5_000.0  # assumption: vacancy, refurbishment and letting
-expected_turnover_reduction = 0.1  # assumption
-invested_share_of_gain = 0.5  # assumption
-
-[financing.pooled.sponsoring]
-eur_per_year = 10_000.0  # assumption: local firms and foundations (seed 004 names Aktion Mensch, Stiftung Wohlfahrtspflege)
-
-[financing.pooled.crowdfunding]
-backer_share_of_ties = 0.1  # assumption
-eur_per_backer = 25.0  # assumption
-campaigns_per_year = 1.0  # assumption
-
-[financing.pooled.neighbourhood_fund]
-eur_per_resident_per_year = 5.0  # source: NRW rule, 5 EUR per resident and year (soziale-stadt.nrw.de; CALIBRATION.md)
-state_federal_share = 0.5  # assumption: half from urban development funds, half the municipality's own share
-until_year = 2200  # assumption: kept as part of the regular structure
-
-[financing.pooled.prevention_act]
-eur_per_insured_per_year = 2.0  # source: § 20 SGB V target >= 2 EUR per insured for settings (Haufe commentary; CALIBRATION.md)
-insured_share = 0.88  # assumption: share of residents with statutory health insurance
-uptake_share = 0.5  # assumption: share of the per-head settings money the quarter obtains
-
-# ---------------------------------------------------------------- fiscal stress test
-# Applied only by `quartiersim stress`: a recession with a tax slump and more transfer recipients.
-[[shocks]]
-year = 2023  # assumption
-tax_revenue_change = -0.05  # assumption: a recession year's loss of tax revenue
-transfer_recipient_change = 0.15  # assumption: 15 % more transfer recipients in the quarter
-duration_years = 2  # assumption
-"""
-#: Keys whose values are EUR per year for the quarter: scaled by residents / 8,700.
+#: Keys whose values are EUR per year for the quarter: scaled by city / template residents.
 SCALED_PER_RESIDENT = ("project_eur_per_year", "pots_eur_per_year", "eur_per_year",
                        "cost_eur_per_year")
+#: Sections synth writes itself; every other [cooperation.*], [financing.*] and [[shocks]]
+#: table of the template is copied with its comments.
+_OWN_SECTIONS = ("[cooperation.municipal]", "[cooperation.coproduction]")
+
+
+@dataclass(frozen=True)
+class Template:
+    """Per-resident make-up of the template quarter (default: the Herten inner city)."""
+
+    path: Path
+    residents: int
+    housing_cells: int
+    carrier_fte: dict[str, float]  # own-funded staff summed over carriers, by domain
+    coordination_fte: float
+    own_funds_eur_per_year: float
+    rent_eur_per_month: float
+    voluntary_budget_eur_per_year: float
+    revenue_per_city_resident: float
+    other_expenses_per_city_resident: float
+    model_sections: str  # TOML text of the other cooperation models, financing, shocks
+
+    @property
+    def residents_per_housing_cell(self) -> float:
+        return self.residents / self.housing_cells
+
+
+@lru_cache(maxsize=4)
+def load_template(path: str | Path = DEFAULT_TEMPLATE) -> Template:
+    """Read the template scenario (validated like any scenario).
+
+    Raises:
+        QuartiersimError: the file is missing or its sections are not in the expected
+            order (the municipal and co-production sections before the other models).
+    """
+    from quartiersim.scenario import load_scenario
+
+    p = Path(path)
+    if not p.is_file():
+        raise QuartiersimError(f"{p}: no template scenario; pass --template FILE")
+    sc = load_scenario(p)
+    fte: dict[str, float] = {}
+    for c in sc.carriers:
+        for d, v in c.staff_fte.items():
+            fte[d.value] = fte.get(d.value, 0.0) + v
+    mun = sc.municipality
+    return Template(
+        path=p, residents=sc.population.residents,
+        housing_cells=sum(row.count(".") for row in sc.space.layout), carrier_fte=fte,
+        coordination_fte=sum(c.coordination_fte for c in sc.carriers),
+        own_funds_eur_per_year=sum(c.own_funds_eur_per_year for c in sc.carriers),
+        rent_eur_per_month=sum(c.rent_eur_per_month for c in sc.carriers),
+        voluntary_budget_eur_per_year=mun.voluntary_budget_eur_per_year,
+        revenue_per_city_resident=mun.revenue_eur_per_year / mun.residents_city,
+        other_expenses_per_city_resident=mun.other_expenses_eur_per_year / mun.residents_city,
+        model_sections=_model_sections(p))
+
+
+def _model_sections(path: Path) -> str:
+    """The template's text from its first cooperation section that synth does not write
+    itself (e.g. [cooperation.contracting]) to the end: the other cooperation models,
+    the named financing models and the shocks, with their source comments."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("[cooperation.")
+                  and line not in _OWN_SECTIONS), None)
+    if start is None:
+        return ""
+    for line in lines[start:]:
+        if line.startswith("[") and not line.startswith(("[cooperation.", "[financing.", "[[shocks]]")) \
+                or line in _OWN_SECTIONS:
+            raise QuartiersimError(f"{path}: {line} follows the other cooperation models; synth "
+                                   "expects municipal and co-production first and only "
+                                   "cooperation, financing and shocks tables after them")
+    return "\n".join(lines[start:]) + "\n"
 
 
 def _point_letters() -> list[str]:
@@ -189,13 +123,15 @@ POINT_LETTERS: tuple[str, ...] = tuple(_point_letters())
 MAX_POINTS = len(POINT_LETTERS)
 
 
-def block_side(residents_per_quarter: float) -> int:
+def block_side(residents_per_quarter: float, template: Template | None = None) -> int:
     """Edge length in cells of a square quarter block with enough housing cells for its
-    residents at Herten density (a block loses one road row, one road column, one green
-    cell, the premises and possibly an office)."""
-    need = residents_per_quarter / RESIDENTS_PER_HOUSING_CELL
+    residents at the template's density. A block loses one road row, one road column,
+    one green cell and the premises; the worst block also an office, the centre site and
+    the meeting point, so every block keeps (side - 1)^2 - 5 housing cells."""
+    t = template or load_template()
+    need = residents_per_quarter / t.residents_per_housing_cell
     side = 4
-    while (side - 1) ** 2 - 3 < need:
+    while (side - 1) ** 2 - 5 < need:
         side += 1
     return side
 
@@ -204,7 +140,8 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.1f}"
 
 
-def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
+def synthesize(residents: int, quarters: int, name: str | None = None,
+               template: str | Path = DEFAULT_TEMPLATE) -> str:
     """The TOML text of a synthetic city of ``residents`` residents in ``quarters`` quarters.
 
     Raises:
@@ -216,12 +153,13 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
     if residents < quarters:
         raise QuartiersimError(f"--residents {residents}: must be at least the number of "
                                f"quarters ({quarters})")
+    t = load_template(template)
     districts = min(MAX_DISTRICTS, quarters)
     if quarters + districts + 2 > MAX_POINTS:
         raise QuartiersimError(f"--quarters {quarters}: at most {MAX_POINTS - MAX_DISTRICTS - 2} "
                                "quarters (one service point letter each)")
     per_quarter = residents / quarters
-    side = block_side(per_quarter)
+    side = block_side(per_quarter, t)
     cols = math.ceil(math.sqrt(quarters))
     rows = math.ceil(quarters / cols)
     grid = [["g"] * (cols * side) for _ in range(rows * side)]  # unused blocks stay green
@@ -249,7 +187,7 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
             centre, meeting = next(letters), next(letters)
             grid[r0 + mid + 1][c0 + mid] = centre
             grid[r0 + mid + 1][c0 + mid - 1] = meeting
-    scale = per_quarter / HERTEN_RESIDENTS
+    scale = per_quarter / t.residents
     city = name or f"Synthetic city, {residents:,} residents in {quarters} quarters"
     out = [
         f"# {city}: generated by `quartiersim synth --residents {residents} --quarters {quarters}`.",
@@ -266,8 +204,9 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
         "",
         "[space]",
         "cell_size_m = 50.0  # source: DESIGN.md, cells of about 50 m",
-        f"# {quarters} blocks of {side} x {side} cells; housing density {RESIDENTS_PER_HOUSING_CELL:.1f}"
-        " residents per housing cell (derived: Herten 8,700 / 205 housing cells)",
+        f"# {quarters} blocks of {side} x {side} cells; housing density {t.residents_per_housing_cell:.1f}"
+        f" residents per housing cell (derived: {t.path.name}: {t.residents:,} residents /"
+        f" {t.housing_cells} housing cells)",
         "layout = [",
         *(f'  "{"".join(row)}",' for row in grid),
         "]",
@@ -301,25 +240,26 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
         "",
         "[municipality]",
         f"residents_city = {residents}  # assumption: the synthetic city is the whole municipality",
-        f"revenue_eur_per_year = {REVENUE_PER_RESIDENT * residents:.1f}  # derived: Herten's revenue per resident (3,186 EUR) x residents",
-        f"other_expenses_eur_per_year = {OTHER_EXPENSES_PER_RESIDENT * residents:.1f}  # derived: Herten's other expenses per resident x residents",
+        f"revenue_eur_per_year = {t.revenue_per_city_resident * residents:.1f}  # derived: Herten's revenue per resident ({t.revenue_per_city_resident:,.0f} EUR) x residents",
+        f"other_expenses_eur_per_year = {t.other_expenses_per_city_resident * residents:.1f}  # derived: Herten's other expenses per resident x residents",
         "revenue_growth_per_year = 0.02  # assumption",
         "expense_growth_per_year = 0.02  # assumption",
         "consolidation_regime = false  # assumption",
-        f"voluntary_budget_eur_per_year = {HERTEN_VOLUNTARY_BUDGET / HERTEN_RESIDENTS * residents:.1f}"
-        "  # derived: Herten's voluntary budget per quarter resident (450,000 / 8,700) x residents",
+        f"voluntary_budget_eur_per_year = {t.voluntary_budget_eur_per_year / t.residents * residents:.1f}"
+        f"  # derived: Herten's voluntary budget per quarter resident"
+        f" ({t.voluntary_budget_eur_per_year:,.0f} / {t.residents:,}) x residents",
         "",
     ]
-    fte = ", ".join(f"{d} = {_fmt(v * scale)}" for d, v in HERTEN_CARRIER_FTE.items())
+    fte = ", ".join(f"{d} = {_fmt(v * scale)}" for d, v in t.carrier_fte.items())
     for i, p in enumerate(carrier_pts):
         out += [
             "[[carriers]]",
             f'name = "Carrier, quarter {i + 1}"',
             f'point = "{p}"',
             f"staff_fte = {{ {fte} }}  # derived: Herten carriers' staff per resident x quarter residents",
-            f"coordination_fte = {_fmt(HERTEN_COORDINATION_FTE * scale)}  # derived: as staff",
-            f"own_funds_eur_per_year = {HERTEN_OWN_FUNDS * scale:.1f}  # derived: as staff",
-            f"rent_eur_per_month = {HERTEN_RENT * scale:.1f}  # derived: as staff",
+            f"coordination_fte = {_fmt(t.coordination_fte * scale)}  # derived: as staff",
+            f"own_funds_eur_per_year = {t.own_funds_eur_per_year * scale:.1f}  # derived: as staff",
+            f"rent_eur_per_month = {t.rent_eur_per_month * scale:.1f}  # derived: as staff",
             "",
         ]
     offices = ", ".join(f'{d.value} = "{office_pts[k % len(office_pts)]}"'
@@ -339,31 +279,35 @@ def synthesize(residents: int, quarters: int, name: str | None = None) -> str:
         "# as Herten's), the named financing models and the stress-test shock: Herten's,",
         "# with yearly amounts of money scaled to the city's residents.",
         "",
-        _city_sections(residents, centre, meeting),
+        _city_sections(t, residents, centre, meeting),
     ]
     return "\n".join(out)
 
 
-def _city_sections(residents: int, centre: str, meeting: str) -> str:
-    factor = residents / HERTEN_RESIDENTS
+def _city_sections(t: Template, residents: int, centre: str, meeting: str) -> str:
+    """The template's other model sections, sites moved to the city's centre and meeting
+    point, yearly amounts of money scaled to the city's residents."""
+    factor = residents / t.residents
     lines = []
-    for line in HERTEN_MODEL_SECTIONS.splitlines():
+    section = ""
+    for line in t.model_sections.splitlines():
+        section = line if line.startswith("[") else section
         key, _, rest = line.partition(" = ")
         if key in SCALED_PER_RESIDENT and rest:
             value, _, note = rest.partition("  # ")
             amount = float(value.replace("_", "")) * factor
-            line = (f"{key} = {amount:.1f}  # derived: Herten's {value} x {residents:,} / 8,700 "
+            line = (f"{key} = {amount:.1f}  # derived: Herten's {value} x {residents:,} / {t.residents:,} "
                     f"residents ({note})")
-        elif line == 'site = "Z"':
+        elif key == "site" and section == "[cooperation.integration_centre]":
             line = f'site = "{centre}"'
-        elif line == 'site = "T"':
+        elif key == "site" and section == "[cooperation.meeting_point]":
             line = f'site = "{meeting}"'
         lines.append(line)
     return "\n".join(lines) + "\n"
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    text = synthesize(args.residents, args.quarters, args.name)
+    text = synthesize(args.residents, args.quarters, args.name, template=args.template)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"written: {args.out}", file=sys.stderr)
@@ -379,4 +323,6 @@ def register_synth(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--quarters", type=int, required=True, help="number of quarters")
     s.add_argument("--name", default=None, help="meta.name of the scenario")
     s.add_argument("--out", default=None, help="scenario file to write (default: stdout)")
+    s.add_argument("--template", default=str(DEFAULT_TEMPLATE),
+                   help="quarter scenario whose make-up the city repeats (default: Herten inner city)")
     s.set_defaults(func=cmd_synth)
