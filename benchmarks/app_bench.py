@@ -45,7 +45,7 @@ def bench_in_process(scenario: Path, steps: int) -> dict[str, float]:
     import ipyvuetify as v
     import solara
 
-    from viz import app
+    from quartiersim.app import app
 
     box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     step = rc.find(v.Btn, children=["Step"]).widget
@@ -62,7 +62,7 @@ def bench_browser(scenario: Path, steps: int, seeds: int, years: int,
                   screenshot: Path | None) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
-    from quartiersim.app_cli import serve_in_background, stop_background
+    from quartiersim.cli.app import serve_in_background, stop_background
 
     work = Path(tempfile.mkdtemp(prefix="app_bench_"))
     t0 = time.perf_counter()

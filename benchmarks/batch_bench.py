@@ -31,10 +31,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from quartiersim.batch import EXECUTION_COLUMNS, results_table, run_batch  # noqa: E402
-from quartiersim.cooperation import COOPERATION_MODELS  # noqa: E402
-from quartiersim.experiment import load_experiment  # noqa: E402
-from quartiersim.financing import BUILTIN_FINANCING  # noqa: E402
+from quartiersim.studies.batch import EXECUTION_COLUMNS, results_table, run_batch  # noqa: E402
+from quartiersim.sim.cooperation import COOPERATION_MODELS  # noqa: E402
+from quartiersim.studies.experiment import load_experiment  # noqa: E402
+from quartiersim.config.financing import BUILTIN_FINANCING  # noqa: E402
 
 EXPERIMENT = ROOT / "experiments" / "dewak-comparison.toml"
 
@@ -44,7 +44,7 @@ def available_levers() -> tuple[list[str], list[str]]:
     in every scenario."""
     import tomllib
 
-    from quartiersim.scenario import load_scenario
+    from quartiersim.config.loading import load_scenario
 
     raw = tomllib.loads(EXPERIMENT.read_text())
     scenarios = [load_scenario(EXPERIMENT.parent / s) for s in raw["scenarios"]]

@@ -44,9 +44,9 @@ from pathlib import Path  # noqa: E402
 
 import mesa  # noqa: E402
 
-from quartiersim.cooperation import COOPERATION_MODELS  # noqa: E402
-from quartiersim.model import QuarterModel  # noqa: E402
-from quartiersim.scenario import load_scenario  # noqa: E402
+from quartiersim.sim.cooperation import COOPERATION_MODELS  # noqa: E402
+from quartiersim.sim.model import QuarterModel  # noqa: E402
+from quartiersim.config.loading import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
@@ -134,7 +134,7 @@ def herten(repeat: int) -> dict:
 
 def city_worker(path: Path, years: int) -> None:
     """Run in a fresh process: print the run's wall seconds and peak memory as JSON."""
-    from quartiersim.runner import run
+    from quartiersim.studies.runner import run
 
     w0 = time.perf_counter()
     run(path, seed=0, years=years)
@@ -150,7 +150,7 @@ def city(path: Path = CITY, years: int = YEARS) -> dict:
 
 def pool(years: int, workers: int = 2) -> dict:
     """Serial vs process-pool time of runner.run_many on a reduced DeWaK comparison."""
-    from quartiersim.runner import run_many
+    from quartiersim.studies.runner import run_many
 
     scenarios = [load_scenario(HERTEN), load_scenario(WETTER)]
     jobs = [(sc, name, None, seed, years) for sc in scenarios for name in COOPERATION_MODELS

@@ -3,7 +3,7 @@
     python benchmarks/scaling.py [--sizes 1000 10000 100000 600000] [--years 10]
         [--out docs/scaling.png] [--json benchmarks/scaling.json]
 
-Each size is a synthetic city (:mod:`quartiersim.synth`, one quarter per about 9,700
+Each size is a synthetic city (:mod:`quartiersim.studies.synth`, one quarter per about 9,700
 residents, as in scenarios/city-600k.toml) run once under the default cooperation model
 in a fresh process (``bench.py --city-worker``), so every peak memory is its own. Writes
 the figure with matplotlib and the measurements as JSON.
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from quartiersim.synth import synthesize
+from quartiersim.studies.synth import synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).with_name("bench.py")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from quartiersim.cooperation import COOPERATION_MODELS
-from quartiersim.model import QuarterModel
-from quartiersim.runner import run
-from quartiersim.scenario import load_scenario
+from quartiersim.sim.cooperation import COOPERATION_MODELS
+from quartiersim.sim.model import QuarterModel
+from quartiersim.studies.runner import run
+from quartiersim.config.loading import load_scenario
 
 pytest.importorskip("pytest_benchmark")
 

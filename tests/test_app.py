@@ -21,13 +21,13 @@ except ImportError as exc:  # the viz extra is missing
     pytest.skip(f"app tests need the viz extra (pip install -e '.[viz]'): {exc}",
                 allow_module_level=True)
 
-from quartiersim.domains import DOMAINS  # noqa: E402
-from quartiersim.scenario import load_scenario  # noqa: E402
-from quartiersim.whatif import WhatIfSession, paired_table  # noqa: E402
-from viz import app  # noqa: E402
-from viz.components import cell_aggregates, map_spec, series_spec  # noqa: E402
-from viz.model import AppModel  # noqa: E402
-from viz.params import model_params, slider_range  # noqa: E402
+from quartiersim.config.domains import DOMAINS  # noqa: E402
+from quartiersim.config.loading import load_scenario  # noqa: E402
+from quartiersim.studies.whatif import WhatIfSession, paired_table  # noqa: E402
+from quartiersim.app import app  # noqa: E402
+from quartiersim.app.components import cell_aggregates, map_spec, series_spec  # noqa: E402
+from quartiersim.app.model import AppModel  # noqa: E402
+from quartiersim.app.params import model_params, slider_range  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
@@ -126,7 +126,7 @@ def test_lever_controls_generated_from_schema(herten_page):
 
 
 def test_model_params_follow_registries(herten_page):
-    from quartiersim.cooperation import COOPERATION_MODELS
+    from quartiersim.sim.cooperation import COOPERATION_MODELS
 
     params = model_params(load_scenario(HERTEN), HERTEN)
     assert params["cooperation"]["values"] == list(COOPERATION_MODELS)
@@ -135,7 +135,7 @@ def test_model_params_follow_registries(herten_page):
 
 
 def test_slider_range_is_schema_bounded():
-    from quartiersim.whatif import Lever
+    from quartiersim.studies.whatif import Lever
 
     lv = Lever("a.b", "A: b", "share", "assumption", "", 0.4, "float", 0, 1)
     assert slider_range(lv) == (0.0, 1.0, 0.01)  # 5 x 0.4 = 2 is capped by le=1
@@ -149,7 +149,7 @@ def test_slider_range_is_schema_bounded():
     (0.04, 0, 1), (450_000.0, 0, 1e10), (0.5, 0, 100), (8700, 1, 5_000_000), (0.0, 0, 1),
     (0.165, 0, 1), (1234.5, 0, 1e9)])
 def test_slider_grid_contains_scenario_value(value, minimum, maximum):
-    from quartiersim.whatif import Lever
+    from quartiersim.studies.whatif import Lever
 
     kind = "int" if isinstance(value, int) else "float"
     lo, hi, step = slider_range(Lever("k", "K", "u", "s", "", value, kind, minimum, maximum))

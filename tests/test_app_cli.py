@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quartiersim import app_cli
+from quartiersim.cli import app as app_cli
 from quartiersim.cli import build_parser, main
 from quartiersim.errors import ScenarioError
 
@@ -61,7 +61,7 @@ def test_server_command_listens_on_localhost_by_default(monkeypatch, capsys):
     assert main(["app", str(HERTEN)]) == 0
     cmd = calls["cmd"]
     assert cmd[1:4] == ["-m", "solara", "run"]
-    assert Path(cmd[4]) == ROOT / "viz" / "app.py"
+    assert Path(cmd[4]) == ROOT / "src" / "quartiersim" / "app" / "app.py"
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--port") + 1] == "8765"
     assert "--production" in cmd
@@ -85,8 +85,8 @@ def test_parser_registers_app_and_whatif():
 
 
 def test_app_path_from_source_checkout(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no viz/ here: the checkout's is found
-    assert app_cli.app_path() == ROOT / "viz" / "app.py"
+    monkeypatch.chdir(tmp_path)  # the app is package data: found from any folder
+    assert app_cli.app_path() == ROOT / "src" / "quartiersim" / "app" / "app.py"
 
 
 def test_scenario_files_sorted_and_empty_for_missing_dir(tmp_path):
@@ -98,7 +98,7 @@ def test_scenario_files_sorted_and_empty_for_missing_dir(tmp_path):
 def test_app_without_viz_packages_says_how_to_install(monkeypatch):
     import importlib.util
 
-    from quartiersim import app_cli
+    from quartiersim.cli import app as app_cli
     from quartiersim.errors import QuartiersimError
 
     real = importlib.util.find_spec

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quartiersim.model import QuarterModel
-from quartiersim.population import ResidentArrays, onset_by_code, onset_table, status_codes
-from quartiersim.scenario import load_scenario
+from quartiersim.sim.model import QuarterModel
+from quartiersim.sim.population import ResidentArrays, onset_by_code, onset_table, status_codes
+from quartiersim.config.loading import load_scenario
 
 HERTEN = Path(__file__).resolve().parents[1] / "scenarios" / "herten-innenstadt.toml"
 
@@ -63,7 +63,7 @@ def test_onset_lookup_matches_direct_rule(model: QuarterModel) -> None:
 def test_growth_keeps_layout_counts_and_agents() -> None:
     """A growing population adds slots (_grow): arrays stay domain-major, incremental tie
     counts equal the full products, and there is one Resident agent per living slot."""
-    from quartiersim.agents import Resident
+    from quartiersim.sim.agents import Resident
 
     sc = load_scenario(HERTEN, {"population.population_change_per_year": 0.2})
     m = QuarterModel(sc, cooperation="meeting_point", rng=2, years=3)

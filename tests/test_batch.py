@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from quartiersim.batch import (EXECUTION_COLUMNS, BatchError, ResultStore, execute,
+from quartiersim.studies.batch import (EXECUTION_COLUMNS, BatchError, ResultStore, execute,
                                results_table, run_batch)
 from quartiersim.cli import main
-from quartiersim.experiment import load_experiment
+from quartiersim.studies.experiment import load_experiment
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny-experiment.toml"
@@ -88,7 +88,7 @@ def test_serial_table_has_one_row_per_run_and_its_series(serial_table, experimen
 
 
 def test_run_equals_runner_run(serial_table, experiment):
-    from quartiersim.runner import run
+    from quartiersim.studies.runner import run
 
     _, df = serial_table
     spec = experiment.runs()[5]

@@ -36,7 +36,7 @@ def test_same_seed_in_a_separate_process():
 
 def test_process_pool_equals_serial():
     jobs = [(qs.load_scenario(HERTEN), "municipal", None, s, 1) for s in (1, 2)]
-    from quartiersim.runner import run_many
+    from quartiersim.studies.runner import run_many
 
     pooled = run_many(jobs, workers=2, progress=False)
     serial = run_many(jobs, workers=1, progress=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from quartiersim.cli import main
-from quartiersim.experiment import ExperimentError, derive_seed, load_experiment
+from quartiersim.studies.experiment import ExperimentError, derive_seed, load_experiment
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny-experiment.toml"

@@ -8,12 +8,14 @@ import copy
 import pytest
 
 import quartiersim as qs
-from quartiersim.cooperation import COOPERATION_MODELS, Payment
-from quartiersim.domains import CostCategory, Payer
+from quartiersim.sim.cooperation import COOPERATION_MODELS, Payment
+from quartiersim.config.domains import CostCategory, Payer
 from quartiersim.errors import UnknownNameError
-from quartiersim.financing import INSTRUMENTS, RESIDENT_RUN, financing_names
-from quartiersim.ledger import PAYERS
-from quartiersim.model import QuarterModel
+from quartiersim.sim.financing import INSTRUMENTS, RESIDENT_RUN
+from quartiersim.config.financing import financing_names
+from quartiersim.sim.outcomes import summarize
+from quartiersim.sim.ledger import PAYERS
+from quartiersim.sim.model import QuarterModel
 
 from conftest import HERTEN, SCENARIOS
 
@@ -42,7 +44,7 @@ def _with_everything(path=HERTEN):
     sc = qs.load_scenario(path)
     raw = sc.model_dump(mode="json")
     raw["financing"]["everything"] = copy.deepcopy(EVERYTHING)
-    from quartiersim.scenario import _build
+    from quartiersim.config.schema import build_scenario as _build
 
     return _build(raw, str(path))
 
@@ -64,7 +66,7 @@ def test_money_is_conserved_with_every_instrument(coop):
                      and e.item != "carrier_own_funds")
         assert booked == pytest.approx(expected, rel=1e-9, abs=1e-6)
         made += booked
-    s = qs.outcomes.summarize(m)
+    s = summarize(m)
     entries = m.ledger.entries
     assert sum(s[f"cost_{p.value}_eur"] for p in PAYERS) == pytest.approx(s["total_cost_eur"], rel=1e-12)
     for p in PAYERS:
@@ -180,7 +182,7 @@ def test_crowdfunding_grows_with_engagement():
     sc = _with_everything()
     few = QuarterModel(sc.with_overrides({"volunteering.rate": 0.01}), financing="everything", rng=1)
     many = QuarterModel(sc.with_overrides({"volunteering.rate": 0.08}), financing="everything", rng=1)
-    from quartiersim.financing import Crowdfunding
+    from quartiersim.sim.financing.instruments import Crowdfunding
 
     f = few.financing.instrument(Crowdfunding).funds(0, 2020)[Payer.RESIDENTS]
     g = many.financing.instrument(Crowdfunding).funds(0, 2020)[Payer.RESIDENTS]
@@ -188,7 +190,7 @@ def test_crowdfunding_grows_with_engagement():
 
 
 def test_grant_management_raises_approval_and_costs_the_municipality(tiny_raw, write_scenario):
-    from quartiersim.financing import GrantProgramme
+    from quartiersim.sim.financing import GrantProgramme
 
     grant = {"application_staff_fte": 0.1, "success_probability_max": 0.8, "half_saturation_fte": 0.1}
     tiny_raw["financing"] = {"plain": {"grant_programme": grant},

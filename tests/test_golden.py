@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from quartiersim.runner import run
+from quartiersim.studies.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden" / "herten_3y.json"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import quartiersim as qs
-from quartiersim.domains import CostCategory, Payer
-from quartiersim.ledger import PAYERS
+from quartiersim.config.domains import CostCategory, Payer
+from quartiersim.sim.ledger import PAYERS
 
 from conftest import HERTEN, SCENARIOS, WETTER
 
@@ -94,7 +94,7 @@ def test_population_stays_on_trend():
     assert r.summary["residents_end"] == pytest.approx(expected, rel=0.01)
     a = r.model.residents
     # Resident agents and the arrays agree
-    from quartiersim.agents import Resident, Volunteer
+    from quartiersim.sim.agents import Resident, Volunteer
 
     residents = r.model.agents_by_type[Resident]
     assert len(residents) == a.alive.sum()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import quartiersim as qs
-from quartiersim.domains import CostCategory, Payer
+from quartiersim.config.domains import CostCategory, Payer
 
 _ALWAYS = {"min_age": 0.0, "max_age": 120.0, "onset_probability_per_month": 1.0,
            "resolve_probability_unserved": 0.0, "resolve_probability_served": 0.0,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import quartiersim as qs
-from quartiersim.model import QuarterModel
+from quartiersim.sim.model import QuarterModel
 
 from conftest import ROOT
 

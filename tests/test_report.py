@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quartiersim.batch import run_batch
+from quartiersim.studies.batch import run_batch
 from quartiersim.cli import main
-from quartiersim.experiment import load_experiment
-from quartiersim.report import (Results, ReportError, comparison_table, discover, load_results,
+from quartiersim.studies.experiment import load_experiment
+from quartiersim.studies.report import (Results, ReportError, comparison_table, discover, load_results,
                                 pareto_front, sensitivity, write_report)
 
 DATA = Path(__file__).parent / "data"

@@ -9,9 +9,10 @@ import pytest
 
 import quartiersim as qs
 from quartiersim.cli import main
-from quartiersim.model import QuarterModel
-from quartiersim.scenario import Shock
-from quartiersim.stress import STRESS_OUTCOMES, apply_transfer_shocks, revenue_factors, stress_test
+from quartiersim.sim.model import QuarterModel
+from quartiersim.config.schema import Shock
+from quartiersim.studies.stress import STRESS_OUTCOMES, stress_test
+from quartiersim.sim.shocks import apply_transfer_shocks, revenue_factors
 
 from conftest import HERTEN, SCENARIOS
 

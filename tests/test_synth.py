@@ -8,9 +8,9 @@ import pytest
 
 from quartiersim.cli import main
 from quartiersim.errors import QuartiersimError
-from quartiersim.model import QuarterModel
-from quartiersim.scenario import load_scenario
-from quartiersim.synth import MAX_POINTS, POINT_LETTERS, block_side, synthesize
+from quartiersim.sim.model import QuarterModel
+from quartiersim.config.loading import load_scenario
+from quartiersim.studies.synth import MAX_POINTS, POINT_LETTERS, block_side, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ def test_layout_points_and_carriers(tmp_path: Path) -> None:
     assert kinds.count("carrier_premises") == 5 and kinds.count("municipal_office") == 5
     assert kinds.count("centre_site") == 1 and kinds.count("meeting_point_site") == 1
     housing = sum(row.count(".") for row in sc.space.layout)
-    from quartiersim.synth import load_template
+    from quartiersim.studies.synth import load_template
 
     assert housing * load_template().residents_per_housing_cell >= 30_000  # room at template density
 
@@ -65,7 +65,7 @@ def test_every_number_has_a_source_comment() -> None:
 
 
 def test_runs_under_every_model(tmp_path: Path) -> None:
-    from quartiersim.cooperation import COOPERATION_MODELS
+    from quartiersim.sim.cooperation import COOPERATION_MODELS
 
     sc = _load(tmp_path, synthesize(3000, 2))
     for name in COOPERATION_MODELS:
@@ -121,3 +121,12 @@ def test_missing_template_is_a_clear_error(tmp_path):
 
     with pytest.raises(QuartiersimError, match=r"no template scenario; pass --template FILE"):
         synthesize(8700, 1, template=tmp_path / "nope.toml")
+
+
+def test_template_is_the_shipped_herten_scenario():
+    """The synth template is package data; it must stay the repository's Herten file."""
+    from quartiersim.studies.synth import DEFAULT_TEMPLATE
+
+    shipped = Path(__file__).resolve().parents[1] / "scenarios" / "herten-innenstadt.toml"
+    assert DEFAULT_TEMPLATE.read_bytes() == shipped.read_bytes(), (
+        f"copy {shipped} to {DEFAULT_TEMPLATE}")

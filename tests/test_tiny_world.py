@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import quartiersim as qs
-from quartiersim.domains import CostCategory, Payer
+from quartiersim.config.domains import CostCategory, Payer
 
 
 def test_tiny_quarter_coverage_and_cost_by_hand(tiny_raw, write_scenario):

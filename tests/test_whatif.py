@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 from pydantic import Field
 
-from quartiersim import financing as fin
+from quartiersim.config import financing as cfin
+from quartiersim.sim import financing as fin
 from quartiersim.cli import main
-from quartiersim.domains import Payer
+from quartiersim.config.domains import Payer
 from quartiersim.errors import QuartiersimError, ScenarioError, UnknownNameError
-from quartiersim.runner import run
-from quartiersim.scenario import P, Strict, load_scenario
-from quartiersim.whatif import (
+from quartiersim.studies.runner import run
+from quartiersim.config.fields import P, Strict
+from quartiersim.config.loading import load_scenario
+from quartiersim.studies.whatif import (
     COLUMNS,
     WhatIfCancelled,
     WhatIfSession,
@@ -78,7 +80,8 @@ class _TopUp(fin.Instrument):
 def builtin_with_lever(monkeypatch):
     """A built-in financing model with a lever parameter, registered for one test."""
     monkeypatch.setitem(fin.INSTRUMENTS, "test_top_up", _TopUp)
-    monkeypatch.setitem(fin.BUILTIN_FINANCING, "topped_up",
+    monkeypatch.setitem(cfin.INSTRUMENT_PARAMS, "test_top_up", _TopUpParams)
+    monkeypatch.setitem(cfin.BUILTIN_FINANCING, "topped_up",
                         {"municipal_budget": {}, "test_top_up": {"eur_per_year": 2000.0}})
 
 
@@ -91,7 +94,7 @@ def test_financing_levers_appear_from_registry_and_expand(builtin_with_lever, he
                                           "test_top_up": {"eur_per_year": 5000.0}}}
     variant = herten.with_overrides(ov)
     assert variant.financing["topped_up"]["test_top_up"]["eur_per_year"] == 5000.0
-    assert fin.BUILTIN_FINANCING["topped_up"]["test_top_up"]["eur_per_year"] == 2000.0
+    assert cfin.BUILTIN_FINANCING["topped_up"]["test_top_up"]["eur_per_year"] == 2000.0
 
 
 def test_lever_overrides_keep_only_changes_and_reject_unknown_keys(herten):

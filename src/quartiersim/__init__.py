@@ -10,9 +10,10 @@ Compare cooperation models (how social offers are organised) and financing model
     qs.compare(sc, models=["municipal", "coproduction"], seeds=10)
 """
 
+from quartiersim.config.loading import load_scenario
+from quartiersim.config.schema import Scenario
 from quartiersim.errors import QuartiersimError, ScenarioError, UnknownNameError
-from quartiersim.runner import RunResult, compare, run
-from quartiersim.scenario import Scenario, load_scenario
+from quartiersim.studies.runner import RunResult, compare, run
 
 __all__ = ["QuartiersimError", "RunResult", "Scenario", "ScenarioError", "UnknownNameError",
            "compare", "load_scenario", "run"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from quartiersim.app_cli import serve_in_background, stop_background
+from quartiersim.cli.app import serve_in_background, stop_background
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

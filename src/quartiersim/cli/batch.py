@@ -1,0 +1,53 @@
+"""``quartiersim batch``: run an experiment file into a resumable results store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from quartiersim.studies.batch import run_batch
+from quartiersim.studies.experiment import load_experiment
+
+
+def register_batch(sub: Any) -> None:
+    """Add ``quartiersim batch`` to the CLI's subparsers."""
+    b = sub.add_parser("batch", help="run an experiment file: resumable, parallel, to Parquet")
+    b.add_argument("experiment", help="experiment TOML file, e.g. experiments/dewak-comparison.toml")
+    b.add_argument("--out", default=None, help="results directory (default results/<name>)")
+    b.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    b.add_argument("--engine", choices=("local", "dask"), default="local")
+    b.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address or scheduler JSON file (with --engine dask)")
+    b.add_argument("--replications", type=int, default=None,
+                   help="override the file's replications (reduced runs)")
+    b.add_argument("--samples", type=int, default=None,
+                   help="override the file's design samples (reduced runs)")
+    b.add_argument("--years", type=int, default=None, help="override the file's horizon")
+    b.add_argument("--cooperation", default=None,
+                   help="comma-separated subset of the file's cooperation models to run")
+    b.add_argument("--financing", default=None,
+                   help="comma-separated subset of the file's financing models to run")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: Any) -> int:
+
+    def names(text: str | None) -> list[str] | None:
+        return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+    exp = load_experiment(args.experiment, replications=args.replications,
+                          samples=args.samples, years=args.years,
+                          cooperation=names(args.cooperation), financing=names(args.financing))
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    res = run_batch(exp, out, engine=args.engine, workers=args.workers,
+                    scheduler=args.scheduler, progress=not args.no_progress)
+    print(f"{exp.name}: {res.total} runs, {res.skipped} done before, {res.finished} finished, "
+          f"{res.failed} failed, {res.seconds:.1f} s ({res.runs_per_minute:.1f} runs/min)")
+    print(f"results: {out}/runs, {out}/series (quartiersim report {out})")
+    if res.failed:
+        print(f"{res.failed} runs failed (see the 'error' column); run the same command "
+              "again to redo them", file=sys.stderr)
+        return 1
+    return 0

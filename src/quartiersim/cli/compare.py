@@ -1,0 +1,33 @@
+"""``quartiersim compare``: the cooperation models side by side over seeds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from quartiersim.cli.common import TABLE_ROWS, fmt, model_names
+from quartiersim.config.overrides import parse_pairs
+from quartiersim.studies.runner import compare
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    table = compare(args.scenario, models=model_names(args.models), financing=args.financing,
+                    seeds=args.seeds, years=args.years, overrides=parse_pairs(args.set),
+                    workers=args.workers, progress=not args.json)
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records"), default=float))
+        return 0
+    models = list(table["model"])
+    print(f"{args.scenario}: {args.seeds} seeds x {args.years} years, financing "
+          f"{table['financing'].iloc[0]}; mean [95 % interval]")
+    width = max(len(label) for _, label, _ in TABLE_ROWS)
+    cells = {}
+    for key, _, kind in TABLE_ROWS:
+        for _, row in table.iterrows():
+            m, lo, hi = row.get(f"{key}_mean"), row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+            cells[key, row["model"]] = f"{fmt(m, kind)} [{fmt(lo, kind)}, {fmt(hi, kind)}]"
+    colw = max(max(len(v) for v in cells.values()), *(len(m) for m in models))
+    print(f"{'':<{width}}  " + "  ".join(f"{m:>{colw}}" for m in models))
+    for key, label, _ in TABLE_ROWS:
+        print(f"{label:<{width}}  " + "  ".join(f"{cells[key, m]:>{colw}}" for m in models))
+    return 0

@@ -1,0 +1,33 @@
+"""``quartiersim run``: one run, a readable summary or ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from quartiersim.cli.common import TABLE_ROWS, fmt
+from quartiersim.config.overrides import parse_pairs
+from quartiersim.studies.runner import run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    res = run(args.scenario, model=args.model, financing=args.financing, seed=args.seed,
+              years=args.years, overrides=parse_pairs(args.set))
+    if args.out:
+        res.write(args.out)
+    if args.json:
+        print(json.dumps(res.summary, default=float))
+        return 0
+    s = res.summary
+    print(f"{s['scenario']} | cooperation: {s['cooperation']} | financing: {s['financing']} | "
+          f"seed {s['seed']} | {s['years']} years from {s['start_year']}")
+    width = max(len(label) for _, label, _ in TABLE_ROWS)
+    for key, label, kind in TABLE_ROWS:
+        print(f"{label:<{width}}  {fmt(s.get(key), kind):>16}")
+    years = sorted(k for k in s if k.startswith("budget_balance_") and k[15:19].isdigit())
+    if years:
+        print("Municipal budget balance by year (EUR):")
+        print("  " + "  ".join(f"{k[15:19]}: {s[k]:,.0f}" for k in years))
+    if args.out:
+        print(f"written: {args.out}/summary.json, {args.out}/series.parquet")
+    return 0

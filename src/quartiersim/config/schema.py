@@ -1,0 +1,486 @@
+"""The scenario schema: every parameter of a quarter, declared once, validated at the boundary.
+
+A scenario is one TOML file under ``scenarios/`` describing one quarter: its layout,
+population, behaviour, actors, budget and the parameters of each cooperation and
+financing model. :func:`load_scenario` reads and validates it (pydantic, unknown keys
+rejected) before any agent exists; every failure is a :class:`ScenarioError` whose
+message names the file, the dotted key and what is allowed.
+
+Each numeric field carries ``unit`` and ``source`` metadata (``json_schema_extra``);
+``source`` is a reference to ``shared/data/CALIBRATION.md`` or ``"assumption"``.
+The app's lever controls, experiment ranges and docs derive from this metadata, so no
+default is typed twice. Behavioural defaults (need incidence, escalation, attrition)
+live here; quarter facts (residents, shares, budget, layout) live in the scenario files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from quartiersim.config.cooperation import COOPERATION_PARAMS
+from quartiersim.config.domains import DOMAINS, LAND_USE_SYMBOLS, Domain, PointKind
+from quartiersim.config.fields import ASSUMPTION, P, Strict
+from quartiersim.config.financing import validate_financing
+from quartiersim.config.messages import lookup, validate_section
+from quartiersim.config.overrides import apply_overrides
+
+__all__ = ["ASSUMPTION", "P", "Strict"]
+
+
+# --------------------------------------------------------------------------- meta, space
+class Meta(Strict):
+    name: str = Field(description="Human-readable name of the quarter.")
+    municipality: str = Field(description="Municipality (Kommune) the quarter belongs to.")
+    start_year: int = P(2020, unit="year", ge=1990, le=2100,
+                        description="Calendar year of the first simulated month.")
+    description: str = ""
+
+
+class CrossingCost(Strict):
+    """Walking cost factor of entering a cell, per land use (1 = plain walking)."""
+
+    housing: float = P(1.0, unit="factor", ge=1.0, le=100.0)
+    green: float = P(1.2, unit="factor", ge=1.0, le=100.0)
+    road: float = P(1.0, unit="factor", ge=1.0, le=100.0)
+    barrier: float = P(8.0, unit="factor", ge=1.0, le=1000.0,
+                       description="A multi-lane ring road without a crossing: crossing one "
+                                   "50 m cell costs as much as walking 400 m.")
+    crossing: float = P(2.0, unit="factor", ge=1.0, le=100.0,
+                        description="Signalled crossing through a barrier.")
+    facility: float = P(1.0, unit="factor", ge=1.0, le=100.0)
+
+
+class ServicePointSpec(Strict):
+    kind: PointKind
+    name: str
+
+
+class Space(Strict):
+    """The quarter as a grid of cells.
+
+    ``layout`` is a character map, one string per row (north first). Symbols:
+    ``.`` housing, ``g`` green, ``-`` road, ``#`` barrier (e.g. a ring road),
+    ``+`` crossing, ``f`` facility; an upper-case letter is a service point that must
+    be declared in ``service_points``.
+    """
+
+    cell_size_m: float = P(50.0, unit="m", ge=5.0, le=500.0,
+                           description="Edge length of one grid cell (DESIGN.md: about 50 m).")
+    layout: list[str] = Field(min_length=1)
+    crossing_cost: CrossingCost = CrossingCost()
+    service_points: dict[str, ServicePointSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_layout(self) -> Space:
+        width = len(self.layout[0])
+        for r, row in enumerate(self.layout):
+            if len(row) != width:
+                raise ValueError(f"row {r} has {len(row)} cells, row 0 has {width}: "
+                                 "all layout rows must have the same length")
+            for c, ch in enumerate(row):
+                if ch in LAND_USE_SYMBOLS:
+                    continue
+                if ch.isupper():
+                    if ch not in self.service_points:
+                        raise ValueError(f"service point {ch!r} at row {r}, column {c} is not "
+                                         "declared in space.service_points")
+                    continue
+                allowed = " ".join(repr(s) for s in LAND_USE_SYMBOLS)
+                raise ValueError(f"unknown symbol {ch!r} at row {r}, column {c}; allowed: "
+                                 f"{allowed} or an upper-case service point letter")
+        placed = {ch for row in self.layout for ch in row if ch.isupper()}
+        for letter in self.service_points:
+            if letter not in placed:
+                raise ValueError(f"service point {letter!r} is declared but not on the layout")
+        if not any(ch == "." for row in self.layout for ch in row):
+            raise ValueError("the layout has no housing cell ('.')")
+        return self
+
+
+# --------------------------------------------------------------------------- population
+class Population(Strict):
+    """Residents at the start and their turnover. Shares are of all residents unless named."""
+
+    residents: int = P(..., unit="persons", ge=1, le=5_000_000, lever=True,
+                       description="Residents at the start.")
+    share_under_18: float = P(0.165, unit="share", ge=0, le=1,
+                              source="Kreis Recklinghausen 16.5 % (IT.NRW 2010 via WAZ)")
+    share_65_plus: float = P(0.229, unit="share", ge=0, le=1,
+                             source="Herten 22.9 % (IT.NRW 2010 via WAZ)")
+    share_transfer_recipients: float = P(0.15, unit="share", ge=0, le=1,
+                                         description="SGB II / SGB XII recipients among all residents.")
+    share_migration_background: float = P(0.23, unit="share", ge=0, le=1)
+    share_language_barrier: float = P(0.35, unit="share of migration background", ge=0, le=1)
+    share_single_household_65_plus: float = P(0.4, unit="share of 65+", ge=0, le=1)
+    share_mobility_limited_65_plus: float = P(0.25, unit="share of 65+", ge=0, le=1)
+    share_mobility_limited_under_65: float = P(0.03, unit="share of under-65", ge=0, le=1)
+    move_out_rate_per_year: float = P(0.10, unit="per year", ge=0, le=0.9,
+                                      description="Share of residents moving out each year (turnover).")
+    population_change_per_year: float = P(-0.004, unit="per year", ge=-0.2, le=0.2,
+                                          source="derived: Ruhr population -7.1 % 2011-2030 "
+                                                 "(IT.NRW via WAZ) = -0.4 %/yr")
+    births_per_1000_per_year: float = P(8.5, unit="per 1,000 residents and year", ge=0, le=100)
+    newcomer_share_migration_background: float = P(0.4, unit="share", ge=0, le=1)
+    newcomer_share_transfer_recipients: float = P(0.25, unit="share", ge=0, le=1)
+    mortality_at_80_per_year: float = P(0.05, unit="per year", ge=0, le=1,
+                                        description="Gompertz mortality q(80); q doubles every "
+                                                    "7.3 years of age (assumption).")
+
+
+class Network(Strict):
+    """The social network over which awareness spreads and volunteers are activated."""
+
+    household_size_mean: float = P(1.9, unit="persons", ge=1, le=8)
+    neighbour_ties: float = P(3.0, unit="ties per resident", ge=0, le=50,
+                              description="Ties to residents of the same or an adjacent cell.")
+    friend_ties: float = P(2.0, unit="ties per resident", ge=0, le=50,
+                           description="Ties to residents anywhere in the quarter.")
+
+
+# --------------------------------------------------------------------------- needs
+class DomainNeed(Strict):
+    """How needs in one domain arise, resolve and escalate.
+
+    A resident either has a need in the domain (a number of hours per month) or not.
+    Monthly onset probability = ``onset_probability_per_month`` times the multipliers
+    of the resident's groups, for eligible ages. A need resolves each month with a
+    probability between the unserved and served rates, by the served share. A need
+    unmet for ``escalation_delay_months`` or more escalates into a mandatory case
+    (Pflichtleistung) with ``escalation_probability_per_month`` times the unmet share.
+    """
+
+    min_age: float = P(0, unit="years", ge=0, le=120)
+    max_age: float = P(120, unit="years", ge=0, le=120)
+    onset_probability_per_month: float = P(0.005, unit="probability per month", ge=0, le=1,
+                                           lever=False)
+    multiplier_transfer: float = P(1.0, unit="factor", ge=0, le=20)
+    multiplier_migration: float = P(1.0, unit="factor", ge=0, le=20)
+    multiplier_language_barrier: float = P(1.0, unit="factor", ge=0, le=20)
+    multiplier_single_65_plus: float = P(1.0, unit="factor", ge=0, le=20)
+    multiplier_mobility_limited: float = P(1.0, unit="factor", ge=0, le=20)
+    multiplier_age_75_plus: float = P(1.0, unit="factor", ge=0, le=20)
+    hours_per_month: float = P(4.0, unit="h per month", gt=0, le=200)
+    resolve_probability_unserved: float = P(0.05, unit="probability per month", ge=0, le=1)
+    resolve_probability_served: float = P(0.15, unit="probability per month", ge=0, le=1)
+    escalation_delay_months: int = P(3, unit="months", ge=0, le=120)
+    escalation_probability_per_month: float = P(0.005, unit="probability per month", ge=0, le=1)
+    mandatory_case_cost_eur_per_month: float = P(800.0, unit="EUR per month", ge=0, le=100_000)
+    mandatory_case_duration_months: int = P(12, unit="months", ge=1, le=240)
+
+    @model_validator(mode="after")
+    def _ages(self) -> DomainNeed:
+        if self.max_age < self.min_age:
+            raise ValueError(f"max_age {self.max_age} is below min_age {self.min_age}")
+        return self
+
+
+def _need(**kw: Any) -> Any:
+    return Field(default_factory=lambda: DomainNeed(**kw))
+
+
+class Needs(Strict):
+    """Need parameters for the six domains. All defaults are assumptions (CALIBRATION.md,
+    'Gaps that stay assumptions': need incidence and escalation probabilities), chosen so
+    that steady-state prevalence is plausible; mandatory case costs are derived where a
+    source exists."""
+
+    elderly_support: DomainNeed = _need(
+        min_age=65, onset_probability_per_month=0.006, multiplier_age_75_plus=2.5,
+        multiplier_single_65_plus=1.5, multiplier_mobility_limited=2.0, hours_per_month=4.0,
+        escalation_probability_per_month=0.006, mandatory_case_cost_eur_per_month=800.0,
+        mandatory_case_duration_months=24)
+    youth_education: DomainNeed = _need(
+        min_age=6, max_age=17, onset_probability_per_month=0.012, multiplier_transfer=2.0,
+        multiplier_language_barrier=1.5, hours_per_month=6.0,
+        escalation_probability_per_month=0.008,
+        # derived: 80 % outpatient help at 69.80 EUR x 21.7 h (Fuerth 2024) + 20 % residential
+        # care at 51,000 EUR/yr (Prognos 2011) = 2,062 EUR/month
+        mandatory_case_cost_eur_per_month=2062.0, mandatory_case_duration_months=18)
+    integration: DomainNeed = _need(
+        min_age=6, onset_probability_per_month=0.0, multiplier_language_barrier=1.0,
+        hours_per_month=4.0, escalation_probability_per_month=0.002,
+        mandatory_case_cost_eur_per_month=500.0, mandatory_case_duration_months=12)
+    health_prevention: DomainNeed = _need(
+        min_age=18, onset_probability_per_month=0.003, multiplier_transfer=1.5,
+        multiplier_age_75_plus=1.5, hours_per_month=2.0,
+        escalation_probability_per_month=0.002, mandatory_case_cost_eur_per_month=700.0,
+        mandatory_case_duration_months=12)
+    social_participation: DomainNeed = _need(
+        min_age=18, onset_probability_per_month=0.002, multiplier_single_65_plus=6.0,
+        multiplier_mobility_limited=2.0, multiplier_transfer=1.5, hours_per_month=3.0,
+        escalation_probability_per_month=0.003, mandatory_case_cost_eur_per_month=600.0,
+        mandatory_case_duration_months=12)
+    counselling: DomainNeed = _need(
+        min_age=18, onset_probability_per_month=0.002, multiplier_transfer=4.0,
+        multiplier_language_barrier=1.5, hours_per_month=2.0,
+        escalation_probability_per_month=0.01, mandatory_case_cost_eur_per_month=1000.0,
+        mandatory_case_duration_months=6)
+    integration_onset_language_barrier: float = P(
+        0.012, unit="probability per month", ge=0, le=1,
+        description="Integration needs arise only among residents with a language barrier; "
+                    "this is their monthly onset probability.")
+
+    def __getitem__(self, domain: Domain) -> DomainNeed:
+        return getattr(self, domain.value)
+
+
+# --------------------------------------------------------------------------- access
+class Access(Strict):
+    """Take-up of an offer: awareness x trust x distance decay (per month).
+
+    Seeking probability = aware (0/1) x trust of the point kind (x language factor for
+    residents with a language barrier) x exp(-walking distance / decay length).
+    """
+
+    decay_length_m: float = P(600.0, unit="m", gt=0, le=1e9,
+                              source="assumption; distance decay exists in 77 % of 108 studies "
+                                     "(Kelly et al. 2016, BMJ Open) but no German parameter")
+    decay_length_limited_m: float = P(300.0, unit="m", gt=0, le=1e9,
+                                      description="Decay length for residents 75+ or mobility-limited.")
+    trust_municipal_office: float = P(0.6, unit="probability", ge=0, le=1)
+    trust_carrier: float = P(0.8, unit="probability", ge=0, le=1)
+    trust_centre: float = P(0.85, unit="probability", ge=0, le=1)
+    trust_meeting_point: float = P(0.9, unit="probability", ge=0, le=1)
+    language_factor_municipal_office: float = P(0.4, unit="factor", ge=0, le=1)
+    language_factor_other: float = P(0.7, unit="factor", ge=0, le=1,
+                                     description="Carriers and volunteer offers more often "
+                                                 "speak residents' languages.")
+    client_continuation_probability: float = P(
+        0.9, unit="probability per month", ge=0, le=1,
+        description="Chance that a resident served last month comes back this month while "
+                    "the need lasts (an ongoing client relationship); newcomers to an offer "
+                    "seek with the seeking probability.")
+    initial_awareness: float = P(0.7, unit="share", ge=0, le=1,
+                                 description="Share of residents aware of offers in a domain at the start.")
+    spread_probability_per_tie: float = P(0.03, unit="probability per month", ge=0, le=1,
+                                          description="Chance per aware tie and month to learn of offers.")
+    forget_probability_per_month: float = P(0.02, unit="probability per month", ge=0, le=1)
+
+    def trust(self, kind: PointKind) -> float:
+        return {PointKind.MUNICIPAL_OFFICE: self.trust_municipal_office,
+                PointKind.CARRIER_PREMISES: self.trust_carrier,
+                PointKind.CENTRE_SITE: self.trust_centre,
+                PointKind.MEETING_POINT_SITE: self.trust_meeting_point}[kind]
+
+    def language_factor(self, kind: PointKind) -> float:
+        if kind is PointKind.MUNICIPAL_OFFICE:
+            return self.language_factor_municipal_office
+        return self.language_factor_other
+
+
+# --------------------------------------------------------------------------- volunteering
+class Volunteering(Strict):
+    """Volunteers (Ehrenamtliche): who joins, how many hours, who quits."""
+
+    rate: float = P(0.04, unit="share of residents 14+", ge=0, le=1, lever=True,
+                    description="Share of adult residents volunteering in the quarter's social "
+                                "offers at the start.")
+    share_low_hours: float = P(0.6, unit="share", ge=0, le=1,
+                               source="Freiwilligensurvey 2019 ch. 6: 60.0 % give <= 2 h/week")
+    share_high_hours: float = P(0.171, unit="share", ge=0, le=1,
+                                source="Freiwilligensurvey 2019 ch. 6: 17.1 % give >= 6 h/week")
+    low_hours_per_month: float = P(6.0, unit="h per month", gt=0, le=200,
+                                   source="derived: 1.5 h/week x 4.3 (Freiwilligensurvey 2019 band <= 2 h)")
+    mid_hours_per_month: float = P(17.0, unit="h per month", gt=0, le=200,
+                                   source="derived: 4 h/week x 4.3 (Freiwilligensurvey 2019 band 3-5 h)")
+    high_hours_per_month: float = P(30.0, unit="h per month", gt=0, le=200,
+                                    source="derived: 7 h/week x 4.3 (Freiwilligensurvey 2019 band >= 6 h)")
+    attrition_per_year_coordinated: float = P(
+        0.20, unit="per year", ge=0, le=1,
+        source="NCVO Time Well Spent 2019: 80 % intend to continue 12 months")
+    attrition_per_year_uncoordinated: float = P(
+        0.35, unit="per year", ge=0, le=1,
+        source="CNCS Pathways to Service 2008: ~35 % stop within a year")
+    overload_quit_multiplier: float = P(1.5, unit="factor", ge=1, le=20,
+                                        description="Quit hazard multiplier at twice the committed load.")
+    activation_probability_per_month: float = P(0.0014, unit="probability per month", ge=0, le=1,
+                                                description="Base chance of an adult to start volunteering; set so that the "
+                                                            "volunteer share stays about constant "
+                                                            "under the reference model.")
+    activation_per_volunteer_tie: float = P(0.002, unit="probability per month", ge=0, le=1,
+                                            description="Extra chance per tie to an active volunteer.")
+    volunteer_hours_per_coordinator_hour: float = P(
+        10.0, unit="h per h", gt=0, le=1000,
+        description="Volunteer hours one paid coordinator hour can coordinate.")
+    elderly_support: float = P(0.25, unit="share of volunteers", ge=0, le=1)
+    youth_education: float = P(0.25, unit="share of volunteers", ge=0, le=1)
+    integration: float = P(0.15, unit="share of volunteers", ge=0, le=1)
+    health_prevention: float = P(0.05, unit="share of volunteers", ge=0, le=1)
+    social_participation: float = P(0.30, unit="share of volunteers", ge=0, le=1)
+    counselling: float = P(0.0, unit="share of volunteers", ge=0, le=1,
+                           description="Counselling needs professional staff.")
+
+    def domain_shares(self) -> list[float]:
+        """Shares of volunteers by domain, in ``DOMAINS`` order, normalised to sum 1."""
+        raw = [getattr(self, d.value) for d in DOMAINS]
+        total = sum(raw)
+        return [x / total for x in raw] if total > 0 else [1.0 / len(raw)] * len(raw)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Volunteering:
+        if self.share_low_hours + self.share_high_hours > 1:
+            raise ValueError("share_low_hours + share_high_hours must not exceed 1")
+        if sum(getattr(self, d.value) for d in DOMAINS) <= 0:
+            raise ValueError("at least one domain share of volunteers must be positive")
+        return self
+
+
+# --------------------------------------------------------------------------- carriers
+class CarrierSpec(Strict):
+    """A carrier (freier Träger): welfare association or club with premises and staff."""
+
+    name: str
+    point: str = Field(description="Letter of its premises on the layout.")
+    staff_fte: dict[Domain, float] = Field(
+        default_factory=dict, description="Staff funded from own funds, FTE by domain.")
+    coordination_fte: float = P(0.0, unit="FTE", ge=0, le=100,
+                                description="Own-funded paid coordination of volunteers.")
+    own_funds_eur_per_year: float = P(0.0, unit="EUR per year", ge=0, le=1e9,
+                                      description="Donations, church tax, membership fees.")
+    rent_eur_per_month: float = P(900.0, unit="EUR per month", ge=0, le=1e7)
+    reserve_eur: float = P(20_000.0, unit="EUR", ge=0, le=1e9)
+    cost_eur_per_staff_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
+                                       source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
+                                              "less a 15 % overhead share (assumption)")
+    overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _fte(self) -> CarrierSpec:
+        for d, v in self.staff_fte.items():
+            if not (0 <= v <= 1000):
+                raise ValueError(f"staff_fte.{d.value} = {v}: must be between 0 and 1000")
+        return self
+
+
+# --------------------------------------------------------------------------- municipality
+class Municipality(Strict):
+    """The municipality's budget, at city level, and its voluntary spending in the quarter."""
+
+    residents_city: int = P(..., unit="persons", ge=1, le=20_000_000)
+    revenue_eur_per_year: float = P(..., unit="EUR per year", ge=0, le=1e12)
+    other_expenses_eur_per_year: float = P(..., unit="EUR per year", ge=0, le=1e12,
+                                           description="All city expenses outside the quarter's "
+                                                       "social offers and mandatory cases.")
+    revenue_growth_per_year: float = P(0.02, unit="per year", ge=-0.5, le=0.5)
+    expense_growth_per_year: float = P(0.025, unit="per year", ge=-0.5, le=0.5)
+    consolidation_aid_eur_per_year: float = P(0.0, unit="EUR per year", ge=0, le=1e10)
+    consolidation_aid_until_year: int = P(0, unit="year", ge=0, le=2200)
+    consolidation_regime: bool = Field(
+        False, description="Under a budget-consolidation regime (Haushaltssicherung / "
+                           "Stärkungspakt) a deficit year cuts voluntary spending.")
+    voluntary_budget_eur_per_year: float = P(..., unit="EUR per year", ge=0, le=1e10, lever=True,
+                                             description="Voluntary social budget for the quarter's offers.")
+    consolidation_cut_share: float = P(0.10, unit="share per deficit year", ge=0, le=1)
+    voluntary_budget_floor_share: float = P(0.5, unit="share of initial budget", ge=0, le=1)
+    staff_cost_eur_per_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
+                                       source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
+                                              "less a 15 % overhead share (assumption); "
+                                              "municipal staff assumed at carriers' cost")
+    overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
+    domain_shares: dict[Domain, float] = Field(
+        default_factory=lambda: {Domain.ELDERLY_SUPPORT: 0.2, Domain.YOUTH_EDUCATION: 0.25,
+                                 Domain.INTEGRATION: 0.15, Domain.HEALTH_PREVENTION: 0.1,
+                                 Domain.SOCIAL_PARTICIPATION: 0.1, Domain.COUNSELLING: 0.2},
+        description="Shares of the voluntary budget by domain (the departments' budget lines; "
+                    "assumption). Normalised to sum 1.")
+    hours_per_fte_per_month: float = P(133.0, unit="h per month", gt=0, le=744,
+                                       description="Productive hours of one FTE (1,600 h/yr).")
+
+
+    @model_validator(mode="after")
+    def _shares(self) -> Municipality:
+        if any(v < 0 for v in self.domain_shares.values()) or sum(self.domain_shares.values()) <= 0:
+            raise ValueError("domain_shares must be non-negative and sum to more than 0")
+        return self
+
+    def domain_share_array(self) -> list[float]:
+        """Budget shares in ``DOMAINS`` order, normalised to sum 1."""
+        raw = [self.domain_shares.get(d, 0.0) for d in DOMAINS]
+        return [x / sum(raw) for x in raw]
+
+
+# --------------------------------------------------------------------------- shocks
+class Shock(Strict):
+    """An exogenous fiscal shock for the stress test (DeWaK finance analysis, seed 002)."""
+
+    year: int = P(..., unit="year", ge=1990, le=2200, description="Calendar year it hits.")
+    tax_revenue_change: float = P(0.0, unit="share of revenue", ge=-1, le=1,
+                                  description="Relative change of the city's revenue, e.g. -0.05.")
+    transfer_recipient_change: float = P(0.0, unit="share of recipients", ge=-1, le=10,
+                                         description="Relative change of the number of transfer "
+                                                     "recipients in the quarter, e.g. 0.2 = 20 % more.")
+    duration_years: int = P(1, unit="years", ge=1, le=100,
+                            description="Years the revenue change lasts.")
+
+
+class Scenario(Strict):
+    """A validated quarter scenario. Build it with :func:`load_scenario`."""
+
+    meta: Meta
+    space: Space
+    population: Population
+    network: Network = Network()
+    needs: Needs = Needs()
+    access: Access = Access()
+    volunteering: Volunteering = Volunteering()
+    carriers: list[CarrierSpec] = Field(default_factory=list)
+    municipality: Municipality
+    cooperation: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Parameters per cooperation model name.")
+    financing: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Named financing models: instruments and parameters.")
+    shocks: list[Shock] = Field(default_factory=list,
+                                description="Fiscal shocks of the stress test ([[shocks]]); "
+                                            "applied only by 'quartiersim stress'.")
+    default_cooperation: str = "municipal"
+    default_financing: str = "budget"
+
+    @model_validator(mode="after")
+    def _carrier_points(self) -> Scenario:
+        for i, c in enumerate(self.carriers):
+            spec = self.space.service_points.get(c.point)
+            if spec is None:
+                raise ValueError(f"carriers[{i}].point = {c.point!r} is not a service point of "
+                                 f"the layout; declared: {', '.join(self.space.service_points)}")
+        return self
+
+    # source path, set by load_scenario (not part of the schema)
+    _path: str = "<scenario>"
+
+    @property
+    def path(self) -> str:
+        """The file this scenario was read from."""
+        return self._path
+
+    def cooperation_params(self, name: str) -> BaseModel:
+        """Validated parameters of cooperation model ``name`` (defaults where the file is silent)."""
+        params = lookup(COOPERATION_PARAMS, name, "cooperation model", self._path)
+        return validate_section(params, self.cooperation.get(name, {}),
+                                 ("cooperation", name), self._path)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A new scenario with dotted-key overrides applied and validated like the file."""
+        raw = self.model_dump(mode="json")
+        return build_scenario(apply_overrides(raw, overrides), self._path)
+
+
+
+def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
+    """Validate a raw scenario dict read from ``path``, with every named cooperation and
+    financing section.
+
+    Raises:
+        ScenarioError: a key is unknown, of the wrong type or out of range.
+    """
+    scenario = validate_section(Scenario, raw, (), path)
+    object.__setattr__(scenario, "_path", path)
+    # every named cooperation and financing section must validate now, before any agent exists
+    for name in scenario.cooperation:
+        scenario.cooperation_params(name)
+    for name in scenario.financing:
+        validate_financing(scenario, name)
+    scenario.cooperation_params(scenario.default_cooperation)
+    validate_financing(scenario, scenario.default_financing)
+    return scenario

@@ -1,0 +1,314 @@
+"""Residents' state as arrays (one row per dwelling slot) and the social network.
+
+A slot is a place to live in a home cell. When a resident dies or moves out, the slot
+is vacated; a newcomer moving in takes a vacated slot and with it the slot's
+neighbourhood ties (ties belong to the dwelling's surroundings), but none of the
+leaver's awareness, needs or volunteering. Shapes: ``n`` = number of slots; per-domain
+arrays are ``(n, 6)`` in ``DOMAINS`` order, stored domain-major (Fortran order) so that
+per-domain columns are contiguous and monthly array operations run at memory speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from quartiersim.config.domains import N_DOMAINS
+from quartiersim.config.schema import Needs, Network, Population
+
+# Share of transfer recipients among under-18s relative to all residents:
+# derived: EN-Kreis SGB II rate under 18 / total = 15.4 / 9.8 (Arbeitslosenreport NRW 1/2022)
+CHILD_TRANSFER_FACTOR = 15.4 / 9.8
+# Grundsicherung im Alter is far rarer than SGB II among 65+ (assumption)
+ELDERLY_TRANSFER_FACTOR = 0.3
+
+
+@dataclass
+class ResidentArrays:
+    """Struct of arrays over dwelling slots. Units: age in years, hours per month."""
+
+    alive: np.ndarray
+    age: np.ndarray
+    transfer: np.ndarray
+    migration: np.ndarray
+    language_barrier: np.ndarray
+    single: np.ndarray
+    mobility_limited: np.ndarray
+    home_cell: np.ndarray
+    need_hours: np.ndarray  # (n, 6) open need, h/month; 0 = none
+    served_hours: np.ndarray  # (n, 6) served last month, h
+    unmet_months: np.ndarray  # (n, 6) consecutive months mostly unmet
+    aware: np.ndarray  # (n, 6) bool
+    case_months_left: np.ndarray  # (n, 6) running mandatory case, months left
+    volunteer_hours: np.ndarray  # committed h/month, 0 = not a volunteer
+    volunteer_domain: np.ndarray
+    volunteer_point: np.ndarray  # point index, -1 = none
+    cohort: np.ndarray = field(default=None)  # True for residents present at the start
+
+    @property
+    def n(self) -> int:
+        return len(self.alive)
+
+    @classmethod
+    def empty(cls, n: int) -> ResidentArrays:
+        z = np.zeros
+
+        def per_domain(dtype: type = float) -> np.ndarray:
+            return np.zeros((n, N_DOMAINS), dtype, order="F")
+
+        return cls(alive=z(n, bool), age=z(n), transfer=z(n, bool), migration=z(n, bool),
+                   language_barrier=z(n, bool), single=z(n, bool), mobility_limited=z(n, bool),
+                   home_cell=z(n, np.int64), need_hours=per_domain(),
+                   served_hours=per_domain(), unmet_months=per_domain(np.int32),
+                   aware=per_domain(bool), case_months_left=per_domain(np.int32),
+                   volunteer_hours=z(n), volunteer_domain=z(n, np.int64),
+                   volunteer_point=np.full(n, -1, np.int64), cohort=z(n, bool))
+
+    def flat(self, name: str) -> np.ndarray:
+        """A flat, writable view (6 * n,) of the per-domain array ``name``, domain-major:
+        entry ``k * n + i`` is slot ``i`` in domain ``k``. Restores the Fortran layout if
+        the array was replaced by a C-ordered one."""
+        arr = getattr(self, name)
+        if not arr.flags.f_contiguous:
+            arr = np.asfortranarray(arr)
+            setattr(self, name, arr)
+        return arr.T.reshape(-1)
+
+    def extend(self, more: ResidentArrays) -> None:
+        """Append the slots of ``more`` (same layout), e.g. new vacant dwellings."""
+        for name in self.__dataclass_fields__:
+            joined = np.concatenate([getattr(self, name), getattr(more, name)])
+            setattr(self, name, np.asfortranarray(joined) if joined.ndim == 2 else joined)
+
+    def draw_attributes(self, slots: np.ndarray, ages: np.ndarray, pop: Population,
+                        rng: np.random.Generator, share_transfer: float,
+                        share_migration: float) -> None:
+        """Give residents in ``slots`` the ages ``ages`` and draw their status attributes."""
+        k = len(slots)
+        self.alive[slots] = True
+        self.age[slots] = ages
+        child, old = ages < 18, ages >= 65
+        factor = np.where(child, CHILD_TRANSFER_FACTOR, np.where(old, ELDERLY_TRANSFER_FACTOR, 1.0))
+        # rescale so that the mean share over these ages is share_transfer
+        base = share_transfer / max(factor.mean(), 1e-12)
+        self.transfer[slots] = rng.random(k) < np.clip(base * factor, 0, 1)
+        self.migration[slots] = rng.random(k) < share_migration
+        self.language_barrier[slots] = self.migration[slots] & (rng.random(k) < pop.share_language_barrier)
+        self.single[slots] = old & (rng.random(k) < pop.share_single_household_65_plus)
+        limited_p = np.where(old, pop.share_mobility_limited_65_plus, pop.share_mobility_limited_under_65)
+        self.mobility_limited[slots] = rng.random(k) < limited_p
+        for arr in (self.need_hours, self.served_hours):
+            arr[slots] = 0.0
+        for arr in (self.unmet_months, self.case_months_left):
+            arr[slots] = 0
+        self.aware[slots] = False
+        self.volunteer_hours[slots] = 0.0
+        self.volunteer_point[slots] = -1
+        self.cohort[slots] = False
+
+
+#: Status flags that set a resident's need onset probability, in the order the
+#: multipliers apply; bit ``b`` of a status code is flag ``STATUS_FLAGS[b]``.
+STATUS_FLAGS: tuple[str, ...] = ("transfer", "migration", "language_barrier", "single_65_plus",
+                                 "mobility_limited", "age_75_plus")
+
+
+def status_codes(a: ResidentArrays, slots: np.ndarray | None = None) -> np.ndarray:
+    """Status code 0..63 of each slot (all slots, or ``slots``), bits as ``STATUS_FLAGS``."""
+    sel = slice(None) if slots is None else slots
+    age = a.age[sel]
+    code = a.transfer[sel].astype(np.intp)
+    code |= a.migration[sel] << 1
+    code |= a.language_barrier[sel] << 2
+    code |= (a.single[sel] & (age >= 65)) << 3
+    code |= a.mobility_limited[sel] << 4
+    code |= (age >= 75) << 5
+    return code
+
+
+def eligibility_groups(needs: Needs) -> list[tuple[float, float, int]]:
+    """Distinct age ranges of the domains: ``(min_age, max_age + 1, bits)`` where bit k of
+    ``bits`` marks domain k as eligible in that range (ages in ``[min, max + 1]``)."""
+    from quartiersim.config.domains import DOMAINS
+
+    groups: dict[tuple[float, float], int] = {}
+    for k, d in enumerate(DOMAINS):
+        key = (needs[d].min_age, needs[d].max_age + 1)
+        groups[key] = groups.get(key, 0) | (1 << k)
+    return [(lo, hi, bits) for (lo, hi), bits in groups.items()]
+
+
+def onset_by_code(needs: Needs) -> np.ndarray:
+    """Onset probability by full code and domain, shape (6, 4096), domain-major.
+
+    Full code = status code (bits 0-5, :func:`status_codes`) + eligibility bits
+    (bit 6 + k: the resident's age is in domain k's range and the slot is occupied);
+    ineligible domains have probability 0."""
+    table = onset_table(needs)  # (64, 6)
+    elig = (np.arange(64)[:, None] >> np.arange(N_DOMAINS)) & 1  # (64 eligibility codes, 6)
+    full = np.where(elig[:, None, :].astype(bool), table[None, :, :], 0.0)  # (64, 64, 6)
+    return np.ascontiguousarray(full.reshape(64 * 64, N_DOMAINS).T)
+
+
+def onset_table(needs: Needs) -> np.ndarray:
+    """Monthly need onset probability by status code and domain, shape (64, 6).
+
+    Base rate (integration: the language-barrier rate for residents with a language
+    barrier) times each applicable status multiplier, applied in ``STATUS_FLAGS`` order,
+    capped at 1. Age eligibility is applied by the caller."""
+    from quartiersim.config.domains import DOMAINS
+
+    codes = np.arange(64)
+    flag = [((codes >> b) & 1).astype(bool) for b in range(len(STATUS_FLAGS))]
+    out = np.zeros((64, N_DOMAINS))
+    for k, d in enumerate(DOMAINS):
+        nd = needs[d]
+        p = np.full(64, nd.onset_probability_per_month)
+        if d.value == "integration":
+            p = np.where(flag[2], needs.integration_onset_language_barrier, p)
+        mults = (nd.multiplier_transfer, nd.multiplier_migration, nd.multiplier_language_barrier,
+                 nd.multiplier_single_65_plus, nd.multiplier_mobility_limited,
+                 nd.multiplier_age_75_plus)
+        for mask, mult in zip(flag, mults):
+            if mult != 1.0:
+                p = np.where(mask, p * mult, p)
+        out[:, k] = np.minimum(p, 1.0)
+    return out
+
+
+def initial_ages(pop: Population, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Ages (years) with the scenario's shares under 18 and 65+; within bands uniform,
+    65+ with an exponential tail (mean 10 years above 65, capped at 100; assumption)."""
+    band = rng.choice(3, size=n, p=[pop.share_under_18,
+                                    1 - pop.share_under_18 - pop.share_65_plus,
+                                    pop.share_65_plus])
+    ages = np.empty(n)
+    ages[band == 0] = rng.uniform(0, 18, (band == 0).sum())
+    ages[band == 1] = rng.uniform(18, 65, (band == 1).sum())
+    ages[band == 2] = np.minimum(65 + rng.exponential(10.0, (band == 2).sum()), 100.0)
+    return ages
+
+
+def newcomer_ages(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Ages of people moving in (births included): younger than the quarter (assumption:
+    25 % under 18, 60 % 18-49, 10 % 50-64, 5 % 65+)."""
+    band = rng.choice(4, size=n, p=[0.25, 0.60, 0.10, 0.05])
+    lo = np.array([0.0, 18.0, 50.0, 65.0])[band]
+    hi = np.array([18.0, 50.0, 65.0, 90.0])[band]
+    return rng.uniform(lo, hi)
+
+
+def place_households(n: int, housing_cells: np.ndarray, mean_size: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Group ``n`` residents into households (size 1 + Poisson(mean - 1)) placed on
+    uniformly drawn housing cells. Returns (home_cell, household_id), both shape (n,)."""
+    sizes = []
+    total = 0
+    while total < n:
+        s = 1 + int(rng.poisson(max(mean_size - 1.0, 0.0)))
+        s = min(s, n - total)
+        sizes.append(s)
+        total += s
+    sizes = np.array(sizes)
+    hh = np.repeat(np.arange(len(sizes)), sizes)
+    cells = rng.choice(housing_cells, size=len(sizes))
+    return cells[hh], hh
+
+
+def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Network,
+               rng: np.random.Generator) -> np.ndarray:
+    """Undirected ties as an array (m, 2) of slot pairs, i < j, without duplicates.
+
+    Household members are all tied; each resident draws ``neighbour_ties`` partners among
+    residents of the same or an adjacent cell and ``friend_ties`` partners anywhere.
+    """
+    n = len(home_cell)
+    edges = []
+    # household cliques
+    order = np.argsort(household, kind="stable")
+    hh_sorted = household[order]
+    starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    for size in np.unique(sizes[sizes > 1]).tolist():  # all households of one size at once
+        members = order[starts[sizes == size][:, None] + np.arange(size)]  # (households, size)
+        i, j = np.triu_indices(size, 1)
+        edges.append(np.stack([members[:, i].ravel(), members[:, j].ravel()], axis=1))
+    # neighbours: partner drawn among residents of a cell in the 3x3 block around home
+    k_n = rng.poisson(net.neighbour_ties / 2.0, n)  # each tie is drawn by one end
+    src = np.repeat(np.arange(n), k_n)
+    if len(src):
+        r, c = np.divmod(home_cell[src], width)
+        target_cell = (r + rng.integers(-1, 2, len(src))) * width + (c + rng.integers(-1, 2, len(src)))
+        by_cell = np.argsort(home_cell, kind="stable")
+        sorted_cells = home_cell[by_cell]
+        lo = np.searchsorted(sorted_cells, target_cell, "left")
+        hi = np.searchsorted(sorted_cells, target_cell, "right")
+        has = hi > lo
+        pick = lo[has] + (rng.random(has.sum()) * (hi[has] - lo[has])).astype(np.int64)
+        edges.append(np.stack([src[has], by_cell[pick]], axis=1))
+    # friends anywhere
+    k_f = rng.poisson(net.friend_ties / 2.0, n)
+    src = np.repeat(np.arange(n), k_f)
+    edges.append(np.stack([src, rng.integers(0, n, len(src))], axis=1))
+    e = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
+    e = e[e[:, 0] != e[:, 1]]
+    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
+    key = np.sort(lo.astype(np.int64) * n + hi)  # row-major order of (i, j)
+    key = key[np.r_[True, key[1:] != key[:-1]]]  # without duplicates (a sort beats a hash here)
+    return np.stack([key // n, key % n], axis=1)
+
+
+def adjacency(edges: np.ndarray, n: int) -> csr_matrix:
+    """Symmetric 0/1 adjacency matrix (n, n), float32, of undirected ``edges``."""
+    data = np.ones(2 * len(edges), dtype=np.float32)
+    rows = np.concatenate([edges[:, 0], edges[:, 1]])
+    cols = np.concatenate([edges[:, 1], edges[:, 0]])
+    return csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+class TieCounter:
+    """Number of tie partners in a state, per slot, kept up to date incrementally.
+
+    ``state`` is a flat bool array of ``L * n`` entries (``L`` layers of the ``n`` slots,
+    e.g. the six domains of ``aware``, domain-major). :meth:`count` returns an int32 array
+    of the same length: entry ``l * n + i`` = number of ties of slot ``i`` whose partner is
+    in the state in layer ``l``. Between calls only the entries that changed are applied
+    (+-1 to each partner), so the cost follows the changes, not ``n``; counts are whole
+    numbers, so the result equals ``adjacency @ state`` exactly. After the slots grew the
+    counts are recomputed in full.
+    """
+
+    def __init__(self, adjacency: csr_matrix) -> None:
+        self.adjacency = adjacency
+        self._seen: np.ndarray | None = None
+        self._counts = np.zeros(0, np.int32)
+
+    def count(self, state: np.ndarray) -> np.ndarray:
+        adj = self.adjacency
+        n = adj.shape[0]
+        if self._seen is None or len(self._seen) != len(state):
+            layers = state.reshape(-1, n).T.astype(np.float64)  # (n, L)
+            self._counts = np.ascontiguousarray((adj @ layers).T).reshape(-1).astype(np.int32)
+        else:
+            changed = np.flatnonzero(state != self._seen)
+            if len(changed):
+                slot, base = changed % n, changed - changed % n
+                start = adj.indptr[slot]
+                length = adj.indptr[slot + 1] - start
+                offset = np.repeat(start - np.cumsum(length) + length, length)
+                target = np.repeat(base, length) + adj.indices[offset + np.arange(length.sum())]
+                sign = np.repeat(np.where(state[changed], 1, -1).astype(np.int32), length)
+                np.add.at(self._counts, target, sign)
+        self._seen = state.copy()
+        return self._counts
+
+
+def to_networkx(edges: np.ndarray, n: int) -> nx.Graph:
+    """The social network as a networkx Graph over slots 0..n-1."""
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(map(tuple, edges.tolist()))
+    return g

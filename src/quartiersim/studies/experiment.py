@@ -1,0 +1,550 @@
+"""Experiment files: which scenarios, levers, uncertainties, replications and outcomes.
+
+An experiment (``experiments/*.toml``) is *declared*, in the terms of exploratory
+modelling (EMA Workbench): **levers** are policy choices (the cooperation model, the
+financing model and any scenario key given as a list of values; all combinations are run),
+**uncertainties** are facts about the world nobody controls (any scenario key given as a
+range ``{ low = .., high = .. }`` or a list of values) sampled by a **design** (full
+factorial, Latin hypercube, Sobol or Morris; the latter three through SALib), and
+**replications** are seeds. Every combination scenario x levers x design point x
+replication is one run (:class:`RunSpec`).
+
+:func:`load_experiment` validates the whole file (pydantic, unknown keys rejected) and
+every lever and uncertainty value against the scenario schema (through
+:meth:`Scenario.with_overrides`) before anything runs; every failure is an
+:class:`ExperimentError` naming the file, the key and what is allowed.
+
+Example::
+
+    name = "demo"
+    scenarios = ["../scenarios/herten-innenstadt.toml"]
+    replications = 10
+    years = 10
+    seed = 1
+
+    [levers]
+    cooperation = ["municipal", "coproduction"]
+    financing = ["budget"]
+    [levers.scenario]
+    "municipality.voluntary_budget_eur_per_year" = [300000.0, 450000.0]
+
+    [uncertainties]
+    "access.decay_length_m" = { low = 300.0, high = 900.0 }
+
+    [design]
+    sampler = "latin_hypercube"
+    samples = 20
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
+from quartiersim.config.fields import Strict
+
+#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
+from quartiersim.config.loading import load_scenario
+
+#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
+from quartiersim.config.messages import format_validation_error
+from quartiersim.config.schema import Scenario
+from quartiersim.errors import ScenarioError
+from quartiersim.sim.cooperation import COOPERATION_MODELS
+from quartiersim.sim.outcomes import OUTCOMES
+
+#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
+BATCH_OUTCOMES: tuple[str, ...] = (
+    "coverage_final_year",
+    "coverage_distance_0_250m", "coverage_distance_250_500m",
+    "coverage_distance_500_1000m", "coverage_distance_1000_infm",
+)
+
+#: Every outcome name an experiment may list under ``outcomes``.
+KNOWN_OUTCOMES: tuple[str, ...] = (*OUTCOMES, *BATCH_OUTCOMES)
+
+
+class ExperimentError(ScenarioError):
+    """An experiment file is invalid; the message names the file, key and what is allowed."""
+
+
+class Sampler(StrEnum):
+    """Designs for sampling the uncertainties."""
+
+    FULL_FACTORIAL = "full_factorial"
+    LATIN_HYPERCUBE = "latin_hypercube"
+    SOBOL = "sobol"
+    MORRIS = "morris"
+
+
+class SeedSharing(StrEnum):
+    """Which runs share their seed (common random numbers)."""
+
+    LEVERS = "levers"  #: runs that differ only in levers (paired lever comparisons)
+    LEVERS_AND_UNCERTAINTIES = "levers_and_uncertainties"  #: ... or in uncertainty values
+    NONE = "none"  #: every run key has its own seed
+
+
+class Range(Strict):
+    """An uncertainty range [low, high]: samples are rounded to integers when the scenario
+    key holds an integer (e.g. ``escalation_delay_months``)."""
+
+    low: float | int
+    high: float | int
+
+    @model_validator(mode="after")
+    def _order(self) -> Range:
+        if not self.high > self.low:
+            raise ValueError(f"high = {self.high} must be greater than low = {self.low}")
+        return self
+
+
+
+class Levers(Strict):
+    """Policy levers: all combinations are run."""
+
+    cooperation: list[str] = Field(default_factory=list, description="Cooperation model names; "
+                                   "empty = the scenario's default.")
+    financing: list[str] = Field(default_factory=list, description="Financing model names; "
+                                 "empty = the scenario's default.")
+    scenario: dict[str, list[Any]] = Field(
+        default_factory=dict, description="Dotted scenario keys with the list of values to run.")
+
+
+class Design(Strict):
+    """How uncertainties are sampled.
+
+    ``samples`` means: Latin hypercube: design points; Sobol: base samples N (SALib
+    Saltelli scheme, N (2k + 2) points with second-order indices, N (k + 2) without; a
+    power of 2); Morris: trajectories r ((k + 1) r points). ``levels``: points per range
+    in a full factorial design; grid levels in a Morris design.
+    """
+
+    sampler: Sampler = Sampler.FULL_FACTORIAL
+    samples: int = Field(16, ge=1, le=1_000_000)
+    levels: int = Field(3, ge=2, le=100)
+    second_order: bool = False
+
+    @model_validator(mode="after")
+    def _sobol_power_of_two(self) -> Design:
+        if self.sampler is Sampler.SOBOL and self.samples & (self.samples - 1):
+            raise ValueError(f"samples = {self.samples}: a Sobol design needs a power of 2")
+        return self
+
+
+class Discovery(Strict):
+    """A scenario-discovery question for PRIM: under which uncertainties does the
+    ``candidate`` lever setting cost the municipality less than the ``reference`` at no
+    lower coverage (paired by scenario, other levers, design point and replication)?"""
+
+    candidate: str = "coproduction"
+    reference: str = "municipal"
+    cost: str = "municipal_cost_eur"
+    benefit: str = "coverage"
+
+
+class ExperimentSpec(Strict):
+    """The schema of an experiment file (see the module docstring)."""
+
+    name: str
+    description: str = ""
+    scenarios: list[str] = Field(min_length=1, description="Scenario files, relative to the "
+                                 "experiment file.")
+    levers: Levers = Levers()
+    uncertainties: dict[str, Range | list[Any]] = Field(default_factory=dict)
+    design: Design = Design()
+    replications: int = Field(10, ge=1, le=100_000, description="Seeds per design point.")
+    years: int = Field(10, ge=1, le=200, description="Horizon in years.")
+    seed: int = Field(0, ge=0, description="Experiment seed; run seeds derive from it.")
+    common_random_numbers: SeedSharing = Field(
+        SeedSharing.LEVERS,
+        description="Which runs share their seed: 'levers' (runs that differ only in levers: "
+                    "paired comparisons), 'levers_and_uncertainties' (only the replication "
+                    "changes the seed: sensitivity designs see the parameter's effect, not a "
+                    "new random world), 'none'.")
+    outcomes: list[str] = Field(
+        default_factory=lambda: ["coverage", "municipal_cost_eur", "mandatory_cases",
+                                 "total_cost_eur", "carriers_surviving"],
+        description="Outcomes of interest for reports and sensitivity analysis (every "
+                    "outcome is stored anyway).")
+    discovery: list[Discovery] = Field(
+        default_factory=lambda: [Discovery()],
+        description="Scenario-discovery questions for the report ([[discovery]] tables).")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment: everything a worker needs, and its deterministic key.
+
+    Attributes:
+        run_key: hex SHA-256 (first 20 characters) of the canonical JSON of all inputs
+            (scenario content, cooperation, financing, overrides, years, seed).
+        scenario: the validated base scenario (overrides not yet applied).
+        overrides: lever and uncertainty values by dotted scenario key.
+        levers: the lever part of ``overrides`` (for the results table).
+        uncertainties: the uncertainty part of ``overrides``.
+        design_point: index of the uncertainty design point (0 without uncertainties).
+        replication: 0 .. replications-1.
+        seed: the model seed (< 2**63), from a numpy SeedSequence.
+    """
+
+    run_key: str
+    scenario: Scenario
+    scenario_file: str
+    cooperation: str
+    financing: str
+    levers: dict[str, Any]
+    uncertainties: dict[str, Any]
+    design_point: int
+    replication: int
+    seed: int
+    years: int
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return {**self.levers, **self.uncertainties}
+
+    def identifiers(self) -> dict[str, Any]:
+        """The input columns of this run's row in the results table."""
+        return {"run_key": self.run_key, "scenario": self.scenario.meta.name,
+                "scenario_file": self.scenario_file, "cooperation": self.cooperation,
+                "financing": self.financing, **self.levers, **self.uncertainties,
+                "design_point": self.design_point, "replication": self.replication,
+                "seed": self.seed, "years": self.years}
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_scalar)
+
+
+def _json_scalar(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(_canonical(obj).encode()).hexdigest()
+
+
+def derive_seed(experiment_seed: int, key: str) -> int:
+    """A model seed in [0, 2**63) from the experiment seed and a hex key (SeedSequence)."""
+    words = [int(key[i:i + 8], 16) for i in range(0, min(len(key), 32), 8)]
+    ss = np.random.SeedSequence(entropy=experiment_seed, spawn_key=words)
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+@dataclass
+class Experiment:
+    """A validated experiment: the spec, its file and its loaded scenarios.
+
+    Build it with :func:`load_experiment`.
+    """
+
+    spec: ExperimentSpec
+    path: str
+    scenarios: list[Scenario]
+    scenario_files: list[str]
+    integer_keys: frozenset[str] = frozenset()
+    _design: tuple[np.ndarray, list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    # ------------------------------------------------------------------ levers
+    def cooperation_models(self, scenario: Scenario) -> list[str]:
+        return self.spec.levers.cooperation or [scenario.default_cooperation]
+
+    def financing_models(self, scenario: Scenario) -> list[str]:
+        return self.spec.levers.financing or [scenario.default_financing]
+
+    def lever_settings(self) -> list[dict[str, Any]]:
+        """All combinations of the scenario-key levers (a list with one empty dict if none)."""
+        keys = list(self.spec.levers.scenario)
+        values = [self.spec.levers.scenario[k] for k in keys]
+        return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+    # ------------------------------------------------------------------ design
+    @property
+    def uncertainty_keys(self) -> list[str]:
+        return list(self.spec.uncertainties)
+
+    def problem(self) -> dict[str, Any]:
+        """The SALib problem: names and bounds (a list uncertainty is sampled as an index
+        in [0, len))."""
+        bounds = []
+        for key, u in self.spec.uncertainties.items():
+            if isinstance(u, Range):
+                bounds.append([float(u.low), float(u.high)])
+            else:
+                bounds.append([0.0, float(len(u))])
+        return {"num_vars": len(bounds), "names": self.uncertainty_keys, "bounds": bounds}
+
+    def design(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """The uncertainty design: the raw sample matrix X (points x uncertainties, in the
+        SALib problem's space) and the scenario values of each point.
+
+        Without uncertainties: one empty point. Deterministic for a given experiment seed.
+        """
+        if self._design is None:
+            self._design = self._sample()
+        return self._design
+
+    def _sample(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        spec, keys = self.spec, self.uncertainty_keys
+        if not keys:
+            return np.zeros((1, 0)), [{}]
+        d = spec.design
+        if d.sampler is Sampler.FULL_FACTORIAL:
+            axes = []
+            for u in spec.uncertainties.values():
+                if isinstance(u, Range):
+                    axes.append(list(np.linspace(u.low, u.high, d.levels)))
+                else:
+                    axes.append([i + 0.5 for i in range(len(u))])
+            x = np.array(list(itertools.product(*axes)), dtype=float)
+        else:
+            problem = self.problem()
+            seed = spec.seed % (2**32)
+            if d.sampler is Sampler.LATIN_HYPERCUBE:
+                from SALib.sample import latin
+
+                x = latin.sample(problem, d.samples, seed=seed)
+            elif d.sampler is Sampler.SOBOL:
+                from SALib.sample import sobol
+
+                x = sobol.sample(problem, d.samples, calc_second_order=d.second_order,
+                                 seed=seed)
+            else:
+                from SALib.sample import morris
+
+                x = morris.sample(problem, d.samples, num_levels=d.levels, seed=seed)
+        points = [self._values(row) for row in x]
+        return x, points
+
+    def _values(self, row: np.ndarray) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, x in zip(self.uncertainty_keys, row):
+            u = self.spec.uncertainties[key]
+            if isinstance(u, Range):
+                out[key] = int(round(x)) if key in self.integer_keys else float(x)
+            else:
+                out[key] = u[min(int(x), len(u) - 1)]
+        return out
+
+    # ------------------------------------------------------------------ runs
+    @cached_property
+    def _scenario_digests(self) -> list[str]:
+        return [_digest(sc.model_dump(mode="json")) for sc in self.scenarios]
+
+    def runs(self) -> list[RunSpec]:
+        """Every run: scenarios x cooperation x financing x lever settings x design points
+        x replications, in that nesting order."""
+        _, points = self.design()
+        spec = self.spec
+        out = []
+        for sc, sc_file, sc_digest in zip(self.scenarios, self.scenario_files,
+                                          self._scenario_digests):
+            for coop, fin, lev in itertools.product(self.cooperation_models(sc),
+                                                    self.financing_models(sc),
+                                                    self.lever_settings()):
+                for dp, unc in enumerate(points):
+                    for rep in range(spec.replications):
+                        world = {"scenario": sc_digest, "uncertainties": unc,
+                                 "replication": rep, "years": spec.years}
+                        inputs = {**world, "cooperation": coop, "financing": fin, "levers": lev}
+                        sharing = spec.common_random_numbers
+                        if sharing is SeedSharing.LEVERS:
+                            seed_key = _digest(world)
+                        elif sharing is SeedSharing.LEVERS_AND_UNCERTAINTIES:
+                            seed_key = _digest({**world, "uncertainties": None})
+                        else:
+                            seed_key = _digest(inputs)
+                        seed = derive_seed(spec.seed, seed_key)
+                        key = _digest({**inputs, "seed": seed})[:20]
+                        out.append(RunSpec(key, sc, sc_file, coop, fin, dict(lev), dict(unc),
+                                           dp, rep, seed, spec.years))
+        return out
+
+
+def _flatten(raw: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b": [1, 2]}``; a table with a ``low`` or ``high``
+    key is a leaf (a range)."""
+    if not isinstance(raw, dict):
+        return {prefix: raw}
+    if prefix and ("low" in raw or "high" in raw):
+        return {prefix: raw}
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+    return out
+
+
+def _current_value(scenario: Scenario, key: str) -> Any:
+    """The value of a dotted key in the scenario (its default where the file is silent),
+    or None when the key does not resolve to a value."""
+    cur: Any = scenario
+    for part in key.split("."):
+        if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        elif isinstance(cur, dict):
+            cur = cur.get(part)
+        elif cur is not None and part in getattr(type(cur), "model_fields", {}):
+            cur = getattr(cur, part)
+        else:
+            return None
+    return cur
+
+
+def _check_key(path: str, section: str, key: str, values: list[Any],
+               scenarios: list[Scenario]) -> None:
+    """Each value of a lever or uncertainty key must be valid for every scenario."""
+    for sc in scenarios:
+        for v in values:
+            try:
+                sc.with_overrides({key: v})
+            except ScenarioError as exc:
+                detail = str(exc).replace(f"{sc.path}: ", "")
+                raise ExperimentError(
+                    f"{path}: '{section}.{key}' = {v!r} is not valid for scenario {sc.path}: "
+                    f"{detail}") from None
+
+
+def load_experiment(path: str | Path, *, replications: int | None = None,
+                    samples: int | None = None, years: int | None = None,
+                    cooperation: list[str] | None = None,
+                    financing: list[str] | None = None) -> Experiment:
+    """Read and validate an experiment TOML file and its scenarios.
+
+    Args:
+        path: the experiment file, e.g. ``experiments/dewak-comparison.toml``.
+        replications, samples, years: override the file's values (reduced runs).
+        cooperation, financing: run only these lever values (a subset: the run keys are
+            those of the full experiment, so a later full batch resumes from it).
+
+    Returns:
+        The validated :class:`Experiment`.
+
+    Raises:
+        ExperimentError: the file is missing or not valid TOML; a key is unknown, of the
+            wrong type or out of range; a scenario file is invalid; a cooperation or
+            financing name is unknown for a scenario; a lever or uncertainty key is not a
+            scenario key or one of its values is out of the scenario's range; an outcome
+            is unknown. The message names the file, key and what is allowed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ExperimentError(f"{p}: no such experiment file")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{p}: not valid TOML: {exc}") from None
+    for name, value in (("replications", replications), ("years", years)):
+        if value is not None:
+            raw[name] = value
+    if samples is not None:
+        raw.setdefault("design", {})["samples"] = samples
+    for name, subset in (("cooperation", cooperation), ("financing", financing)):
+        if subset is not None:
+            levers = raw.setdefault("levers", {})
+            listed = levers.get(name) if isinstance(levers, dict) else None
+            if isinstance(listed, list) and listed:
+                missing = [n for n in subset if n not in listed]
+                if missing:
+                    raise ExperimentError(f"{p}: 'levers.{name}' has no {', '.join(missing)}; "
+                                          f"listed: {', '.join(map(str, listed))}")
+            levers[name] = list(subset)
+    if isinstance(raw.get("levers"), dict) and isinstance(raw["levers"].get("scenario"), dict):
+        raw["levers"]["scenario"] = _flatten(raw["levers"]["scenario"])
+    if isinstance(raw.get("uncertainties"), dict):
+        raw["uncertainties"] = _flatten(raw["uncertainties"])
+        for key, value in raw["uncertainties"].items():
+            if isinstance(value, dict):
+                try:
+                    Range.model_validate(value)
+                except ValidationError as exc:
+                    raise ExperimentError(format_validation_error(
+                        exc, str(p), Range, ("uncertainties", key))) from None
+            elif not isinstance(value, list):
+                raise ExperimentError(f"{p}: 'uncertainties.{key}' = {value!r}: give a range "
+                                      "{ low = .., high = .. } or a list of values")
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ExperimentError(format_validation_error(exc, str(p), ExperimentSpec)) from None
+
+    # scenarios
+    scenarios, files = [], []
+    for i, rel in enumerate(spec.scenarios):
+        sp = (p.parent / rel) if not Path(rel).is_absolute() else Path(rel)
+        try:
+            scenarios.append(load_scenario(sp))
+        except ScenarioError as exc:
+            raise ExperimentError(f"{p}: 'scenarios[{i}]' = {rel!r}: {exc}") from None
+        files.append(rel)
+
+    # levers: model names per scenario
+    from quartiersim.config.financing import financing_spec
+
+    for name in spec.levers.cooperation:
+        if name not in COOPERATION_MODELS:
+            raise ExperimentError(f"{p}: 'levers.cooperation': unknown cooperation model "
+                                  f"{name!r}; allowed: {', '.join(sorted(COOPERATION_MODELS))}")
+    for sc in scenarios:
+        for name in spec.levers.cooperation:
+            try:
+                sc.cooperation_params(name)
+            except ScenarioError as exc:
+                raise ExperimentError(f"{p}: 'levers.cooperation' = {name!r}: {exc}") from None
+        for name in spec.levers.financing:
+            try:
+                financing_spec(sc, name)
+            except ScenarioError as exc:
+                raise ExperimentError(f"{p}: 'levers.financing' = {name!r}: {exc}") from None
+
+    # scenario-key levers and uncertainties
+    for key, values in spec.levers.scenario.items():
+        if not values:
+            raise ExperimentError(f"{p}: 'levers.scenario.{key}': give at least one value")
+        _check_key(str(p), "levers.scenario", key, values, scenarios)
+    integer_keys = set()
+    for key, u in spec.uncertainties.items():
+        if key in spec.levers.scenario:
+            raise ExperimentError(f"{p}: '{key}' is both a lever and an uncertainty; "
+                                  "a key is one or the other")
+        if isinstance(u, Range):
+            current = _current_value(scenarios[0], key)
+            if isinstance(current, int) and not isinstance(current, bool):
+                integer_keys.add(key)
+                values = [int(round(u.low)), int(round(u.high))]
+            else:
+                values = [float(u.low), float(u.high)]
+        else:
+            if not u:
+                raise ExperimentError(f"{p}: 'uncertainties.{key}': give at least one value "
+                                      "or a range {{ low = .., high = .. }}")
+            values = u
+        _check_key(str(p), "uncertainties", key, values, scenarios)
+    if spec.design.sampler is not Sampler.FULL_FACTORIAL and not spec.uncertainties:
+        raise ExperimentError(f"{p}: 'design.sampler' = {spec.design.sampler.value!r} needs "
+                              "at least one uncertainty; use 'full_factorial' without")
+
+    # outcomes
+    for name in spec.outcomes:
+        if name not in KNOWN_OUTCOMES and not (name.startswith("budget_balance_")
+                                               and name.endswith("_eur")):
+            raise ExperimentError(f"{p}: 'outcomes': unknown outcome {name!r}; allowed: "
+                                  f"{', '.join(KNOWN_OUTCOMES)}")
+    return Experiment(spec, str(p), scenarios, files, frozenset(integer_keys))

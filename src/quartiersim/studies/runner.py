@@ -1,0 +1,200 @@
+"""The whole simulation as plain functions: :func:`run` one model, :func:`compare` several.
+
+The CLI, batch runs, the app and the tests all call these.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from quartiersim.config.loading import load_scenario
+from quartiersim.config.schema import Scenario
+from quartiersim.errors import QuartiersimError
+from quartiersim.sim.cooperation import COOPERATION_MODELS
+from quartiersim.sim.model import QuarterModel
+from quartiersim.sim.outcomes import summarize
+
+
+@dataclass
+class RunResult:
+    """Result of one run.
+
+    Attributes:
+        summary: flat dict of end-of-run outcomes (see :func:`quartiersim.sim.outcomes.summarize`)
+            plus ``scenario``, ``cooperation``, ``financing``, ``seed``, ``years``.
+        series: one row per month (DataCollector model variables), index ``step``.
+        model: the finished model when ``keep_model=True``, else None.
+    """
+
+    summary: dict[str, Any]
+    series: pd.DataFrame
+    model: QuarterModel | None = field(default=None, repr=False)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``summary.json`` and ``series.parquet`` into ``out_dir`` (created)."""
+        import json
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        p1 = out / "summary.json"
+        p1.write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
+        p2 = out / "series.parquet"
+        self.series.to_parquet(p2)
+        return [p1, p2]
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario.with_overrides(overrides) if overrides else scenario
+    return load_scenario(scenario, overrides)
+
+
+def run(scenario: Scenario | str | Path, model: str | None = None, financing: str | None = None,
+        seed: int = 0, years: int = 10, overrides: dict[str, Any] | None = None,
+        keep_model: bool = False, keep_bookings: bool = False) -> RunResult:
+    """Simulate one quarter under one cooperation and financing model.
+
+    Args:
+        scenario: a :class:`Scenario` or the path of a scenario TOML file.
+        model: cooperation model name (default: the scenario's ``default_cooperation``).
+        financing: financing model name (default: the scenario's ``default_financing``).
+        seed: random seed; the same seed gives the same result, in any process.
+        years: horizon in years (12 monthly steps each), >= 1.
+        overrides: dotted scenario keys to set, validated like the file.
+        keep_model: keep the finished model on the result (memory!).
+        keep_bookings: keep every ledger booking (for audits and tests).
+
+    Raises:
+        ScenarioError: invalid scenario, override, model or financing name.
+        QuartiersimError: ``years`` < 1.
+    """
+    if not isinstance(years, int) or years < 1:
+        raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
+    sc = _resolve(scenario, overrides)
+    m = QuarterModel(sc, cooperation=model, financing=financing, rng=seed, years=years,
+                     keep_bookings=keep_bookings)
+    m.run_months(12 * years)
+    summary = {"scenario": sc.meta.name, "cooperation": m.cooperation.name,
+               "financing": m.financing.name, "seed": seed, "years": years,
+               "start_year": sc.meta.start_year, **summarize(m)}
+    series = m.datacollector.get_model_vars_dataframe()
+    series.index = pd.RangeIndex(1, len(series) + 1, name="step")
+    return RunResult(summary, series, m if keep_model else None)
+
+
+def _run_summary(args: tuple) -> dict[str, Any]:
+    scenario, model, financing, seed, years = args
+    return run(scenario, model=model, financing=financing, seed=seed, years=years).summary
+
+
+def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
+    """A tqdm bar that does not flood logs: updates every 30 s when stderr is no terminal."""
+    return tqdm(total=total, desc=desc, disable=not enabled,
+                mininterval=0.5 if sys.stderr.isatty() else 30.0, file=sys.stderr)
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """Start method for worker processes, never set globally: ``forkserver`` with the
+    model preloaded where the platform has it (workers are forked from a server that has
+    imported quartiersim once: no import per worker, and no fork of a multi-threaded
+    parent), else ``spawn``. Both re-import the calling script in the workers, so a
+    script that calls :func:`compare` or :func:`run_many` needs the usual
+    ``if __name__ == "__main__":`` guard."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["quartiersim.studies.runner"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = True,
+             desc: str = "runs") -> list[dict[str, Any]]:
+    """Run ``(scenario, model, financing, seed, years)`` jobs, in a process pool when
+    ``workers`` > 1, and return their summaries in job order."""
+    workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
+    results: list[dict[str, Any] | None] = [None] * len(jobs)
+    with progress_bar(len(jobs), desc, progress) as bar:
+        if workers <= 1 or len(jobs) <= 1:
+            for i, job in enumerate(jobs):
+                results[i] = _run_summary(job)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
+                futures = {pool.submit(_run_summary, job): i for i, job in enumerate(jobs)}
+                from concurrent.futures import as_completed
+
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update()
+    return results  # type: ignore[return-value]
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided t interval of the mean over replications (seeds)."""
+    from scipy import stats  # imported here: keeps process-pool workers' start-up short
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return (math.nan, math.nan, math.nan)
+    m = float(v.mean())
+    if len(v) < 2:
+        return (m, m, m)
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return (m, m - half, m + half)
+
+
+def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
+            financing: str | None = None, seeds: int = 10, years: int = 10,
+            overrides: dict[str, Any] | None = None, workers: int | None = None,
+            progress: bool = True) -> pd.DataFrame:
+    """Run every cooperation model over seeds 0..seeds-1 and aggregate.
+
+    Returns:
+        One row per model: ``model``, ``financing``, ``seeds`` and, for each numeric
+        outcome, ``<outcome>_mean``, ``<outcome>_ci_low``, ``<outcome>_ci_high`` (95 %
+        t interval of the mean over seeds).
+
+    Raises:
+        ScenarioError: invalid scenario, override or model name (before any run starts).
+    """
+    if seeds < 1:
+        raise QuartiersimError(f"seeds = {seeds!r}: must be >= 1")
+    sc = _resolve(scenario, overrides)
+    models = models or list(COOPERATION_MODELS)
+    for name in models:  # fail before any run starts
+        sc.cooperation_params(name)
+        QuarterModel.check_names(sc, name, financing)
+    jobs = [(sc, mdl, financing, seed, years) for mdl in models for seed in range(seeds)]
+    summaries = run_many(jobs, workers=workers, progress=progress, desc="compare")
+    df = pd.DataFrame(summaries)
+    rows = []
+    numeric = [c for c in df.columns if c not in ("seed", "years", "start_year")
+               and pd.api.types.is_numeric_dtype(df[c])]
+    for mdl in models:
+        sub = df[df["cooperation"] == mdl]
+        row: dict[str, Any] = {"model": mdl, "financing": sub["financing"].iloc[0],
+                               "seeds": len(sub)}
+        for col in numeric:
+            m, lo, hi = mean_ci(sub[col].to_numpy())
+            row[f"{col}_mean"], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = m, lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,509 @@
+"""Policy what-if sessions: a scenario's baseline against a variant with changed levers.
+
+A *lever* is a scenario parameter declared with ``P(..., lever=True)`` in the schema
+(:mod:`quartiersim.config.schema`), in a cooperation model's ``Params`` or in a financing
+instrument's ``Params``; :func:`levers` lists those a scenario has, with unit, source,
+bounds and current value, so the app's controls and the CLI never type a default twice.
+
+:func:`whatif` runs the baseline (the scenario as written) and the variant (levers
+changed, optionally another cooperation or financing model) over the same seeds and
+reports, for every outcome of :func:`quartiersim.sim.outcomes.summarize`, both means and
+the *paired* difference (variant - baseline, seed by seed: common random numbers) with
+its 95 % t interval over seeds. :class:`WhatIfSession` saves the levers and the results
+to a TOML file and reads them back as data (``tomllib`` and a pydantic schema; nothing
+is executed or unpickled).
+
+CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing F]
+[--seeds N] [--years Y] [--json] [--save session.toml]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import tomllib
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field, ValidationError
+
+from quartiersim.config.domains import Group, Payer
+
+#: Columns of the table :func:`whatif` returns (index: ``outcome``).
+from quartiersim.config.fields import Strict
+from quartiersim.config.financing import BUILTIN_FINANCING, INSTRUMENT_PARAMS, financing_names, financing_spec
+
+#: Columns of the table :func:`whatif` returns (index: ``outcome``).
+from quartiersim.config.loading import load_scenario
+
+#: Columns of the table :func:`whatif` returns (index: ``outcome``).
+from quartiersim.config.messages import format_validation_error
+from quartiersim.config.schema import Scenario
+from quartiersim.errors import QuartiersimError, ScenarioError
+from quartiersim.sim.cooperation import COOPERATION_MODELS
+from quartiersim.sim.model import QuarterModel
+from quartiersim.studies.runner import _run_summary, mean_ci, pool_context
+
+#: Columns of the table :func:`whatif` returns (index: ``outcome``).
+COLUMNS: tuple[str, ...] = (
+    "baseline_mean", "baseline_ci_low", "baseline_ci_high",
+    "variant_mean", "variant_ci_low", "variant_ci_high",
+    "difference_mean", "difference_ci_low", "difference_ci_high",
+)
+
+#: Headline outcomes of a what-if, with label, kind (share / eur / n) and sign: a row with
+#: sign -1 shows the negated difference (mandatory cases *avoided*).
+HEADLINE: tuple[tuple[str, str, str, int], ...] = (
+    ("coverage", "Coverage, all residents", "share", 1),
+    *((f"coverage_{g.value}", f"Coverage, {g.value.replace('_', ' ')}", "share", 1) for g in Group),
+    ("mandatory_cases", "Mandatory cases avoided", "n", -1),
+    ("municipal_cost_eur", "Municipal cost (EUR)", "eur", 1),
+    *((f"cost_{p.value}_eur", f"Cost to {p.value.replace('_', ' ')} (EUR)", "eur", 1) for p in Payer),
+    ("total_cost_eur", "Total cost, all payers (EUR)", "eur", 1),
+)
+
+#: Prefix of sustainability outcomes (coverage in the years after a grant ends); shown as
+#: headline rows whenever the summaries carry them.
+AFTER_GRANT_PREFIX = "coverage_after"
+
+_NOT_OUTCOMES = {"seed", "years", "start_year"}
+
+
+# --------------------------------------------------------------------------- levers
+@dataclass(frozen=True)
+class Lever:
+    """One adjustable scenario parameter.
+
+    Attributes:
+        key: dotted scenario key, e.g. ``municipality.voluntary_budget_eur_per_year``
+            (valid in ``--set`` and ``Scenario.with_overrides``).
+        label: short human label (field name and section).
+        unit: unit from the schema metadata.
+        source: source reference or ``"assumption"``.
+        description: the schema's description.
+        value: the value in the scenario (its baseline).
+        kind: ``"int"`` or ``"float"``.
+        minimum, maximum: inclusive bounds from the schema (``ge``/``gt``/``le``/``lt``);
+            None where unbounded.
+    """
+
+    key: str
+    label: str
+    unit: str
+    source: str
+    description: str
+    value: float | int
+    kind: str
+    minimum: float | None
+    maximum: float | None
+
+
+_UNIT_SUFFIXES = ("_eur_per_year", "_eur_per_month", "_eur", "_per_year", "_per_month")
+
+
+def _label(prefix: str, name: str) -> str:
+    """A short label: ``voluntary_budget_eur_per_year`` -> ``Voluntary budget``; a generic
+    name gets its section (``Volunteering rate``); a cooperation or financing model's
+    parameter gets the model's name (``Coproduction: coordination fte``). The unit is
+    shown separately."""
+    parts = [p for p in prefix.rstrip(".").split(".") if p and not p.isdigit()]
+    for suffix in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and name != suffix:
+            name = name[: -len(suffix)]
+            break
+    text = "amount" if name == "eur" else name.replace("_", " ")
+    if parts and parts[0] in ("cooperation", "financing"):
+        text = f"{' / '.join(p.replace('_', ' ') for p in parts[1:])}: {text}"
+    elif parts and len(text) <= 6:
+        text = f"{parts[-1].replace('_', ' ')} {text}"
+    return text[:1].upper() + text[1:]
+
+
+def _field_levers(model: BaseModel, prefix: str) -> Iterator[Lever]:
+    """Levers among the fields of a validated schema section (recursing into sections)."""
+    for name, f in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from _field_levers(value, f"{prefix}{name}.")
+            continue
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _field_levers(item, f"{prefix}{name}.{i}.")
+            continue
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        if not extra.get("lever") or isinstance(value, bool):
+            continue
+        lo = hi = None
+        for meta in f.metadata:
+            for attr in ("ge", "gt"):
+                if getattr(meta, attr, None) is not None:
+                    lo = getattr(meta, attr)
+            for attr in ("le", "lt"):
+                if getattr(meta, attr, None) is not None:
+                    hi = getattr(meta, attr)
+        yield Lever(key=f"{prefix}{name}", label=_label(prefix, name),
+                    unit=str(extra.get("unit", "")), source=str(extra.get("source", "")),
+                    description=f.description or "", value=value,
+                    kind="int" if isinstance(value, int) else "float", minimum=lo, maximum=hi)
+
+
+def levers(scenario: Scenario) -> list[Lever]:
+    """All levers of a scenario: schema fields, every registered cooperation model's
+    parameters and every financing model's instrument parameters marked ``lever=True``.
+
+    Values are the scenario's (defaults where the file is silent). The lists grow by
+    themselves when a cooperation model or instrument with lever parameters is registered.
+    """
+    out = list(_field_levers(scenario, ""))
+    for name in COOPERATION_MODELS:
+        try:
+            params = scenario.cooperation_params(name)
+        except ScenarioError:
+            continue  # a model whose section this scenario cannot satisfy has no levers here
+        out += _field_levers(params, f"cooperation.{name}.")
+    for name in financing_names(scenario):
+        for inst_name, raw in financing_spec(scenario, name).items():
+            params_cls = INSTRUMENT_PARAMS.get(inst_name)
+            if params_cls is None:
+                continue
+            params = params_cls.model_validate(raw if isinstance(raw, dict) else {})
+            out += _field_levers(params, f"financing.{name}.{inst_name}.")
+    return _shorter_financing_labels(out)
+
+
+def _shorter_financing_labels(found: list[Lever]) -> list[Lever]:
+    """``Grant / grant programme: funding rate`` -> ``Grant: funding rate`` where the
+    financing model has no other lever of that name (labels stay unique) and the name says
+    enough without its instrument (not ``share``, ``pots``, ``amount``)."""
+    from dataclasses import replace
+
+    def short(lv: Lever) -> str:
+        return lv.label.split(" / ", 1)[0] + ": " + lv.label.split(": ", 1)[1]
+
+    fin = [lv for lv in found if lv.key.startswith("financing.") and " / " in lv.label
+           and len(lv.label.split(": ", 1)[1]) > 6 and not lv.label.endswith(": amount")]
+    counts: dict[str, int] = {}
+    for lv in fin:
+        counts[short(lv)] = counts.get(short(lv), 0) + 1
+    return [replace(lv, label=short(lv)) if lv in fin and counts[short(lv)] == 1 else lv
+            for lv in found]
+
+
+
+
+def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted overrides for the lever values that differ from the scenario's.
+
+    A changed parameter of a *built-in* financing model the scenario does not declare is
+    expanded to the model's whole table, so the other instruments stay.
+
+    Raises:
+        ScenarioError: a key that is not a lever of the scenario.
+    """
+    known = {lv.key: lv for lv in levers(scenario)}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ScenarioError(f"{scenario.path}: '{key}' is not a lever; levers: "
+                                f"{', '.join(sorted(known))}")
+        if value == known[key].value:
+            continue
+        parts = key.split(".")
+        if parts[0] == "financing" and parts[1] not in scenario.financing:
+            table = out.setdefault(f"financing.{parts[1]}",
+                                   json.loads(json.dumps(BUILTIN_FINANCING[parts[1]])))
+            table.setdefault(parts[2], {})[parts[3]] = value
+        else:
+            out[key] = value
+    return out
+
+
+def validate_variant(scenario: Scenario, overrides: dict[str, Any], model: str | None,
+                     financing: str | None) -> Scenario:
+    """The variant scenario; raises ScenarioError/UnknownNameError before any run."""
+    variant = scenario.with_overrides(overrides) if overrides else scenario
+    QuarterModel.check_names(variant, model, financing)
+    return variant
+
+
+# --------------------------------------------------------------------------- runs
+def _nice_worker() -> None:
+    """Process-pool initializer: lower the worker's priority (the app stays responsive)."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+
+
+def _run_jobs(jobs: list[tuple], workers: int, on_progress: Callable[[int, int], None] | None,
+              cancel: threading.Event | None, nice: bool) -> list[dict[str, Any]]:
+    results: list[dict[str, Any] | None] = [None] * len(jobs)
+    done = 0
+
+    def tick() -> None:
+        if on_progress is not None:
+            on_progress(done, len(jobs))
+
+    tick()
+    if workers <= 1 or len(jobs) <= 1:
+        for i, job in enumerate(jobs):
+            if cancel is not None and cancel.is_set():
+                raise WhatIfCancelled(f"cancelled after {done} of {len(jobs)} runs")
+            results[i] = _run_summary(job)
+            done += 1
+            tick()
+        return results  # type: ignore[return-value]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
+                             initializer=_nice_worker if nice else None) as pool:
+        futures = {pool.submit(_run_summary, job): i for i, job in enumerate(jobs)}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                results[futures[fut]] = fut.result()
+                done += 1
+                tick()
+            if cancel is not None and cancel.is_set() and pending:
+                for fut in pending:
+                    fut.cancel()
+                raise WhatIfCancelled(f"cancelled after {done} of {len(jobs)} runs")
+    return results  # type: ignore[return-value]
+
+
+class WhatIfCancelled(QuartiersimError):
+    """A what-if was cancelled before all its runs finished."""
+
+
+def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None,
+           seeds: int = 10, years: int = 10, model: str | None = None,
+           financing: str | None = None, *, workers: int | None = None,
+           on_progress: Callable[[int, int], None] | None = None,
+           cancel: threading.Event | None = None, nice: bool = False) -> pd.DataFrame:
+    """Baseline vs variant over seeds ``0..seeds-1``, paired by seed.
+
+    Args:
+        scenario: a :class:`Scenario` or the path of a scenario TOML file; the baseline is
+            the scenario as written, under its ``default_cooperation`` and
+            ``default_financing``.
+        overrides: dotted scenario keys the variant changes, e.g.
+            ``{"municipality.voluntary_budget_eur_per_year": 600000}``.
+        seeds: replications (>= 2 for an interval); run *i* of the baseline and of the
+            variant both use seed *i* (common random numbers).
+        years: horizon in years.
+        model: the variant's cooperation model (None: the scenario's default).
+        financing: the variant's financing model (None: the scenario's default).
+        workers: processes (default: all cores; 1 runs in this process).
+        on_progress: called as ``on_progress(done, total)`` after each finished run.
+        cancel: set this event to stop early (raises :class:`WhatIfCancelled`).
+        nice: lower the worker processes' priority (used by the app).
+
+    Returns:
+        A DataFrame indexed by ``outcome`` (every numeric outcome of the summaries) with
+        :data:`COLUMNS`: means and 95 % t intervals over seeds of baseline and variant, and
+        the mean paired difference (variant - baseline) with its 95 % interval. Units are
+        the outcome's (share, EUR over the run, cases over the run...). ``attrs`` holds
+        ``scenario``, ``overrides``, ``model``, ``financing``, ``seeds``, ``years``.
+
+    Raises:
+        ScenarioError: invalid scenario, override, model or financing name (before any run).
+        QuartiersimError: ``seeds`` < 1 or ``years`` < 1.
+    """
+    if not isinstance(seeds, int) or seeds < 1:
+        raise QuartiersimError(f"seeds = {seeds!r}: must be a whole number >= 1")
+    if not isinstance(years, int) or years < 1:
+        raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    overrides = dict(overrides or {})
+    variant = validate_variant(base, overrides, model, financing)
+    jobs = [(base, None, None, s, years) for s in range(seeds)] + \
+           [(variant, model, financing, s, years) for s in range(seeds)]
+    workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
+    summaries = _run_jobs(jobs, workers, on_progress, cancel, nice)
+    table = paired_table(summaries[:seeds], summaries[seeds:])
+    table.attrs.update(scenario=base.path, overrides=overrides,
+                       model=summaries[seeds]["cooperation"], financing=summaries[seeds]["financing"],
+                       baseline_model=summaries[0]["cooperation"],
+                       baseline_financing=summaries[0]["financing"], seeds=seeds, years=years)
+    return table
+
+
+def paired_table(baseline: list[dict[str, Any]], variant: list[dict[str, Any]]) -> pd.DataFrame:
+    """The what-if table from per-seed summaries (lists in the same seed order)."""
+    if len(baseline) != len(variant):
+        raise QuartiersimError("baseline and variant need the same number of runs")
+    b, v = pd.DataFrame(baseline), pd.DataFrame(variant)
+    rows = {}
+    for name in b.columns:
+        if name not in v.columns or name in _NOT_OUTCOMES:
+            continue
+        # None (an outcome that does not apply, e.g. coverage after a grant without a
+        # grant) becomes NaN; text columns (names) become all NaN and are left out
+        bv = pd.to_numeric(b[name], errors="coerce").to_numpy(dtype=float)
+        vv = pd.to_numeric(v[name], errors="coerce").to_numpy(dtype=float)
+        if not (np.isfinite(bv).any() or np.isfinite(vv).any()):
+            continue
+        rows[name] = (*mean_ci(bv), *mean_ci(vv), *mean_ci(vv - bv))
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
+    table.index.name = "outcome"
+    return table
+
+
+def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The headline rows of a what-if table, in display order.
+
+    Each row: ``outcome``, ``label``, ``kind`` and ``baseline``, ``variant``,
+    ``change``, ``change_low``, ``change_high`` (the paired difference and its 95 %
+    interval; negated for "avoided" rows). Outcomes absent from the table are skipped;
+    ``coverage_after*`` outcomes are added when present.
+    """
+    spec = list(HEADLINE)
+    spec += [(name, "Coverage after the grant ends" if name == "coverage_after_grant" else
+              f"Coverage after the grant ({name})", "share", 1)
+             for name in table.index if str(name).startswith(AFTER_GRANT_PREFIX)]
+    out = []
+    for name, label, kind, sign in spec:
+        if name not in table.index:
+            continue
+        r = table.loc[name]
+        lo, hi = sign * r["difference_ci_low"], sign * r["difference_ci_high"]
+        out.append({"outcome": name, "label": label, "kind": kind,
+                    "baseline": r["baseline_mean"], "variant": r["variant_mean"],
+                    # + 0.0 turns the -0.0 of a negated zero into 0.0
+                    "change": sign * r["difference_mean"] + 0.0, "change_low": min(lo, hi) + 0.0,
+                    "change_high": max(lo, hi) + 0.0})
+    return out
+
+
+def fmt(value: Any, kind: str, signed: bool = False) -> str:
+    """Format a number for tables: shares to 3 decimals, EUR and counts grouped."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    sign = "+" if signed else ""
+    if kind == "share":
+        return f"{value:{sign}.3f}"
+    if kind == "eur":
+        return f"{value:{sign},.0f}"
+    return f"{value:{sign},.1f}"
+
+
+# --------------------------------------------------------------------------- sessions
+class _SessionMeta(Strict):
+    scenario: str
+    model: str | None = None
+    financing: str | None = None
+    seeds: int = Field(10, ge=1, le=10_000)
+    years: int = Field(10, ge=1, le=200)
+
+
+class _SessionResult(Strict):
+    baseline_mean: float
+    baseline_ci_low: float
+    baseline_ci_high: float
+    variant_mean: float
+    variant_ci_low: float
+    variant_ci_high: float
+    difference_mean: float
+    difference_ci_low: float
+    difference_ci_high: float
+
+
+class _SessionFile(Strict):
+    session: _SessionMeta
+    levers: dict[str, bool | int | float | str | dict[str, Any]] = Field(default_factory=dict)
+    results: dict[str, _SessionResult] = Field(default_factory=dict)
+
+
+@dataclass
+class WhatIfSession:
+    """A what-if session: the scenario, the variant's levers and (once run) the results.
+
+    Attributes:
+        scenario: path of the scenario file (the baseline).
+        levers: dotted scenario keys and values the variant changes.
+        model, financing: the variant's cooperation and financing model (None: default).
+        seeds, years: replications and horizon.
+        results: the :func:`whatif` table, or None before a run.
+    """
+
+    scenario: str
+    levers: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None
+    financing: str | None = None
+    seeds: int = 10
+    years: int = 10
+    results: pd.DataFrame | None = None
+
+    def run(self, **kwargs: Any) -> pd.DataFrame:
+        """Run :func:`whatif` for this session, keep and return the table."""
+        self.results = whatif(self.scenario, self.levers, seeds=self.seeds, years=self.years,
+                              model=self.model, financing=self.financing, **kwargs)
+        return self.results
+
+    def to_toml(self) -> str:
+        """The session as TOML text (levers under ``[levers]``, results by outcome)."""
+        import tomli_w
+
+        meta: dict[str, Any] = {"scenario": self.scenario, "seeds": self.seeds, "years": self.years}
+        if self.model:
+            meta["model"] = self.model
+        if self.financing:
+            meta["financing"] = self.financing
+        doc: dict[str, Any] = {"session": meta, "levers": dict(self.levers)}
+        if self.results is not None:
+            doc["results"] = {str(name): {c: float(row[c]) for c in COLUMNS}
+                              for name, row in self.results.iterrows()}
+        return ("# quartiersim what-if session: baseline = the scenario file; the variant "
+                "sets [levers]\n" + tomli_w.dumps(doc))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the session to a TOML file (parents created); returns the path."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(self.to_toml(), encoding="utf-8")
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> WhatIfSession:
+        """Read a session file as data (TOML + schema; nothing is executed).
+
+        The levers are checked against the scenario (which must exist) like ``--set``.
+
+        Raises:
+            ScenarioError: missing file, invalid TOML, unknown keys, wrong types, or levers
+                the scenario rejects; the message names the file and key.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise ScenarioError(f"{p}: no such session file")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"{p}: not a valid TOML session file: {exc}") from None
+        try:
+            doc = _SessionFile.model_validate(raw)
+        except ValidationError as exc:
+            raise ScenarioError(format_validation_error(exc, str(p), _SessionFile)) from None
+        base = load_scenario(doc.session.scenario)
+        validate_variant(base, doc.levers, doc.session.model, doc.session.financing)
+        results = None
+        if doc.results:
+            results = pd.DataFrame.from_dict(
+                {k: [getattr(r, c) for c in COLUMNS] for k, r in doc.results.items()},
+                orient="index", columns=list(COLUMNS))
+            results.index.name = "outcome"
+        return cls(scenario=doc.session.scenario, levers=dict(doc.levers), model=doc.session.model,
+                   financing=doc.session.financing, seeds=doc.session.seeds,
+                   years=doc.session.years, results=results)
+
+
+__all__ = ["COLUMNS", "HEADLINE", "Lever", "WhatIfCancelled", "WhatIfSession", "financing_names",
+           "headline", "lever_overrides", "levers", "paired_table", "whatif"]
+
