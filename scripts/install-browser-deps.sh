@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/install-browser-deps.sh [VENV]   (VENV defaults to .venv)
 #
-# Installs what the app (viz/app.py), its in-process Solara render tests and its real
+# Installs what the app (src/quartiersim/app/app.py), its in-process Solara render tests and its real
 # headless-Chromium tests need, on an offline Debian machine that reaches only PyPI,
 # Debian's packages and npm. Adapted from the verified set-up in /work/browser-setup.
 #   1. Debian's chromium (+ fonts-liberation) -> /usr/bin/chromium          (only if missing)
