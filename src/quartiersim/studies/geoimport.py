@@ -688,8 +688,8 @@ def _assumed_sites(placed: list[ServicePointPlacement], weights: np.ndarray, cel
             letter, kind.value, f"Assumed {label} (no '{kind.value}' point given; replace)",
             target[0], target[1], "assumption: no such point given; placed at the cell nearest "
             "to the centre of the quarter's residents"))
-        notes.append(f"no '{kind.value}' point given: an assumed {label} is placed at the "
-                     "centre of the quarter's residents")
+        notes.append(f"no '{kind.value}' point given: assumed {label} placed at the centre "
+                     "of the quarter's residents")
     return out
 
 
