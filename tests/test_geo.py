@@ -176,6 +176,18 @@ def test_barrier_lines_are_four_connected() -> None:
     assert len(cells_set) >= 39
 
 
+def test_barrier_lines_without_kind_are_all_barriers(imported: Path, tmp_path: Path) -> None:
+    lines = gpd.read_file(SAMPLE / "barriers.geojson").drop(columns=["kind"])
+    p = tmp_path / "lines.geojson"
+    lines.to_file(p, engine="pyogrio")
+    assert main(_import_args(tmp_path / "q.toml", barriers=p)) == 0
+
+    def barrier(path: Path) -> int:
+        return sum(r.count("#") + r.count("+") for r in load_scenario(path).space.layout)
+
+    assert barrier(tmp_path / "q.toml") > barrier(imported)  # the footpath is a barrier now
+
+
 # --------------------------------------------------------------------------- results to GIS
 def test_run_geo_matches_the_summary(imported: Path, tmp_path: Path, capsys) -> None:
     gpkg = tmp_path / "run.gpkg"

@@ -11,8 +11,9 @@ Inputs (read with geopandas/pyogrio; the ``geo`` extra):
   25833 or 4326.
 - ``points`` (optional): service points with ``kind`` (a :class:`PointKind` value, or
   ``crossing`` for a signalled crossing of a barrier) and ``name``.
-- ``barriers`` (optional): lines with ``kind``: roads, rail, rivers (any kind but a
-  footpath) become barrier cells; a ``footpath`` line crossing a barrier makes a crossing.
+- ``barriers`` (optional): lines, optionally with ``kind``: roads, rail, rivers (any kind
+  but a footpath; every line without ``kind``) become barrier cells; a ``footpath`` line
+  crossing a barrier makes a crossing.
 
 The quarter becomes a grid of 50 or 100 m cells aligned to the Zensus grid, covering the
 boundary's extent. Symbols: ``' '`` outside the quarter (nobody lives or walks there),
@@ -589,7 +590,9 @@ def _lay_barriers(path: str | Path, cells: CellGrid, land: np.ndarray,
     import shapely
 
     lines = read_layer(path, "barriers", ("LineString", "MultiLineString"))
-    foot = _kind_column(lines, path, "barrier lines").isin(FOOTPATH_KINDS).to_numpy()
+    has_kind = any(c.lower() == "kind" for c in lines.columns)
+    foot = (_kind_column(lines, path, "barrier lines").isin(FOOTPATH_KINDS).to_numpy() if has_kind
+            else np.zeros(len(lines), bool))  # without 'kind' every line is a barrier
     barriers = list(lines.geometry[~foot])
     mask = _rasterise_lines(barriers, cells) & inside
     land[mask] = BARRIER
