@@ -1,5 +1,7 @@
 # Set-up and the two everyday commands. `make compare` and `make test` create the
-# virtual environment on first use (Python 3.12, selected by .python-version).
+# virtual environment on first use (Python 3.12, selected by .python-version) with the
+# `test` extra, which includes the `geo` extra (geopandas, pyogrio, shapely, pyproj) for
+# `quartiersim import` and `--geo`.
 # `make test` also installs what the app's browser tests need, offline
 # (scripts/install-browser-deps.sh: Debian chromium, solara's assets, vega bundles).
 PYTHON ?= python3.12

@@ -1,4 +1,4 @@
-"""Command line: ``quartiersim run|compare|whatif|app|stress|synth|batch|report``.
+"""Command line: ``quartiersim run|compare|whatif|app|stress|synth|import|batch|report``.
 
 Errors in the input print one message naming the file, key and what is allowed, and
 exit with status 2; no traceback.
@@ -14,6 +14,7 @@ from quartiersim.cli import run as run_cmd
 from quartiersim.cli.app import register_app
 from quartiersim.cli.batch import register_batch
 from quartiersim.cli.common import COOPERATION_NAMES
+from quartiersim.cli.geoimport import register_import
 from quartiersim.cli.report import register_report
 from quartiersim.cli.stress import register_stress
 from quartiersim.cli.synth import register_synth
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"cooperation model: {', '.join(COOPERATION_NAMES)} (default: the scenario's)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default=None, help="directory for summary.json and series.parquet")
+    r.add_argument("--geo", default=None, metavar="OUT.gpkg",
+                   help="write per-cell outcomes and the service points as a GeoPackage (geo extra)")
     r.set_defaults(func=run_cmd.cmd_run)
 
     c = sub.add_parser("compare", help="cooperation models side by side over seeds")
@@ -46,11 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--models", default=None, help="comma-separated names (default: all)")
     c.add_argument("--seeds", type=int, default=10, help="replications per model (default 10)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--geo", default=None, metavar="OUT.gpkg",
+                   help="write per-cell outcomes (mean over seeds, one row per cell and model) and "
+                        "the service points as a GeoPackage (geo extra)")
     c.set_defaults(func=compare_cmd.cmd_compare)
     register_whatif(sub)
     register_app(sub)
     register_stress(sub)
     register_synth(sub)
+    register_import(sub)
     register_batch(sub)
     register_report(sub)
     return p

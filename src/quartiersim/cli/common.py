@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from quartiersim.config.cooperation import COOPERATION_PARAMS
@@ -77,3 +78,17 @@ def model_names(text: str | None) -> list[str] | None:
             raise QuartiersimError(f"--models: unknown cooperation model {n!r}; allowed: "
                                    f"{', '.join(sorted(COOPERATION_PARAMS))}")
     return names
+
+
+def write_geo(path: str, scenario: Any, cells: dict, financing: str, quiet: bool = False) -> None:
+    """Write the per-cell outcomes ``cells`` (by model) as a GeoPackage and say so (on
+    stderr when ``quiet``, so that stdout keeps the table or ``--json``)."""
+    from quartiersim.studies.geoexport import write_geopackage
+
+    out = write_geopackage(path, scenario, cells, financing)
+    stream = sys.stderr if quiet else sys.stdout
+    crs = out.crs or "no CRS (local grid)"
+    print(f"written: {out.path} (layers cells: {out.cells} rows, service_points: {out.points}; "
+          f"{crs})", file=stream)
+    if out.note:
+        print(f"note: {out.note}", file=stream)

@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 
-from quartiersim.cli.common import TABLE_ROWS, fmt, model_names
+from quartiersim.cli.common import TABLE_ROWS, fmt, model_names, write_geo
+from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
-from quartiersim.studies.runner import compare
+from quartiersim.studies.runner import compare, compare_with_cells
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    table = compare(args.scenario, models=model_names(args.models), financing=args.financing,
-                    seeds=args.seeds, years=args.years, overrides=parse_pairs(args.set),
-                    workers=args.workers, progress=not args.json)
+    geo = getattr(args, "geo", None)
+    kwargs = dict(models=model_names(args.models), financing=args.financing, seeds=args.seeds,
+                  years=args.years, workers=args.workers, progress=not args.json)
+    if geo:
+        from quartiersim.studies.geoimport import check_geo_installed
+
+        check_geo_installed(f"--geo {geo}")  # before the runs
+        scenario = load_scenario(args.scenario, parse_pairs(args.set))
+        table, cells = compare_with_cells(scenario, **kwargs)
+        write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
+    else:
+        table = compare(args.scenario, overrides=parse_pairs(args.set), **kwargs)
     if args.json:
         print(json.dumps(table.to_dict(orient="records"), default=float))
         return 0

@@ -5,16 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 
-from quartiersim.cli.common import TABLE_ROWS, fmt
+from quartiersim.cli.common import TABLE_ROWS, fmt, write_geo
+from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.studies.runner import run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    res = run(args.scenario, model=args.model, financing=args.financing, seed=args.seed,
-              years=args.years, overrides=parse_pairs(args.set))
+    geo = getattr(args, "geo", None)
+    if geo:  # fail before the run when the geo extra is missing
+        from quartiersim.studies.geoimport import check_geo_installed
+
+        check_geo_installed(f"--geo {geo}")
+    scenario = load_scenario(args.scenario, parse_pairs(args.set))
+    res = run(scenario, model=args.model, financing=args.financing, seed=args.seed,
+              years=args.years, cells=bool(geo))
     if args.out:
         res.write(args.out)
+    if geo:
+        write_geo(geo, scenario, {res.summary["cooperation"]: res.cells},
+                  res.summary["financing"], quiet=True)
     if args.json:
         print(json.dumps(res.summary, default=float))
         return 0

@@ -71,6 +71,8 @@ class LandUse(IntEnum):
     BARRIER = 3
     CROSSING = 4
     FACILITY = 5
+    OPEN = 6  # in the quarter, nobody lives there (an imported quarter's cells without Zensus residents)
+    OUTSIDE = 7  # beyond an imported quarter's boundary: nobody lives or walks there
 
 
 #: Layout map symbols. Upper-case letters are service points (facility cells).
@@ -81,6 +83,8 @@ LAND_USE_SYMBOLS: dict[str, LandUse] = {
     "#": LandUse.BARRIER,
     "+": LandUse.CROSSING,
     "f": LandUse.FACILITY,
+    "o": LandUse.OPEN,
+    " ": LandUse.OUTSIDE,
 }
 
 

@@ -50,6 +50,10 @@ class CrossingCost(Strict):
     crossing: float = P(2.0, unit="factor", ge=1.0, le=100.0,
                         description="Signalled crossing through a barrier.")
     facility: float = P(1.0, unit="factor", ge=1.0, le=100.0)
+    open: float = P(1.0, unit="factor", ge=1.0, le=100.0,
+                    description="Land in the quarter where nobody lives (streets, shops, "
+                                "parks without Zensus residents).")
+    # cells outside an imported quarter (' ') are not walked through at all: no cost
 
 
 class ServicePointSpec(Strict):
@@ -57,13 +61,28 @@ class ServicePointSpec(Strict):
     name: str
 
 
+class Georeference(Strict):
+    """Where the layout lies on the earth: its north-west corner in a projected CRS in
+    metres (cells are ``space.cell_size_m`` wide, rows run south, columns east)."""
+
+    crs: str = Field(pattern=r"^EPSG:\d+$", description="Projected CRS in metres, e.g. EPSG:3035.")
+    origin_x: float = P(..., unit="m", description="x (east) of the layout's west edge.")
+    origin_y: float = P(..., unit="m", description="y (north) of the layout's north edge.")
+
+
 class Space(Strict):
     """The quarter as a grid of cells.
 
     ``layout`` is a character map, one string per row (north first). Symbols:
     ``.`` housing, ``g`` green, ``-`` road, ``#`` barrier (e.g. a ring road),
-    ``+`` crossing, ``f`` facility; an upper-case letter is a service point that must
-    be declared in ``service_points``.
+    ``+`` crossing, ``f`` facility, ``o`` open land where nobody lives, ``' '`` outside
+    the quarter (nobody lives or walks there); an upper-case letter is a service point that
+    must be declared in ``service_points``.
+
+    ``residents_per_cell`` (optional; ``quartiersim import`` writes it from the Zensus
+    grid) weights where households live: one non-negative number per housing cell, in
+    layout order (row by row); without it households are spread uniformly over the
+    housing cells. ``georeference`` (optional) places the layout on the map.
     """
 
     cell_size_m: float = P(50.0, unit="m", ge=5.0, le=500.0,
@@ -71,6 +90,10 @@ class Space(Strict):
     layout: list[str] = Field(min_length=1)
     crossing_cost: CrossingCost = CrossingCost()
     service_points: dict[str, ServicePointSpec] = Field(default_factory=dict)
+    residents_per_cell: list[float] | None = Field(
+        None, description="Residents (relative weights) per housing cell in layout order, "
+                          "e.g. Zensus 2022 Einwohner; households are placed in proportion.")
+    georeference: Georeference | None = None
 
     @model_validator(mode="after")
     def _check_layout(self) -> Space:
@@ -94,8 +117,19 @@ class Space(Strict):
         for letter in self.service_points:
             if letter not in placed:
                 raise ValueError(f"service point {letter!r} is declared but not on the layout")
-        if not any(ch == "." for row in self.layout for ch in row):
+        n_housing = sum(row.count(".") for row in self.layout)
+        if not n_housing:
             raise ValueError("the layout has no housing cell ('.')")
+        weights = self.residents_per_cell
+        if weights is not None:
+            if len(weights) != n_housing:
+                raise ValueError(f"residents_per_cell has {len(weights)} entries, the layout "
+                                 f"{n_housing} housing cells ('.'): one entry per housing cell")
+            bad = next((i for i, w in enumerate(weights) if not w >= 0), None)
+            if bad is not None:
+                raise ValueError(f"residents_per_cell[{bad}] = {weights[bad]}: must be >= 0")
+            if sum(weights) <= 0:
+                raise ValueError("residents_per_cell: the weights must sum to more than 0")
         return self
 
 

@@ -75,6 +75,8 @@ class QuarterModel(Model):
         keep_bookings: keep every booking in ``ledger.entries`` (tests, audits).
         shocks: exogenous fiscal shocks to apply (the scenario's ``shocks`` in the
             fiscal stress test, :mod:`quartiersim.studies.stress`); none in ordinary runs.
+        track_cells: keep need and served hours per cell and domain over the run
+            (``cell_need``, ``cell_served``; for :func:`~quartiersim.sim.outcomes.cell_outcomes`).
 
     Raises:
         UnknownNameError: unknown cooperation or financing model name.
@@ -83,7 +85,8 @@ class QuarterModel(Model):
 
     def __init__(self, scenario: Scenario, cooperation: str | None = None,
                  financing: str | None = None, rng: int | None = None, years: int = 10,
-                 keep_bookings: bool = False, shocks: Sequence[Shock] = ()) -> None:
+                 keep_bookings: bool = False, shocks: Sequence[Shock] = (),
+                 track_cells: bool = False) -> None:
         super().__init__(rng=rng)
         self.config = scenario
         self.years = years
@@ -122,6 +125,14 @@ class QuarterModel(Model):
         self.volunteers_quit = 0
         self.volunteer_months = 0
         self.used_volunteer_hours = np.zeros((len(self.space.points), N_DOMAINS))
+        # per cell: residents at the start; need and served hours by domain over the run,
+        # flat domain-major (entry k * n_cells + cell), only when asked (two bincounts a month)
+        n_cells = self.space.n_cells
+        a = self.residents
+        self.cell_residents_start = np.bincount(a.home_cell[a.alive], minlength=n_cells)
+        self.cell_need = np.zeros(N_DOMAINS * n_cells) if track_cells else None
+        self.cell_served = np.zeros(N_DOMAINS * n_cells) if track_cells else None
+        self._cell_index: np.ndarray | None = None
 
         self.plan_year()
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
@@ -164,9 +175,11 @@ class QuarterModel(Model):
         capacity = int(n * 1.1) + 16
         a = ResidentArrays.empty(capacity)
         home, household = place_households(n, self.space.housing_cells,
-                                           sc.network.household_size_mean, rng)
+                                           sc.network.household_size_mean, rng,
+                                           self.space.housing_weight)
         # vacant slots get dwellings too (in the same proportions), for growth and turnover
-        spare_home, spare_hh = place_households(capacity - n, self.space.housing_cells, 1.0, rng)
+        spare_home, spare_hh = place_households(capacity - n, self.space.housing_cells, 1.0, rng,
+                                                self.space.housing_weight)
         a.home_cell[:n], a.home_cell[n:] = home, spare_home
         slots = np.arange(n)
         a.draw_attributes(slots, initial_ages(pop, n, rng), pop, rng,
@@ -296,7 +309,11 @@ class QuarterModel(Model):
         """Add vacant dwelling slots (without ties) when the population outgrows them."""
         a = self.residents
         more = ResidentArrays.empty(max(extra, a.n // 10))
-        more.home_cell[:] = self.rng.choice(self.space.housing_cells, size=more.n)
+        weight = self.space.housing_weight
+        if weight is None:
+            more.home_cell[:] = self.rng.choice(self.space.housing_cells, size=more.n)
+        else:  # the quarter's residents per cell
+            more.home_cell[:] = self.rng.choice(self.space.housing_cells, size=more.n, p=weight)
         a.extend(more)
         self.adjacency.resize((a.n, a.n))
 
@@ -561,6 +578,28 @@ class QuarterModel(Model):
         groups = np.array(self._group_masks(), dtype=float)  # (4, n) 0/1
         self.acc_need_group += (groups @ need).sum(axis=1)
         self.acc_served_group += (groups @ served).sum(axis=1)
+        if self.cell_need is not None:
+            self._accumulate_cells(need, served)
+
+    def _accumulate_cells(self, need: np.ndarray, served: np.ndarray) -> None:
+        """Add this month's need and served hours (each (n, 6)) to the per-cell accumulators:
+        one bincount each over the flat domain-major entries, index k * n_cells + home cell."""
+        a, n_cells = self.residents, self.space.n_cells
+        if self._cell_index is None or len(self._cell_index) != N_DOMAINS * a.n:
+            self._cell_index = (np.arange(N_DOMAINS)[:, None] * n_cells + a.home_cell).ravel()
+        size = N_DOMAINS * n_cells
+        self.cell_need += np.bincount(self._cell_index, weights=need.T.ravel(), minlength=size)
+        self.cell_served += np.bincount(self._cell_index, weights=served.T.ravel(), minlength=size)
+
+    def best_points_by_domain(self, access_class: int = 0) -> np.ndarray:
+        """Each cell's best point (index, -1 where none) per domain among the points with
+        capacity this month (all points before the first month), for one access class
+        (0: no limitation, no language barrier; see :meth:`_best_points`); shape (6, n_cells)."""
+        cap = getattr(self, "capacity_hours", None)
+        offering = (np.ones((len(self.space.points), N_DOMAINS), bool) if cap is None
+                    else cap > 1e-9)
+        return np.stack([self._best_points_for(offering[:, k])[0][access_class]
+                         for k in range(N_DOMAINS)])
 
     def _group_masks(self) -> list[np.ndarray]:
         a = self.residents

@@ -202,9 +202,15 @@ def newcomer_ages(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def place_households(n: int, housing_cells: np.ndarray, mean_size: float,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Group ``n`` residents into households (size 1 + Poisson(mean - 1)) placed on
-    uniformly drawn housing cells. Returns (home_cell, household_id), both shape (n,)."""
+                     rng: np.random.Generator,
+                     weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Group ``n`` residents into households (size 1 + Poisson(mean - 1)) placed on housing
+    cells. Returns (home_cell, household_id), both shape (n,).
+
+    Without ``weights`` households go to uniformly drawn housing cells. With ``weights``
+    (probabilities per housing cell, sum 1, e.g. Zensus residents per cell) each cell gets
+    its share of the ``n`` residents, rounded by largest remainder, and the households fill
+    the cells in turn (a household that would span two cells is split at the border)."""
     sizes = []
     total = 0
     while total < n:
@@ -212,10 +218,24 @@ def place_households(n: int, housing_cells: np.ndarray, mean_size: float,
         s = min(s, n - total)
         sizes.append(s)
         total += s
-    sizes = np.array(sizes)
-    hh = np.repeat(np.arange(len(sizes)), sizes)
-    cells = rng.choice(housing_cells, size=len(sizes))
-    return cells[hh], hh
+    sizes = np.array(sizes, dtype=np.int64)
+    if weights is None:
+        hh = np.repeat(np.arange(len(sizes)), sizes)
+        cells = rng.choice(housing_cells, size=len(sizes))
+        return cells[hh], hh
+    quota = np.asarray(weights, dtype=float) * n
+    counts = np.floor(quota).astype(np.int64)
+    short = n - int(counts.sum())
+    if short > 0:  # largest remainders first; ties by cell order
+        counts[np.argsort(counts - quota, kind="stable")[:short]] += 1
+    home = np.repeat(housing_cells, counts)
+    start = np.zeros(n, bool)
+    start[np.cumsum(sizes)[:-1]] = True  # household starts
+    bounds = np.cumsum(counts)[:-1]
+    start[bounds[bounds < n]] = True  # cell starts
+    start[:1] = True
+    hh = np.cumsum(start) - 1
+    return home, hh
 
 
 def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Network,

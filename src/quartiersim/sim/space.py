@@ -2,6 +2,8 @@
 walking distances from every service point to every cell, computed once per layout.
 
 Cells are addressed ``(row, column)``, row 0 north; flat cell index = row * width + column.
+Cells outside an imported quarter (land use ``OUTSIDE``) have no walking edges: nobody
+walks through them, and their distance from every point is infinite.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ class QuarterSpace:
         points: service points in layout order (row-major).
         distance_m: array (n_points, n_cells): shortest walking distance in metres from
             each service point to each cell, crossing costs included.
-        region: array (n_cells,): connected area label when barrier and crossing cells are
-            removed (0 for barrier cells); residents on different labels are separated by a
-            barrier such as Herten's ring road.
+        region: array (n_cells,): connected area label when barrier, crossing and outside
+            cells are removed (0 for those); residents on different labels are separated by
+            a barrier such as Herten's ring road.
+        housing_weight: array (n_housing,) of probabilities (sum 1) of placing a household
+            on each housing cell (``space.residents_per_cell``), or None for uniform.
     """
 
     def __init__(self, spec: Space, random: Random | None = None) -> None:
@@ -61,7 +65,8 @@ class QuarterSpace:
                     land[r, c] = LandUse.FACILITY
                     sp = spec.service_points[ch]
                     points.append(ServicePoint(len(points), ch, sp.kind, sp.name, r * self.width + c))
-        cost_by_use = np.array([getattr(spec.crossing_cost, u.name.lower()) for u in LandUse])
+        cost_by_use = np.array([np.inf if u is LandUse.OUTSIDE
+                                else getattr(spec.crossing_cost, u.name.lower()) for u in LandUse])
         cost = cost_by_use[land]
         self.grid.add_property_layer(PropertyLayer.from_data("land_use", land))
         self.grid.add_property_layer(PropertyLayer.from_data("crossing_cost", cost.astype(float)))
@@ -70,7 +75,11 @@ class QuarterSpace:
         self.points = points
         self.n_cells = self.height * self.width
         self.housing_cells = np.flatnonzero(self.land_use == LandUse.HOUSING)
-        open_ = (land != LandUse.BARRIER) & (land != LandUse.CROSSING)
+        weights = spec.residents_per_cell
+        self.housing_weight = (None if weights is None
+                               else np.asarray(weights, dtype=float) / float(np.sum(weights)))
+        self.georeference = spec.georeference
+        open_ = ~np.isin(land, (LandUse.BARRIER, LandUse.CROSSING, LandUse.OUTSIDE))
         self.region = label(open_, structure=np.ones((3, 3)))[0].ravel()
         self.distance_m = self._distances()
 
@@ -78,7 +87,8 @@ class QuarterSpace:
         """Dijkstra from every service point over the 8-neighbour grid.
 
         The cost of a step between two cells is the step length (cell size, or cell size
-        x sqrt 2 diagonally) times the mean crossing cost of both cells.
+        x sqrt 2 diagonally) times the mean crossing cost of both cells; there is no step
+        into or out of an outside cell.
         """
         h, w = self.height, self.width
         rr, cc = np.divmod(np.arange(h * w), w)
@@ -87,6 +97,9 @@ class QuarterSpace:
             r2, c2 = rr + dr, cc + dc
             ok = (r2 >= 0) & (r2 < h) & (c2 >= 0) & (c2 < w)
             a, b = np.flatnonzero(ok), r2[ok] * w + c2[ok]
+            walkable = np.isfinite(self.crossing_cost[a]) & np.isfinite(self.crossing_cost[b])
+            if not walkable.all():  # only imported quarters have outside cells
+                a, b = a[walkable], b[walkable]
             step = self.cell_size_m * (np.sqrt(2.0) if dr and dc else 1.0)
             weight = step * (self.crossing_cost[a] + self.crossing_cost[b]) / 2.0
             src += [a, b]

@@ -23,7 +23,7 @@ from quartiersim.config.schema import Scenario
 from quartiersim.errors import QuartiersimError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
-from quartiersim.sim.outcomes import summarize
+from quartiersim.sim.outcomes import CellOutcomes, cell_outcomes, summarize
 
 
 @dataclass
@@ -35,11 +35,13 @@ class RunResult:
             plus ``scenario``, ``cooperation``, ``financing``, ``seed``, ``years``.
         series: one row per month (DataCollector model variables), index ``step``.
         model: the finished model when ``keep_model=True``, else None.
+        cells: per-cell outcomes when ``cells=True`` (:func:`~quartiersim.sim.outcomes.cell_outcomes`).
     """
 
     summary: dict[str, Any]
     series: pd.DataFrame
     model: QuarterModel | None = field(default=None, repr=False)
+    cells: CellOutcomes | None = field(default=None, repr=False)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write ``summary.json`` and ``series.parquet`` into ``out_dir`` (created)."""
@@ -68,7 +70,7 @@ def _resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) 
 
 def run(scenario: Scenario | str | Path, model: str | None = None, financing: str | None = None,
         seed: int = 0, years: int = 10, overrides: dict[str, Any] | None = None,
-        keep_model: bool = False, keep_bookings: bool = False) -> RunResult:
+        keep_model: bool = False, keep_bookings: bool = False, cells: bool = False) -> RunResult:
     """Simulate one quarter under one cooperation and financing model.
 
     Args:
@@ -80,6 +82,8 @@ def run(scenario: Scenario | str | Path, model: str | None = None, financing: st
         overrides: dotted scenario keys to set, validated like the file.
         keep_model: keep the finished model on the result (memory!).
         keep_bookings: keep every ledger booking (for audits and tests).
+        cells: keep need and served hours per cell (``RunResult.cells``, e.g. for a
+            GeoPackage); costs two bincounts a month.
 
     Raises:
         ScenarioError: invalid scenario, override, model or financing name.
@@ -89,19 +93,26 @@ def run(scenario: Scenario | str | Path, model: str | None = None, financing: st
         raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
     sc = _resolve(scenario, overrides)
     m = QuarterModel(sc, cooperation=model, financing=financing, rng=seed, years=years,
-                     keep_bookings=keep_bookings)
+                     keep_bookings=keep_bookings, track_cells=cells)
     m.run_months(12 * years)
     summary = {"scenario": sc.meta.name, "cooperation": m.cooperation.name,
                "financing": m.financing.name, "seed": seed, "years": years,
                "start_year": sc.meta.start_year, **summarize(m)}
     series = m.datacollector.get_model_vars_dataframe()
     series.index = pd.RangeIndex(1, len(series) + 1, name="step")
-    return RunResult(summary, series, m if keep_model else None)
+    return RunResult(summary, series, m if keep_model else None,
+                     cell_outcomes(m) if cells else None)
 
 
 def _run_summary(args: tuple) -> dict[str, Any]:
     scenario, model, financing, seed, years = args
     return run(scenario, model=model, financing=financing, seed=seed, years=years).summary
+
+
+def _run_summary_and_cells(args: tuple) -> tuple[dict[str, Any], CellOutcomes]:
+    scenario, model, financing, seed, years = args
+    res = run(scenario, model=model, financing=financing, seed=seed, years=years, cells=True)
+    return res.summary, res.cells  # type: ignore[return-value]
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
@@ -129,22 +140,28 @@ def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = Tru
              desc: str = "runs") -> list[dict[str, Any]]:
     """Run ``(scenario, model, financing, seed, years)`` jobs, in a process pool when
     ``workers`` > 1, and return their summaries in job order."""
+    return _map_jobs(_run_summary, jobs, workers, progress, desc)
+
+
+def _map_jobs(fn: Any, jobs: list[tuple], workers: int | None, progress: bool,
+              desc: str) -> list[Any]:
+    """``fn(job)`` for every job, in a process pool when ``workers`` > 1, in job order."""
     workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
+    results: list[Any] = [None] * len(jobs)
     with progress_bar(len(jobs), desc, progress) as bar:
         if workers <= 1 or len(jobs) <= 1:
             for i, job in enumerate(jobs):
-                results[i] = _run_summary(job)
+                results[i] = fn(job)
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-                futures = {pool.submit(_run_summary, job): i for i, job in enumerate(jobs)}
+                futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
                 from concurrent.futures import as_completed
 
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
                     bar.update()
-    return results  # type: ignore[return-value]
+    return results
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -176,6 +193,24 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
     Raises:
         ScenarioError: invalid scenario, override or model name (before any run starts).
     """
+    return _compare(scenario, models, financing, seeds, years, overrides, workers, progress,
+                    cells=False)[0]
+
+
+def compare_with_cells(scenario: Scenario | str | Path, models: list[str] | None = None,
+                       financing: str | None = None, seeds: int = 10, years: int = 10,
+                       overrides: dict[str, Any] | None = None, workers: int | None = None,
+                       progress: bool = True) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
+    """:func:`compare`, and per model the per-cell outcomes averaged over the seeds
+    (:meth:`CellOutcomes.mean`: their need and served hours sum to the table's
+    ``need_hours_mean`` and ``served_hours_mean``)."""
+    return _compare(scenario, models, financing, seeds, years, overrides, workers, progress,
+                    cells=True)
+
+
+def _compare(scenario: Scenario | str | Path, models: list[str] | None, financing: str | None,
+             seeds: int, years: int, overrides: dict[str, Any] | None, workers: int | None,
+             progress: bool, cells: bool) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
     if seeds < 1:
         raise QuartiersimError(f"seeds = {seeds!r}: must be >= 1")
     sc = _resolve(scenario, overrides)
@@ -184,7 +219,14 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
         sc.cooperation_params(name)
         QuarterModel.check_names(sc, name, financing)
     jobs = [(sc, mdl, financing, seed, years) for mdl in models for seed in range(seeds)]
-    summaries = run_many(jobs, workers=workers, progress=progress, desc="compare")
+    by_cell: dict[str, CellOutcomes] = {}
+    if cells:
+        results = _map_jobs(_run_summary_and_cells, jobs, workers, progress, "compare")
+        summaries = [r[0] for r in results]
+        for mdl in models:
+            by_cell[mdl] = CellOutcomes.mean([c for (s, c) in results if s["cooperation"] == mdl])
+    else:
+        summaries = run_many(jobs, workers=workers, progress=progress, desc="compare")
     df = pd.DataFrame(summaries)
     rows = []
     numeric = [c for c in df.columns if c not in ("seed", "years", "start_year")
@@ -197,4 +239,4 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
             m, lo, hi = mean_ci(sub[col].to_numpy())
             row[f"{col}_mean"], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = m, lo, hi
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), by_cell
