@@ -129,6 +129,13 @@ class PreventionActParams(Strict):
                                         "projects actually obtain (assumption).")
 
 
+class OverheadCompensationParams(Strict):
+    share: float = P(0.10, unit="share of the grant paid", ge=0, le=1, lever=True,
+                     source="proposal of the Soziale Stadt NRW workshops: municipalities receive "
+                            "10 % of the grant sum for the overhead of implementing funding "
+                            "programmes (seed 004; docs/sources.md: staedtenetz-werkstatt)")
+
+
 class QuarterLevyParams(Strict):
     eur_per_dwelling_per_year: float = P(20.0, unit="EUR per dwelling and year", ge=0, le=1e5,
                                          description="Paid by the landlords (housing company).")
@@ -151,6 +158,7 @@ INSTRUMENT_PARAMS: dict[str, type[Strict]] = {
     "neighbourhood_fund": NeighbourhoodFundParams,
     "prevention_act": PreventionActParams,
     "quarter_levy": QuarterLevyParams,
+    "overhead_compensation": OverheadCompensationParams,
 }
 
 
