@@ -33,6 +33,7 @@ EVERYTHING = {
     "neighbourhood_fund": {},
     "prevention_act": {},
     "quarter_levy": {"eur_per_household_per_year": 3.0, "businesses_eur_per_year": 1000.0},
+    "overhead_compensation": {},
 }
 
 
@@ -210,3 +211,63 @@ def test_grant_management_raises_approval_and_costs_the_municipality(tiny_raw, w
     posts = [e for e in r.model.ledger.entries if e.item == "grant_management"]
     assert len(posts) == 12 and {e.payer for e in posts} == {Payer.MUNICIPALITY}
     assert sum(e.amount_eur for e in posts) == pytest.approx(12_000.0)
+
+
+def test_overhead_compensation_is_ten_percent_of_the_grant_paid(tiny_raw, write_scenario):
+    """Seed 004's proposal: the municipality receives 10 % of the grant for programme
+    administration. In the tiny quarter (no consolidation regime, so the co-financing is
+    additional; a grant of 10,000 EUR a year at 60 % in 2020-21, approved for sure) the
+    state pays 6,000 EUR a year and 600 EUR compensation; the compensation replaces 600
+    EUR of the municipality's 30,000 EUR for the quarter, the offers stay the same."""
+    from quartiersim.config.financing import OverheadCompensationParams
+
+    assert OverheadCompensationParams().share == 0.10  # the seed's 10 %
+    grant = {"project_eur_per_year": 10_000.0, "funding_rate": 0.6, "degression_per_year": 0.0,
+             "start_year": 2020, "end_year": 2021, "application_staff_fte": 1.0,
+             "success_probability_max": 1.0, "half_saturation_fte": 1e-9}
+    tiny_raw["financing"] = {
+        "plain": {"municipal_budget": {}, "grant_programme": grant},
+        "compensated": {"municipal_budget": {}, "grant_programme": grant,
+                        "overhead_compensation": {}},
+        "no_grant": {"municipal_budget": {}, "overhead_compensation": {}}}
+    sc = qs.load_scenario(write_scenario(tiny_raw))
+    runs = {f: qs.run(sc, model="municipal", financing=f, seed=1, years=3, keep_model=True,
+                      keep_bookings=True).model for f in ("plain", "compensated", "no_grant")}
+
+    def booked(m, year, payer=None):
+        return sum(e.amount_eur for e in m.ledger.entries if (e.month - 1) // 12 == year
+                   and e.category is CostCategory.VOLUNTARY
+                   and (payer is None or e.payer is payer))
+
+    plain, comp = runs["plain"], runs["compensated"]
+    from quartiersim.sim.financing import GrantProgramme
+
+    assert comp.financing.instrument(GrantProgramme).funded_years == [2020, 2021]
+    for year, grant_paid in enumerate([6_000.0, 6_000.0, 0.0]):
+        assert comp.financing.instrument(GrantProgramme).state_paid_eur(2020 + year) == grant_paid
+        compensation = 0.10 * grant_paid
+        # money in = money out: the year's bookings are the year's funds, in both models
+        assert booked(plain, year) == pytest.approx(30_000.0 + (10_000.0 if grant_paid else 0.0))
+        assert booked(comp, year) == pytest.approx(booked(plain, year), rel=1e-12)
+        # the state pays the grant and exactly 10 % of it on top ...
+        assert booked(comp, year, Payer.STATE_FEDERAL) == pytest.approx(grant_paid + compensation)
+        assert booked(comp, year, Payer.STATE_FEDERAL) - booked(plain, year, Payer.STATE_FEDERAL) \
+            == pytest.approx(compensation, abs=1e-6)
+        # ... which the municipality no longer pays, in the ledger and in its budget year
+        assert booked(plain, year, Payer.MUNICIPALITY) - booked(comp, year, Payer.MUNICIPALITY) \
+            == pytest.approx(compensation, abs=1e-6)
+        assert plain.municipality.history[year].quarter_voluntary_eur \
+            - comp.municipality.history[year].quarter_voluntary_eur == pytest.approx(compensation, abs=1e-6)
+    # the offers are the same: same coverage, same staff
+    assert summarize(comp)["coverage"] == summarize(plain)["coverage"]
+    # without a grant there is nothing to compensate
+    assert booked(runs["no_grant"], 0, Payer.STATE_FEDERAL) == 0.0
+    assert booked(runs["no_grant"], 0, Payer.MUNICIPALITY) == pytest.approx(30_000.0)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_pooled_models_compensate_the_overhead_where_a_grant_is_received(path):
+    sc = qs.load_scenario(path)
+    assert "overhead_compensation" in sc.financing["pooled"]
+    assert "grant_programme" in sc.financing["pooled"]
+    assert all("overhead_compensation" not in sc.financing[f] for f in ("grant", "grant_continued"))

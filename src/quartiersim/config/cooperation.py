@@ -27,7 +27,7 @@ class MunicipalParams(Strict):
 class ContractingParams(Strict):
     contract_price_eur_per_hour: float = P(
         69.80, unit="EUR per h", gt=0, le=1000,
-        source="Fachleistungsstunde 69.80 EUR (City of Fürth 2024; CALIBRATION.md)",
+        source="Fachleistungsstunde 69.80 EUR (City of Fürth 2024; docs/sources.md: fuerth-fls)",
         description="Price the municipality pays carriers per contracted service hour.")
     contract_management_share: float = P(0.03, unit="share of funds", ge=0, le=0.5,
                                          description="Tendering and contract monitoring by "
@@ -72,7 +72,8 @@ class MeetingPointParams(Strict):
                            description="Quarter manager (Quartiersmanagement).")
     manager_cost_eur_per_year_per_fte: float = P(
         60_000.0, unit="EUR per year", ge=0, le=1e6,
-        source="StGB NRW notice 160/2015: ~60,000 EUR/yr per full-time post (CALIBRATION.md)")
+        source="StGB NRW notice 160/2015: ~60,000 EUR/yr per full-time post "
+               "(docs/sources.md: stgb-nrw-160-2015)")
     manager_coordination_share: float = P(0.5, unit="share of the manager's time", ge=0, le=1,
                                           description="Time spent coordinating volunteers at the "
                                                       "meeting point; the rest brokers and informs.")

@@ -13,7 +13,7 @@ from enum import IntEnum, StrEnum
 
 
 class Domain(StrEnum):
-    """The six need domains of a quarter's social offers (DOMAIN.md, DESIGN.md).
+    """The six need domains of a quarter's social offers (docs/ODD.md).
 
     The value is the outcome suffix: ``coverage_<value>``.
     """

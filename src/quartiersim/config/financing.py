@@ -35,7 +35,8 @@ class GrantProgrammeParams(Strict):
     project_eur_per_year: float = P(400_000.0, unit="EUR per year", ge=0, le=1e9, lever=True,
                                     description="Eligible annual cost of the grant-funded structures.")
     funding_rate: float = P(0.6, unit="share of eligible cost", ge=0, le=1, lever=True,
-                            source="Städtebauförderrichtlinie NRW 2023: 60 % +- 10 (CALIBRATION.md)")
+                            source="Städtebauförderrichtlinie NRW 2023: 60 % +- 10 "
+                                   "(docs/sources.md: staedtebau-nrw-2023)")
     degression_per_year: float = P(0.0, unit="share per year", ge=0, le=1,
                                    description="The funding rate falls by this share each year "
                                                "after approval (degressive funding, seed 004).")
@@ -109,7 +110,7 @@ class CrowdfundingParams(Strict):
 class NeighbourhoodFundParams(Strict):
     eur_per_resident_per_year: float = P(5.0, unit="EUR per resident and year", ge=0, le=1000,
                                          source="NRW rule, 5 EUR per resident and year "
-                                                "(soziale-stadt.nrw.de; CALIBRATION.md)")
+                                                "(docs/sources.md: soziale-stadt-nrw-vfonds)")
     state_federal_share: float = P(0.5, unit="share", ge=0, le=1,
                                    description="Share paid from urban development funds; the "
                                                "rest is the municipality's own share.")
@@ -120,12 +121,19 @@ class NeighbourhoodFundParams(Strict):
 class PreventionActParams(Strict):
     eur_per_insured_per_year: float = P(2.0, unit="EUR per insured and year", ge=0, le=1000,
                                         source="§ 20 SGB V target: >= 2 EUR per insured for "
-                                               "settings (Haufe commentary; CALIBRATION.md)")
+                                               "settings (Haufe commentary; docs/sources.md: haufe-sgbv-20)")
     insured_share: float = P(0.88, unit="share of residents", ge=0, le=1,
                              description="Residents in statutory health insurance (assumption).")
     uptake_share: float = P(0.5, unit="share", ge=0, le=1,
                             description="Share of the settings money per head the quarter's "
                                         "projects actually obtain (assumption).")
+
+
+class OverheadCompensationParams(Strict):
+    share: float = P(0.10, unit="share of the grant paid", ge=0, le=1, lever=True,
+                     source="proposal of the Soziale Stadt NRW workshops: municipalities receive "
+                            "10 % of the grant sum for the overhead of implementing funding "
+                            "programmes (seed 004; docs/sources.md: staedtenetz-werkstatt)")
 
 
 class QuarterLevyParams(Strict):
@@ -150,6 +158,7 @@ INSTRUMENT_PARAMS: dict[str, type[Strict]] = {
     "neighbourhood_fund": NeighbourhoodFundParams,
     "prevention_act": PreventionActParams,
     "quarter_levy": QuarterLevyParams,
+    "overhead_compensation": OverheadCompensationParams,
 }
 
 

@@ -7,7 +7,8 @@ rejected) before any agent exists; every failure is a :class:`ScenarioError` who
 message names the file, the dotted key and what is allowed.
 
 Each numeric field carries ``unit`` and ``source`` metadata (``json_schema_extra``);
-``source`` is a reference to ``shared/data/CALIBRATION.md`` or ``"assumption"``.
+``source`` cites an entry of ``docs/sources.md`` (the project's bibliography) or says
+``"assumption"``.
 The app's lever controls, experiment ranges and docs derive from this metadata, so no
 default is typed twice. Behavioural defaults (need incidence, escalation, attrition)
 live here; quarter facts (residents, shares, budget, layout) live in the scenario files.
@@ -86,7 +87,7 @@ class Space(Strict):
     """
 
     cell_size_m: float = P(50.0, unit="m", ge=5.0, le=500.0,
-                           description="Edge length of one grid cell (DESIGN.md: about 50 m).")
+                           description="Edge length of one grid cell (about 50 m, a short street block).")
     layout: list[str] = Field(min_length=1)
     crossing_cost: CrossingCost = CrossingCost()
     service_points: dict[str, ServicePointSpec] = Field(default_factory=dict)
@@ -215,8 +216,8 @@ def _need(**kw: Any) -> Any:
 
 
 class Needs(Strict):
-    """Need parameters for the six domains. All defaults are assumptions (CALIBRATION.md,
-    'Gaps that stay assumptions': need incidence and escalation probabilities), chosen so
+    """Need parameters for the six domains. All defaults are assumptions (no German source gives
+    need incidence and escalation probabilities by domain and age), chosen so
     that steady-state prevalence is plausible; mandatory case costs are derived where a
     source exists."""
 

@@ -21,7 +21,7 @@ submitted, so a broken pool fails exactly those; they are recorded with the erro
 fresh pool carries on (Dask reschedules, then reports ``KilledWorker``). Reading the store
 keeps one row per run key (a finished attempt wins over failed ones), so no run appears
 twice. ``mesa.batch_run`` and EMA's MultiprocessingEvaluator are not used: both hang
-when a worker dies (shared/recipes/batch-engines.md).
+when a worker dies (measured when the batch engine was chosen).
 """
 
 from __future__ import annotations

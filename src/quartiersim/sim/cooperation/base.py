@@ -10,7 +10,7 @@ activation). The core model (:mod:`quartiersim.sim.model`) only calls the protoc
 model means adding a class decorated with :func:`register` and, optionally, a
 ``[cooperation.<name>]`` section in the scenario files.
 
-The six models of DOMAIN.md, in the order ``compare`` shows them: ``municipal``,
+The six models of docs/ODD.md, in the order ``compare`` shows them: ``municipal``,
 ``contracting``, ``coproduction``, ``integration_centre``, ``meeting_point``,
 ``innovation_lab``.
 """

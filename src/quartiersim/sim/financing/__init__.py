@@ -1,5 +1,5 @@
 """Financing models: where the quarter's voluntary funds come from, and who pays each euro
-(see :mod:`quartiersim.sim.financing.base`); the eleven instruments are in
+(see :mod:`quartiersim.sim.financing.base`); the twelve instruments are in
 :mod:`quartiersim.sim.financing.instruments`."""
 
 from quartiersim.sim.financing.base import (
@@ -10,7 +10,11 @@ from quartiersim.sim.financing.base import (
     YearFunds,
     register_instrument,
 )
-from quartiersim.sim.financing.instruments import GrantManagement, GrantProgramme
+from quartiersim.sim.financing.instruments import (
+    GrantManagement,
+    GrantProgramme,
+    OverheadCompensation,
+)
 
 __all__ = ["INSTRUMENTS", "RESIDENT_RUN", "FinancingModel", "GrantManagement", "GrantProgramme",
-           "Instrument", "YearFunds", "register_instrument"]
+           "Instrument", "OverheadCompensation", "YearFunds", "register_instrument"]

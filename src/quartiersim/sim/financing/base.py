@@ -75,8 +75,9 @@ class Instrument(ABC):
     """Protocol of a financing instrument (Finanzierungsinstrument).
 
     Subclasses set ``name`` (API) and ``Params``; ``earmark`` (None = free money) and
-    ``order`` (instruments are asked in ascending order each year; grants come before
-    the municipal budget because a co-financing share may be taken out of it).
+    ``order`` (instruments are asked in ascending order each year: grants (0) first,
+    the municipal budget (2) last, because a grant's co-financing share may be taken out
+    of it and the overhead compensation relieves it).
     """
 
     name: ClassVar[str]
@@ -106,6 +107,8 @@ class FinancingModel:
         instruments: in the order they are asked each year.
         funds: the current year's :class:`YearFunds`.
         offset_from_budget_eur: co-financing taken out of the municipal budget this year.
+        budget_relief_eur: municipal budget money for the quarter replaced this year by
+            the overhead compensation (the state pays that part instead).
     """
 
     def __init__(self, model: QuarterModel, name: str) -> None:
@@ -116,6 +119,7 @@ class FinancingModel:
                                   key=lambda i: i.order)
         self.funds = YearFunds(0.0)
         self.offset_from_budget_eur = 0.0
+        self.budget_relief_eur = 0.0
         self._pools: dict[str | None, dict[Payer, float]] = {}
         self._costs: list[tuple[str, Payer, float]] = []
         self._split: dict[str | None, list[tuple[Payer, float]]] = {}
@@ -132,6 +136,7 @@ class FinancingModel:
     def funds_for_year(self, year_index: int, calendar_year: int) -> YearFunds:
         """Ask every instrument for the year's money; returns free and earmarked funds."""
         self.offset_from_budget_eur = 0.0
+        self.budget_relief_eur = 0.0
         pools: dict[str | None, dict[Payer, float]] = {}
         costs = []
         for inst in self.instruments:

@@ -1,4 +1,4 @@
-"""The eleven financing instruments (mechanisms); their parameters are in
+"""The twelve financing instruments (mechanisms); their parameters are in
 :mod:`quartiersim.config.financing`."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from quartiersim.config.financing import (
     HousingPartnershipParams,
     MunicipalBudgetParams,
     NeighbourhoodFundParams,
+    OverheadCompensationParams,
     PoolingParams,
     PreventionActParams,
     QuarterLevyParams,
@@ -33,14 +34,19 @@ from quartiersim.sim.financing.base import (
 @register_instrument
 class MunicipalBudget(Instrument):
     """The municipality's voluntary budget for the quarter (after consolidation cuts),
-    less any grant co-financing share the municipality had to take out of it."""
+    less any grant co-financing share the municipality had to take out of it and less
+    the part the overhead compensation pays instead (:class:`OverheadCompensation`).
+    Asked last, after the instruments that set those two amounts."""
 
     name = "municipal_budget"
     Params = MunicipalBudgetParams
+    order = 2
 
     def funds(self, year_index: int, calendar_year: int) -> dict[Payer, float]:
         budget = self.model.municipality.voluntary_budget_eur
-        return {Payer.MUNICIPALITY: max(0.0, budget - self.financing.offset_from_budget_eur)}
+        fin = self.financing
+        return {Payer.MUNICIPALITY: max(0.0, budget - fin.offset_from_budget_eur
+                                        - fin.budget_relief_eur)}
 
 
 # --------------------------------------------------------------------------- grants
@@ -71,6 +77,11 @@ class GrantProgramme(Instrument):
         self.approved_year: int | None = None
         self.funded_years: list[int] = []
         self.missed_years: list[int] = []
+        self.state_eur_by_year: dict[int, float] = {}
+
+    def state_paid_eur(self, calendar_year: int) -> float:
+        """What the state / federal level pays in that year (0 in a year not funded)."""
+        return self.state_eur_by_year.get(calendar_year, 0.0)
 
     def approval_probability(self) -> float:
         """Chance that this year's applications succeed (0 without staff capacity)."""
@@ -104,7 +115,36 @@ class GrantProgramme(Instrument):
         if route == "offset":
             self.financing.offset_from_budget_eur += own
         self.funded_years.append(calendar_year)
+        self.state_eur_by_year[calendar_year] = state
         return {Payer.STATE_FEDERAL: state, Payer.MUNICIPALITY: own}
+
+
+@register_instrument
+class OverheadCompensation(Instrument):
+    """Overhead compensation for programme administration (seed 004, workshop 1: "dass
+    die Kommunen bei der Umsetzung von Förderprogrammen (Overheadkosten) eine finanzielle
+    Unterstützung in Höhe von 10 % der Fördersumme erhalten"): in every year the grant
+    programme of the same financing model is funded, the state / federal level pays the
+    municipality ``share x`` the grant it pays that year (the state's part, not the
+    municipal co-financing). The model has no separate administration cost: the money
+    pays for the municipality's own work on the quarter, so it relieves the municipal
+    budget for the quarter by the same amount (:attr:`FinancingModel.budget_relief_eur`)
+    and the offers stay as they were; the municipality pays that much less, the state
+    that much more, every euro is booked once. Relief beyond the municipal budget's
+    contribution (or without ``municipal_budget`` in the financing model) is additional
+    money. Nothing without a grant."""
+
+    name = "overhead_compensation"
+    Params = OverheadCompensationParams
+    params: OverheadCompensationParams
+
+    def funds(self, year_index: int, calendar_year: int) -> dict[Payer, float]:
+        grant = self.financing.instrument(GrantProgramme)
+        paid = self.params.share * grant.state_paid_eur(calendar_year) if grant is not None else 0.0
+        if paid <= 0:
+            return {}
+        self.financing.budget_relief_eur += paid
+        return {Payer.STATE_FEDERAL: paid}
 
 
 @register_instrument
