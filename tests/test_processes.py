@@ -11,6 +11,7 @@ import pytest
 
 import quartiersim as qs
 from quartiersim.sim.model import QuarterModel
+from quartiersim.sim.processes.matching import capacity
 
 from conftest import ROOT
 
@@ -115,7 +116,7 @@ def test_carrier_in_deficit_cuts_staff_and_closes(tiny_raw, write_scenario):
     assert carrier.own_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
     m.run_months(11)
     assert not carrier.is_open
-    assert m.capacity()[0][carrier.point.index].sum() == 0.0
+    assert capacity(m)[0][carrier.point.index].sum() == 0.0
     assert carrier.received_eur == pytest.approx(carrier.spent_eur + carrier.reserve_eur)
 
 
