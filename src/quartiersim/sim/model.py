@@ -21,7 +21,7 @@ from mesa import DataCollector, Model
 
 from quartiersim.config.domains import AccessClass
 from quartiersim.config.schema import Scenario, Shock
-from quartiersim.sim.agents import Carrier, Municipality
+from quartiersim.sim.agents import Carrier, Municipality, Resident, Volunteer
 from quartiersim.sim.cooperation import COOPERATION_MODELS, CooperationModel
 from quartiersim.sim.financing import FinancingModel
 from quartiersim.sim.ledger import Ledger
@@ -120,8 +120,8 @@ class QuarterModel(Model):
         self._social_network = None
         self.aware_tie_counter = TieCounter(self.adjacency)
         self.volunteer_tie_counter = TieCounter(self.adjacency)
-        self.resident_of_slot: dict = {}  # slot -> Resident
-        self.volunteer_of_slot: dict = {}  # slot -> Volunteer
+        self.resident_of_slot: dict[int, Resident] = {}
+        self.volunteer_of_slot: dict[int, Volunteer] = {}
         slots = np.arange(scenario.population.residents)
         demography.add_residents(self, slots)
         self.target_residents = float(len(slots))
