@@ -285,3 +285,22 @@ def test_grant_cofinancing_routes():
     assert m.municipality.cofinancing_route(6_000.0, 0, 2024) is CofinancingRoute.UNAFFORDABLE
     assert grant.award == {} and grant.missed_years == [2024]
     assert m.financing.funds.free_eur == pytest.approx(5_000.0)
+
+
+def test_overhead_compensation_is_decided_with_the_grant():
+    from quartiersim.sim.financing import OverheadCompensation
+
+    m = _model({"financing.g.grant_programme": {"project_eur_per_year": 30_000.0, "funding_rate": 0.8,
+                                                "start_year": 2024, "end_year": 2025,
+                                                "success_probability_max": 1.0,
+                                                "application_staff_fte": 100.0,
+                                                "half_saturation_fte": 1e-9},
+                "financing.g.municipal_budget": {}, "financing.g.overhead_compensation": {}},
+               financing="g")
+    comp = m.financing.instrument(OverheadCompensation)
+    assert comp.award == pytest.approx({Payer.STATE_FEDERAL: 0.1 * 24_000.0})
+    assert m.financing.budget_relief_eur == pytest.approx(2_400.0)
+    # the municipal budget brings that much less, the offers' money is the same
+    assert m.financing.funds.free_eur == pytest.approx(40_000.0 - 2_400.0 + 30_000.0 + 2_400.0)
+    m.run_months(24)  # after the programme (2024-2025): neither grant nor compensation
+    assert comp.award == {} and m.financing.budget_relief_eur == 0.0
