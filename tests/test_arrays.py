@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from quartiersim.sim.model import QuarterModel
+from quartiersim.sim.processes.awareness import aware_ties
+from quartiersim.sim.processes.needs import onset_probabilities
 from quartiersim.sim.population import ResidentArrays, onset_by_code, onset_table, status_codes
 from quartiersim.config.loading import load_scenario
 
@@ -23,7 +25,7 @@ def model() -> QuarterModel:
 
 def test_incremental_aware_ties_equal_full_count(model: QuarterModel) -> None:
     full = model.adjacency @ model.residents.aware.astype(float)  # (n, 6)
-    assert np.array_equal(model._aware_ties(), np.ascontiguousarray(full.T).reshape(-1))
+    assert np.array_equal(aware_ties(model), np.ascontiguousarray(full.T).reshape(-1))
 
 
 def test_per_domain_arrays_stay_domain_major(model: QuarterModel) -> None:
@@ -43,7 +45,7 @@ def test_flat_view_writes_through_and_restores_layout() -> None:
 def test_onset_lookup_matches_direct_rule(model: QuarterModel) -> None:
     """The table look-up gives the scenario's rule: base x multipliers, 0 when ineligible."""
     a, needs = model.residents, model.config.needs
-    onset = model._onset_probabilities()
+    onset = onset_probabilities(model)
     s = int(np.flatnonzero(a.alive & a.transfer & (a.age >= 18) & (a.age < 60))[0])
     assert onset[s, 5] == pytest.approx(needs.counselling.onset_probability_per_month
                                         * needs.counselling.multiplier_transfer
@@ -61,7 +63,7 @@ def test_onset_lookup_matches_direct_rule(model: QuarterModel) -> None:
 
 
 def test_growth_keeps_layout_counts_and_agents() -> None:
-    """A growing population adds slots (_grow): arrays stay domain-major, incremental tie
+    """A growing population adds slots (demography.grow): arrays stay domain-major, incremental tie
     counts equal the full products, and there is one Resident agent per living slot."""
     from quartiersim.sim.agents import Resident
 
@@ -72,8 +74,8 @@ def test_growth_keeps_layout_counts_and_agents() -> None:
     a = m.residents
     assert a.n > n0 and a.need_hours.flags.f_contiguous and a.aware.flags.f_contiguous
     full = m.adjacency @ a.aware.astype(float)
-    assert np.array_equal(m._aware_ties(), np.ascontiguousarray(full.T).reshape(-1))
+    assert np.array_equal(aware_ties(m), np.ascontiguousarray(full.T).reshape(-1))
     is_vol = a.volunteer_hours > 0
-    assert np.array_equal(m._volunteer_tie_counter.count(is_vol), m.adjacency @ is_vol.astype(float))
+    assert np.array_equal(m.volunteer_tie_counter.count(is_vol), m.adjacency @ is_vol.astype(float))
     assert len(m.agents_by_type[Resident]) == int(a.alive.sum())
     assert len(m.volunteer_of_slot) == int(is_vol.sum())

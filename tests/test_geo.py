@@ -139,7 +139,6 @@ def test_outside_cells_are_not_walked_through(tiny_raw: dict, write_scenario) ->
     assert d[1, 2] == pytest.approx(50 * 2 ** 0.5 + 50)  # 'o' is walked through like housing
     assert np.isinf(d[0, 2]) and np.isinf(d[:, 3]).all()  # outside cells are never reached
     assert np.isinf(d[:2, 4]).all()  # and nobody walks through them to the cells beyond
-    assert (sp.region.reshape(3, 5)[:, 3] == 0).all()
 
 
 def test_residents_per_cell_is_validated(tiny_raw: dict, write_scenario) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import quartiersim as qs
 from quartiersim.config.domains import CostCategory, Payer
+from quartiersim.sim.financing import GrantProgramme
 
 _ALWAYS = {"min_age": 0.0, "max_age": 120.0, "onset_probability_per_month": 1.0,
            "resolve_probability_unserved": 0.0, "resolve_probability_served": 0.0,
@@ -163,7 +164,7 @@ def test_municipality_without_cofinancing_share_gets_no_grant(tiny_raw, write_sc
     r = qs.run(write_scenario(raw, "a.toml"), model="municipal", financing="g", seed=1, years=2,
                keep_model=True)
     assert r.summary["cost_state_federal_eur"] == 0.0
-    assert r.model.financing.instruments[0].missed_years == [2020, 2021]
+    assert r.model.financing.instrument(GrantProgramme).missed_years == [2020, 2021]
     assert r.summary["coverage_after_grant"] is None
     # with a budget that can hold the share, it is offset there: the municipality pays
     # no more than its budget and the state adds 80 %

@@ -11,6 +11,7 @@ import pytest
 
 import quartiersim as qs
 from quartiersim.sim.model import QuarterModel
+from quartiersim.sim.processes.matching import capacity
 
 from conftest import ROOT
 
@@ -115,7 +116,7 @@ def test_carrier_in_deficit_cuts_staff_and_closes(tiny_raw, write_scenario):
     assert carrier.own_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
     m.run_months(11)
     assert not carrier.is_open
-    assert m.capacity()[0][carrier.point.index].sum() == 0.0
+    assert capacity(m)[0][carrier.point.index].sum() == 0.0
     assert carrier.received_eur == pytest.approx(carrier.spent_eur + carrier.reserve_eur)
 
 
@@ -172,3 +173,33 @@ def test_clients_return_so_take_up_builds_up(tiny_raw, write_scenario, seed):
     assert cov[0.0][-1] == pytest.approx(0.1, abs=0.05)  # stays at the seeking probability
     assert cov[1.0][-1] > 0.6  # everyone who came once keeps coming: clients accumulate
     assert cov[1.0][0] == pytest.approx(cov[0.0][0], abs=0.05)  # first month alike
+
+
+def test_odd_names_every_process_module_and_only_existing_ones():
+    """docs/ODD.md section 3 names the module of each process; every module it names exists."""
+    import re
+
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    section3 = odd[odd.index("## 3. Process overview"):odd.index("## 4. Design concepts")]
+    package = ROOT / "src" / "quartiersim" / "sim" / "processes"
+    modules = {p.name for p in package.glob("*.py")} - {"__init__.py"}
+    named = set(re.findall(r"sim/processes/(\w+\.py)", section3))
+    assert named == modules
+    for path in set(re.findall(r"`((?:sim|config|studies|app)/[\w/]+\.py)`", odd)):
+        assert (ROOT / "src" / "quartiersim" / path).is_file(), path
+
+
+def test_every_process_module_is_reached_from_step():
+    """step() (and plan_year, which it calls at the year end) is the list of processes:
+    each module of sim/processes is called there by name."""
+    import inspect
+
+    from quartiersim.sim import processes
+
+    package = ROOT / "src" / "quartiersim" / "sim" / "processes"
+    source = inspect.getsource(QuarterModel.step) + inspect.getsource(QuarterModel.plan_year)
+    assert "self.plan_year()" in inspect.getsource(QuarterModel.step)
+    for p in package.glob("*.py"):
+        if p.name != "__init__.py":
+            assert f"{p.stem}." in source, p.stem
+    assert processes.monthly(1.0) == 1.0 and processes.monthly(0.0) == 0.0

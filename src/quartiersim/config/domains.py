@@ -1,5 +1,5 @@
 """Categories of the model as enums: need domains, resident groups, payers, cost
-categories, land uses and kinds of service point.
+categories, land uses, kinds of service point, access classes and co-financing routes.
 
 Every category the model knows is an enum member, never a bare string or number.
 Array axes follow the enum order (``Domain`` is the column axis of every
@@ -37,6 +37,34 @@ class Group(StrEnum):
     TRANSFER_RECIPIENTS = "transfer_recipients"  # SGB II / SGB XII
     MIGRATION_BACKGROUND = "migration_background"  # Migrationshintergrund
     MOBILITY_LIMITED = "mobility_limited"
+
+
+class AccessClass(IntEnum):
+    """How a resident reaches offers (matching, ODD 7.4): whether the shorter decay length
+    applies (*limited*: aged ``access.limited_from_age`` or more, or mobility-limited) and
+    whether a language barrier lowers the seeking score. The value is
+    ``2 x limited + language barrier``, the row of the best-point tables."""
+
+    PLAIN = 0
+    LANGUAGE_BARRIER = 1
+    LIMITED = 2
+    LIMITED_LANGUAGE_BARRIER = 3
+
+    @property
+    def limited(self) -> bool:
+        return self >= AccessClass.LIMITED
+
+    @property
+    def language_barrier(self) -> bool:
+        return bool(self & 1)
+
+
+class CofinancingRoute(StrEnum):
+    """How the municipality pays a grant's co-financing share for a year (ODD 7.11)."""
+
+    ADDITIONAL = "additional"  # the budget has room: money in addition to the quarter's budget
+    OFFSET = "offset"  # taken out of the quarter's voluntary budget (at least the share)
+    UNAFFORDABLE = "unaffordable"  # neither: the year is not funded (the grant is missed)
 
 
 class Payer(StrEnum):

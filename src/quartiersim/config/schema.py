@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from quartiersim.config.behaviour import CarrierBehaviour, Demography
 from quartiersim.config.cooperation import COOPERATION_PARAMS
 from quartiersim.config.domains import DOMAINS, LAND_USE_SYMBOLS, Domain, PointKind
 from quartiersim.config.fields import ASSUMPTION, P, Strict
@@ -160,8 +161,8 @@ class Population(Strict):
     newcomer_share_migration_background: float = P(0.4, unit="share", ge=0, le=1)
     newcomer_share_transfer_recipients: float = P(0.25, unit="share", ge=0, le=1)
     mortality_at_80_per_year: float = P(0.05, unit="per year", ge=0, le=1,
-                                        description="Gompertz mortality q(80); q doubles every "
-                                                    "7.3 years of age (assumption).")
+                                        description="Gompertz mortality q(80); how it changes "
+                                                    "with age: [demography].")
 
 
 class Network(Strict):
@@ -256,6 +257,10 @@ class Needs(Strict):
         0.012, unit="probability per month", ge=0, le=1,
         description="Integration needs arise only among residents with a language barrier; "
                     "this is their monthly onset probability.")
+    unmet_below_served_share: float = P(
+        0.5, unit="share of the need", ge=0, le=1,
+        description="A month counts towards escalation_delay_months while less than this "
+                    "share of the need is served (the need is mostly unmet).")
 
     def __getitem__(self, domain: Domain) -> DomainNeed:
         return getattr(self, domain.value)
@@ -273,7 +278,10 @@ class Access(Strict):
                               source="assumption; distance decay exists in 77 % of 108 studies "
                                      "(Kelly et al. 2016, BMJ Open) but no German parameter")
     decay_length_limited_m: float = P(300.0, unit="m", gt=0, le=1e9,
-                                      description="Decay length for residents 75+ or mobility-limited.")
+                                      description="Decay length for residents limited_from_age+ "
+                                                  "or mobility-limited.")
+    limited_from_age: float = P(75.0, unit="years", ge=0, le=120,
+                                description="Residents this old count as limited (shorter decay).")
     trust_municipal_office: float = P(0.6, unit="probability", ge=0, le=1)
     trust_carrier: float = P(0.8, unit="probability", ge=0, le=1)
     trust_centre: float = P(0.85, unit="probability", ge=0, le=1)
@@ -309,9 +317,15 @@ class Access(Strict):
 class Volunteering(Strict):
     """Volunteers (Ehrenamtliche): who joins, how many hours, who quits."""
 
-    rate: float = P(0.04, unit="share of residents 14+", ge=0, le=1, lever=True,
+    rate: float = P(0.04, unit="share of residents min_age+", ge=0, le=1, lever=True,
                     description="Share of adult residents volunteering in the quarter's social "
                                 "offers at the start.")
+    min_age: float = P(14.0, unit="years", ge=0, le=120,
+                       description="Youngest age at which residents volunteer (and are activated).")
+    resident_run_eur_per_hour: float = P(
+        5.0, unit="EUR per h", gt=0, le=1000,
+        description="EUR a resident-run offer needs per volunteer hour it deploys without paid "
+                    "coordination: material, room use and expense allowances.")
     share_low_hours: float = P(0.6, unit="share", ge=0, le=1,
                                source="Freiwilligensurvey 2019 ch. 6: 60.0 % give <= 2 h/week")
     share_high_hours: float = P(0.171, unit="share", ge=0, le=1,
@@ -423,7 +437,6 @@ class Municipality(Strict):
     hours_per_fte_per_month: float = P(133.0, unit="h per month", gt=0, le=744,
                                        description="Productive hours of one FTE (1,600 h/yr).")
 
-
     @model_validator(mode="after")
     def _shares(self) -> Municipality:
         if any(v < 0 for v in self.domain_shares.values()) or sum(self.domain_shares.values()) <= 0:
@@ -461,6 +474,8 @@ class Scenario(Strict):
     access: Access = Access()
     volunteering: Volunteering = Volunteering()
     carriers: list[CarrierSpec] = Field(default_factory=list)
+    carrier_behaviour: CarrierBehaviour = CarrierBehaviour()
+    demography: Demography = Demography()
     municipality: Municipality
     cooperation: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Parameters per cooperation model name.")
@@ -499,7 +514,6 @@ class Scenario(Strict):
         """A new scenario with dotted-key overrides applied and validated like the file."""
         raw = self.model_dump(mode="json")
         return build_scenario(apply_overrides(raw, overrides), self._path)
-
 
 
 def build_scenario(raw: dict[str, Any], path: str) -> Scenario:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Payer
+from quartiersim.config.domains import DOMAINS, CofinancingRoute, CostCategory, Domain, Payer
 
 if TYPE_CHECKING:
     from quartiersim.config.schema import CarrierSpec
@@ -101,7 +101,7 @@ class Volunteer(Agent):
     """A volunteer (Ehrenamtliche/r): a resident with committed hours in one domain.
 
     Deploys hours only where paid staff coordinate them; quits with a hazard that rises
-    with overload and missing coordination (see ``QuarterModel.volunteers_quit``).
+    with overload and missing coordination (:mod:`quartiersim.sim.processes.attrition`).
     """
 
     model: QuarterModel
@@ -136,14 +136,13 @@ class Carrier(Agent):
     Staff funded from its own funds (``own_fte``) and staff funded by the cooperation
     model (``funded_fte``, paid through :meth:`receive`). Each month it receives its
     own funds (booked to ``Payer.DONORS``), pays staff, overhead and rent, and updates
-    its reserve. In deficit it cuts own-funded staff by ``cut_share`` a month; after
-    ``close_after_deficit_months`` consecutive deficit months with the reserve gone it
-    closes and its point stops offering.
+    its reserve. In deficit it cuts own-funded staff by
+    ``carrier_behaviour.staff_cut_share_per_deficit_month`` a month; after
+    ``carrier_behaviour.close_after_deficit_months`` consecutive deficit months with the
+    reserve gone it closes and its point stops offering.
     """
 
     model: QuarterModel
-    cut_share = 0.10  # assumption: a tenth of own staff per deficit month
-    close_after_deficit_months = 12  # assumption
 
     def __init__(self, model: QuarterModel, spec: CarrierSpec, point: ServicePoint) -> None:
         super().__init__(model)
@@ -210,10 +209,12 @@ class Carrier(Agent):
         self.spent_eur += cost
         self.income_month_eur = 0.0
         if self.reserve_eur < 0:
+            behaviour = self.model.config.carrier_behaviour
+            cut = behaviour.staff_cut_share_per_deficit_month
             self.deficit_months += 1
-            self.own_fte *= 1.0 - self.cut_share
-            self.own_coordination_fte *= 1.0 - self.cut_share
-            if self.deficit_months >= self.close_after_deficit_months:
+            self.own_fte *= 1.0 - cut
+            self.own_coordination_fte *= 1.0 - cut
+            if self.deficit_months >= behaviour.close_after_deficit_months:
                 self.close()
         else:
             self.deficit_months = 0
@@ -300,16 +301,17 @@ class Municipality(Agent):
         return max(0.0, projected)
 
     def cofinancing_route(self, own_share_eur: float, year_index: int,
-                          calendar_year: int) -> str | None:
+                          calendar_year: int) -> CofinancingRoute:
         """How the municipality can pay a grant's co-financing share for the year:
-        ``"additional"`` (the budget has room), ``"offset"`` (taken out of the quarter's
-        voluntary budget, which must be at least the share) or None (it cannot afford
-        the share and misses the grant)."""
+        ``ADDITIONAL`` (the budget has room), ``OFFSET`` (taken out of the quarter's
+        voluntary budget, which must be at least the share) or ``UNAFFORDABLE`` (it
+        cannot afford the share and misses the grant); used by
+        :mod:`quartiersim.sim.processes.cofinancing`."""
         if own_share_eur <= self.room_eur(year_index, calendar_year):
-            return "additional"
+            return CofinancingRoute.ADDITIONAL
         if own_share_eur <= self.voluntary_budget_eur:
-            return "offset"
-        return None
+            return CofinancingRoute.OFFSET
+        return CofinancingRoute.UNAFFORDABLE
 
     def other_expenses_eur(self, year_index: int) -> float:
         s = self.spec

@@ -10,20 +10,19 @@ per-domain columns are contiguous and monthly array operations run at memory spe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from quartiersim.config.domains import N_DOMAINS
-from quartiersim.config.schema import Needs, Network, Population
+from quartiersim.config.behaviour import Demography
+from quartiersim.config.domains import DOMAINS, N_DOMAINS
+from quartiersim.config.schema import Needs, Network, Population, Scenario
 
-# Share of transfer recipients among under-18s relative to all residents:
-# derived: EN-Kreis SGB II rate under 18 / total = 15.4 / 9.8 (Arbeitslosenreport NRW 1/2022)
-CHILD_TRANSFER_FACTOR = 15.4 / 9.8
-# Grundsicherung im Alter is far rarer than SGB II among 65+ (assumption)
-ELDERLY_TRANSFER_FACTOR = 0.3
+if TYPE_CHECKING:
+    from quartiersim.sim.space import QuarterSpace
 
 
 @dataclass
@@ -46,7 +45,6 @@ class ResidentArrays:
     volunteer_hours: np.ndarray  # committed h/month, 0 = not a volunteer
     volunteer_domain: np.ndarray
     volunteer_point: np.ndarray  # point index, -1 = none
-    cohort: np.ndarray = field(default=None)  # True for residents present at the start
 
     @property
     def n(self) -> int:
@@ -65,7 +63,7 @@ class ResidentArrays:
                    served_hours=per_domain(), unmet_months=per_domain(np.int32),
                    aware=per_domain(bool), case_months_left=per_domain(np.int32),
                    volunteer_hours=z(n), volunteer_domain=z(n, np.int64),
-                   volunteer_point=np.full(n, -1, np.int64), cohort=z(n, bool))
+                   volunteer_point=np.full(n, -1, np.int64))
 
     def flat(self, name: str) -> np.ndarray:
         """A flat, writable view (6 * n,) of the per-domain array ``name``, domain-major:
@@ -84,14 +82,17 @@ class ResidentArrays:
             setattr(self, name, np.asfortranarray(joined) if joined.ndim == 2 else joined)
 
     def draw_attributes(self, slots: np.ndarray, ages: np.ndarray, pop: Population,
-                        rng: np.random.Generator, share_transfer: float,
+                        demo: Demography, rng: np.random.Generator, share_transfer: float,
                         share_migration: float) -> None:
-        """Give residents in ``slots`` the ages ``ages`` and draw their status attributes."""
+        """Give residents in ``slots`` the ages ``ages`` and draw their status attributes:
+        transfer receipt with ``share_transfer`` overall, by the age factors of ``demo``;
+        migration background with ``share_migration``; the rest by ``pop``'s shares."""
         k = len(slots)
         self.alive[slots] = True
         self.age[slots] = ages
         child, old = ages < 18, ages >= 65
-        factor = np.where(child, CHILD_TRANSFER_FACTOR, np.where(old, ELDERLY_TRANSFER_FACTOR, 1.0))
+        factor = np.where(child, demo.transfer_factor_under_18,
+                          np.where(old, demo.transfer_factor_65_plus, 1.0))
         # rescale so that the mean share over these ages is share_transfer
         base = share_transfer / max(factor.mean(), 1e-12)
         self.transfer[slots] = rng.random(k) < np.clip(base * factor, 0, 1)
@@ -107,7 +108,32 @@ class ResidentArrays:
         self.aware[slots] = False
         self.volunteer_hours[slots] = 0.0
         self.volunteer_point[slots] = -1
-        self.cohort[slots] = False
+
+
+def populate(scenario: Scenario, space: QuarterSpace,
+             rng: np.random.Generator) -> tuple[ResidentArrays, np.ndarray]:
+    """The residents at the start and their ties (ODD 5): ``population.residents``
+    residents in households on the housing cells (by the space's ``housing_weight`` if
+    any), with ages, status and awareness, and 10 % (+ 16) vacant slots with dwellings
+    for turnover and growth.
+
+    Returns (arrays over all slots, ties (m, 2) as :func:`build_ties`); residents occupy
+    slots ``0 .. residents - 1``."""
+    pop, cells, weight = scenario.population, space.housing_cells, space.housing_weight
+    n = pop.residents
+    capacity = int(n * 1.1) + 16
+    a = ResidentArrays.empty(capacity)
+    home, household = place_households(n, cells, scenario.network.household_size_mean, rng, weight)
+    # vacant slots get dwellings too (in the same proportions), for growth and turnover
+    spare_home, spare_hh = place_households(capacity - n, cells, 1.0, rng, weight)
+    a.home_cell[:n], a.home_cell[n:] = home, spare_home
+    slots = np.arange(n)
+    a.draw_attributes(slots, initial_ages(pop, scenario.demography, n, rng), pop,
+                      scenario.demography, rng, pop.share_transfer_recipients,
+                      pop.share_migration_background)
+    a.aware[slots] = rng.random((n, N_DOMAINS)) < scenario.access.initial_awareness
+    household_all = np.concatenate([household, spare_hh + household.max() + 1])
+    return a, build_ties(a.home_cell, household_all, space.width, scenario.network, rng)
 
 
 #: Status flags that set a resident's need onset probability, in the order the
@@ -132,8 +158,6 @@ def status_codes(a: ResidentArrays, slots: np.ndarray | None = None) -> np.ndarr
 def eligibility_groups(needs: Needs) -> list[tuple[float, float, int]]:
     """Distinct age ranges of the domains: ``(min_age, max_age + 1, bits)`` where bit k of
     ``bits`` marks domain k as eligible in that range (ages in ``[min, max + 1]``)."""
-    from quartiersim.config.domains import DOMAINS
-
     groups: dict[tuple[float, float], int] = {}
     for k, d in enumerate(DOMAINS):
         key = (needs[d].min_age, needs[d].max_age + 1)
@@ -159,8 +183,6 @@ def onset_table(needs: Needs) -> np.ndarray:
     Base rate (integration: the language-barrier rate for residents with a language
     barrier) times each applicable status multiplier, applied in ``STATUS_FLAGS`` order,
     capped at 1. Age eligibility is applied by the caller."""
-    from quartiersim.config.domains import DOMAINS
-
     codes = np.arange(64)
     flag = [((codes >> b) & 1).astype(bool) for b in range(len(STATUS_FLAGS))]
     out = np.zeros((64, N_DOMAINS))
@@ -179,25 +201,27 @@ def onset_table(needs: Needs) -> np.ndarray:
     return out
 
 
-def initial_ages(pop: Population, n: int, rng: np.random.Generator) -> np.ndarray:
+def initial_ages(pop: Population, demo: Demography, n: int, rng: np.random.Generator) -> np.ndarray:
     """Ages (years) with the scenario's shares under 18 and 65+; within bands uniform,
-    65+ with an exponential tail (mean 10 years above 65, capped at 100; assumption)."""
+    65+ with an exponential tail (``demo.initial_65_plus_mean_excess_years`` above 65 on
+    average, capped at ``demo.initial_max_age``)."""
     band = rng.choice(3, size=n, p=[pop.share_under_18,
                                     1 - pop.share_under_18 - pop.share_65_plus,
                                     pop.share_65_plus])
     ages = np.empty(n)
     ages[band == 0] = rng.uniform(0, 18, (band == 0).sum())
     ages[band == 1] = rng.uniform(18, 65, (band == 1).sum())
-    ages[band == 2] = np.minimum(65 + rng.exponential(10.0, (band == 2).sum()), 100.0)
+    ages[band == 2] = np.minimum(65 + rng.exponential(demo.initial_65_plus_mean_excess_years,
+                                                      (band == 2).sum()), demo.initial_max_age)
     return ages
 
 
-def newcomer_ages(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Ages of people moving in (births included): younger than the quarter (assumption:
-    25 % under 18, 60 % 18-49, 10 % 50-64, 5 % 65+)."""
-    band = rng.choice(4, size=n, p=[0.25, 0.60, 0.10, 0.05])
+def newcomer_ages(n: int, demo: Demography, rng: np.random.Generator) -> np.ndarray:
+    """Ages of ``n`` people moving in: a band (under 18, 18-49, 50-64, 65 to
+    ``demo.newcomer_max_age``) by ``demo``'s newcomer shares, uniform within it."""
+    band = rng.choice(4, size=n, p=demo.newcomer_age_shares())
     lo = np.array([0.0, 18.0, 50.0, 65.0])[band]
-    hi = np.array([18.0, 50.0, 65.0, 90.0])[band]
+    hi = np.array([18.0, 50.0, 65.0, demo.newcomer_max_age])[band]
     return rng.uniform(lo, hi)
 
 

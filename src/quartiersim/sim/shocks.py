@@ -28,17 +28,18 @@ def apply_transfer_shocks(model: QuarterModel, calendar_year: int) -> None:
     recipients by each shock's ``transfer_recipient_change`` (relative to the current
     number of recipients), chosen at random among the alive residents.
 
-    The draws come from a child generator spawned once from ``model.rng`` (common random
-    numbers: the model's own random stream stays the same as in the unshocked run)."""
+    The draws come from ``model.shock_rng``, a child generator spawned from ``model.rng``
+    on the first such shock (common random numbers: the model's own random stream stays
+    the same as in the unshocked run)."""
     a = model.residents
     for s in model.shocks:
         if s.year != calendar_year or s.transfer_recipient_change == 0:
             continue
-        if getattr(model, "_shock_rng", None) is None:
-            model._shock_rng = model.rng.spawn(1)[0]
+        if model.shock_rng is None:
+            model.shock_rng = model.rng.spawn(1)[0]
         rec = np.flatnonzero(a.alive & a.transfer)
         k = int(round(abs(s.transfer_recipient_change) * len(rec)))
         pool = np.flatnonzero(a.alive & ~a.transfer) if s.transfer_recipient_change > 0 else rec
         k = min(k, len(pool))
         if k:
-            a.transfer[model._shock_rng.choice(pool, size=k, replace=False)] = s.transfer_recipient_change > 0
+            a.transfer[model.shock_rng.choice(pool, size=k, replace=False)] = s.transfer_recipient_change > 0

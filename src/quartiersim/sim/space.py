@@ -14,7 +14,6 @@ from random import Random
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 from mesa.discrete_space.property_layer import PropertyLayer
-from scipy.ndimage import label
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -43,11 +42,9 @@ class QuarterSpace:
         points: service points in layout order (row-major).
         distance_m: array (n_points, n_cells): shortest walking distance in metres from
             each service point to each cell, crossing costs included.
-        region: array (n_cells,): connected area label when barrier, crossing and outside
-            cells are removed (0 for those); residents on different labels are separated by
-            a barrier such as Herten's ring road.
         housing_weight: array (n_housing,) of probabilities (sum 1) of placing a household
             on each housing cell (``space.residents_per_cell``), or None for uniform.
+        georeference: where the layout lies on the map (``space.georeference``), or None.
     """
 
     def __init__(self, spec: Space, random: Random | None = None) -> None:
@@ -79,8 +76,6 @@ class QuarterSpace:
         self.housing_weight = (None if weights is None
                                else np.asarray(weights, dtype=float) / float(np.sum(weights)))
         self.georeference = spec.georeference
-        open_ = ~np.isin(land, (LandUse.BARRIER, LandUse.CROSSING, LandUse.OUTSIDE))
-        self.region = label(open_, structure=np.ones((3, 3)))[0].ravel()
         self.distance_m = self._distances()
 
     def _distances(self) -> np.ndarray:

@@ -6,7 +6,7 @@ earmarked to a domain or to resident-run offers) into provision: who employs sta
 which domain at which service point, who coordinates volunteers and where they serve,
 which monthly payments flow to whom (each tagged with its purpose, so that earmarked
 money pays only for its purpose), and how access is shaped (outreach, cross-referral,
-activation). The core model (:mod:`quartiersim.sim.model`) only calls the protocol; adding a
+activation). The model's processes (:mod:`quartiersim.sim.processes`) only call the protocol; adding a
 model means adding a class decorated with :func:`register` and, optionally, a
 ``[cooperation.<name>]`` section in the scenario files.
 
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
 COOPERATION_MODELS: dict[str, type[CooperationModel]] = {}
-
-#: EUR a resident-run offer needs per volunteer hour it deploys without paid
-#: coordination: material, room use and expense allowances (assumption).
-RESIDENT_RUN_EUR_PER_HOUR = 5.0
 
 
 def register(cls: type[CooperationModel]) -> type[CooperationModel]:
@@ -119,7 +115,8 @@ class CooperationModel(ABC):
         """Residents allocate money earmarked to resident-run offers (neighbourhood fund)
         to the offers volunteers run at the volunteer points, in proportion to the hours
         volunteers offer there; each point can then deploy ``money / 12 /
-        RESIDENT_RUN_EUR_PER_HOUR`` volunteer hours a month without paid coordination."""
+        volunteering.resident_run_eur_per_hour`` volunteer hours a month without paid
+        coordination."""
         points = self.volunteer_points()
         if money_eur <= 0 or not points:
             return
@@ -128,7 +125,8 @@ class CooperationModel(ABC):
                               weights=a.volunteer_hours[a.volunteer_hours > 0],
                               minlength=len(self.self_run_hours) + 1)[1:][points]
         w = offered / offered.sum() if offered.sum() > 0 else np.full(len(points), 1.0 / len(points))
-        self.self_run_hours[points] += w * money_eur / 12.0 / RESIDENT_RUN_EUR_PER_HOUR
+        eur_per_hour = self.model.config.volunteering.resident_run_eur_per_hour
+        self.self_run_hours[points] += w * money_eur / 12.0 / eur_per_hour
         self.pay("resident_run_offers", money_eur, purpose=RESIDENT_RUN)
 
     def volunteer_points(self) -> list[int]:

@@ -58,10 +58,6 @@ class YearFunds:
     free_eur: float
     earmarked_eur: Mapping[str, float] = field(default_factory=dict)
 
-    @property
-    def total_eur(self) -> float:
-        return self.free_eur + sum(self.earmarked_eur.values())
-
     def earmark(self, purpose: str) -> float:
         return float(self.earmarked_eur.get(purpose, 0.0))
 
@@ -74,16 +70,15 @@ class YearFunds:
 class Instrument(ABC):
     """Protocol of a financing instrument (Finanzierungsinstrument).
 
-    Subclasses set ``name`` (API) and ``Params``; ``earmark`` (None = free money) and
-    ``order`` (instruments are asked in ascending order each year: grants (0) first,
-    the municipal budget (2) last, because a grant's co-financing share may be taken out
-    of it and the overhead compensation relieves it).
+    Subclasses set ``name`` (API), ``Params`` and ``earmark`` (None = free money).
+    Instruments are asked each year in the order the scenario lists them; what must be
+    decided before (a grant's co-financing) is decided by its own process,
+    :mod:`quartiersim.sim.processes.cofinancing`.
     """
 
     name: ClassVar[str]
     Params: ClassVar[type[Strict]]
     earmark: ClassVar[str | None] = None
-    order: ClassVar[int] = 1
 
     def __init__(self, financing: FinancingModel, params: Strict) -> None:
         self.financing = financing
@@ -104,19 +99,19 @@ class FinancingModel:
     """A named set of instruments; collects each year's funds and books every payment.
 
     Attributes:
-        instruments: in the order they are asked each year.
+        instruments: in the scenario's order, the order they are asked each year.
         funds: the current year's :class:`YearFunds`.
         offset_from_budget_eur: co-financing taken out of the municipal budget this year.
         budget_relief_eur: municipal budget money for the quarter replaced this year by
-            the overhead compensation (the state pays that part instead).
+            the overhead compensation (the state pays that part instead). Both are set by
+            :mod:`quartiersim.sim.processes.cofinancing` before the funds are collected.
     """
 
     def __init__(self, model: QuarterModel, name: str) -> None:
         self.model = model
         self.name = name
-        self.instruments = sorted((INSTRUMENTS[inst](self, params) for inst, params in
-                                   validate_financing(model.config, name)),
-                                  key=lambda i: i.order)
+        self.instruments = [INSTRUMENTS[inst](self, params) for inst, params in
+                            validate_financing(model.config, name)]
         self.funds = YearFunds(0.0)
         self.offset_from_budget_eur = 0.0
         self.budget_relief_eur = 0.0
@@ -134,9 +129,8 @@ class FinancingModel:
         return max(grant.funded_years) if grant is not None and grant.funded_years else None
 
     def funds_for_year(self, year_index: int, calendar_year: int) -> YearFunds:
-        """Ask every instrument for the year's money; returns free and earmarked funds."""
-        self.offset_from_budget_eur = 0.0
-        self.budget_relief_eur = 0.0
+        """Ask every instrument for the year's money; returns free and earmarked funds.
+        The grant co-financing of the year is decided before (``offset_from_budget_eur``)."""
         pools: dict[str | None, dict[Payer, float]] = {}
         costs = []
         for inst in self.instruments:

@@ -35,12 +35,11 @@ from quartiersim.sim.financing.base import (
 class MunicipalBudget(Instrument):
     """The municipality's voluntary budget for the quarter (after consolidation cuts),
     less any grant co-financing share the municipality had to take out of it and less
-    the part the overhead compensation pays instead (:class:`OverheadCompensation`).
-    Asked last, after the instruments that set those two amounts."""
+    the part the overhead compensation pays instead (:class:`OverheadCompensation`); both
+    are decided by :mod:`quartiersim.sim.processes.cofinancing` before the funds."""
 
     name = "municipal_budget"
     Params = MunicipalBudgetParams
-    order = 2
 
     def funds(self, year_index: int, calendar_year: int) -> dict[Payer, float]:
         budget = self.model.municipality.voluntary_budget_eur
@@ -56,24 +55,28 @@ class MunicipalBudget(Instrument):
 class GrantProgramme(Instrument):
     """A time-limited grant programme (Soziale Stadt, ESF, federal programmes).
 
-    Each programme year until approval the municipality applies if it can afford the
-    co-financing share (:meth:`~quartiersim.sim.agents.Municipality.cofinancing_route`);
-    each of ``n`` applications succeeds with ``success_probability_max x c / (c +
-    half_saturation_fte)`` for staff capacity ``c`` FTE (``n`` and ``c`` are raised by
-    central grant management). Once approved, each year up to ``end_year`` the state /
-    federal level pays ``rate_t x project`` with ``rate_t = funding_rate x (1 -
-    degression)^years since approval`` and the municipality the rest, in addition to
-    its budget if it has room, else out of the quarter's voluntary budget; a year whose
-    share it cannot afford at all is not funded (the grant is missed).
+    Whether and how the municipality co-finances it, and so what it brings each year,
+    is decided by the process :mod:`quartiersim.sim.processes.cofinancing` at the
+    year's planning, before the funds are collected; this instrument keeps the
+    programme's state and reports the year's ``award``. Each of ``n`` applications
+    succeeds with ``success_probability_max x c / (c + half_saturation_fte)`` for staff
+    capacity ``c`` FTE (``n`` and ``c`` are raised by central grant management).
+
+    Attributes:
+        award: this year's money by payer, EUR (empty: nothing this year).
+        approved_year: calendar year of approval, None before.
+        funded_years, missed_years: calendar years funded, and years the municipality
+            could not afford the share.
+        state_eur_by_year: calendar year -> EUR the state / federal level paid.
     """
 
     name = "grant_programme"
     Params = GrantProgrammeParams
     params: GrantProgrammeParams
-    order = 0
 
     def __init__(self, financing: FinancingModel, params: Strict) -> None:
         super().__init__(financing, params)
+        self.award: dict[Payer, float] = {}
         self.approved_year: int | None = None
         self.funded_years: list[int] = []
         self.missed_years: list[int] = []
@@ -94,29 +97,8 @@ class GrantProgramme(Instrument):
         return 1.0 - (1.0 - single) ** n
 
     def funds(self, year_index: int, calendar_year: int) -> dict[Payer, float]:
-        p = self.params
-        if not (p.start_year <= calendar_year <= p.end_year):
-            return {}
-        mun = self.model.municipality
-        if self.approved_year is None:
-            own = (1.0 - p.funding_rate) * p.project_eur_per_year
-            if mun.cofinancing_route(own, year_index, calendar_year) is None:
-                self.missed_years.append(calendar_year)
-                return {}
-            if self.model.rng.random() >= self.approval_probability():
-                return {}
-            self.approved_year = calendar_year
-        rate = p.funding_rate * (1.0 - p.degression_per_year) ** (calendar_year - self.approved_year)
-        state, own = rate * p.project_eur_per_year, (1.0 - rate) * p.project_eur_per_year
-        route = mun.cofinancing_route(own, year_index, calendar_year)
-        if route is None:
-            self.missed_years.append(calendar_year)
-            return {}
-        if route == "offset":
-            self.financing.offset_from_budget_eur += own
-        self.funded_years.append(calendar_year)
-        self.state_eur_by_year[calendar_year] = state
-        return {Payer.STATE_FEDERAL: state, Payer.MUNICIPALITY: own}
+        """The year's award, as decided by the co-financing process."""
+        return dict(self.award)
 
 
 @register_instrument
@@ -132,19 +114,20 @@ class OverheadCompensation(Instrument):
     and the offers stay as they were; the municipality pays that much less, the state
     that much more, every euro is booked once. Relief beyond the municipal budget's
     contribution (or without ``municipal_budget`` in the financing model) is additional
-    money. Nothing without a grant."""
+    money. Nothing without a grant. The year's amount (``award``) and the relief are set
+    by :mod:`quartiersim.sim.processes.cofinancing` with the grant's decision."""
 
     name = "overhead_compensation"
     Params = OverheadCompensationParams
     params: OverheadCompensationParams
 
+    def __init__(self, financing: FinancingModel, params: Strict) -> None:
+        super().__init__(financing, params)
+        self.award: dict[Payer, float] = {}
+
     def funds(self, year_index: int, calendar_year: int) -> dict[Payer, float]:
-        grant = self.financing.instrument(GrantProgramme)
-        paid = self.params.share * grant.state_paid_eur(calendar_year) if grant is not None else 0.0
-        if paid <= 0:
-            return {}
-        self.financing.budget_relief_eur += paid
-        return {Payer.STATE_FEDERAL: paid}
+        """The year's compensation, as decided with the grant."""
+        return dict(self.award)
 
 
 @register_instrument

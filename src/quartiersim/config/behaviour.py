@@ -1,0 +1,95 @@
+"""Behavioural constants no quarter fact sets: how the population changes and who draws
+transfers by age (``[demography]``), and how carriers react to a deficit
+(``[carrier_behaviour]``). Sections of :class:`~quartiersim.config.schema.Scenario`; the
+defaults are the model's and every one is an assumption unless a source is named.
+The quarter's own numbers (residents, shares, rates) are in ``[population]`` and
+``[[carriers]]``.
+"""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from quartiersim.config.fields import P, Strict
+
+
+class Demography(Strict):
+    """Age profiles of mortality, moves, newcomers and transfer receipt (ODD 5 and 7.1).
+
+    Death: annual q(age) = ``population.mortality_at_80_per_year`` x
+    2^((age - ``mortality_reference_age``) / ``mortality_doubling_years``) (Gompertz).
+    Moving out: ``population.move_out_rate_per_year`` x the factor of the age band
+    (under 18, 18-34, 35-64, 65+), the factors rescaled each month so that the overall
+    rate holds. Newcomers' ages: a band by the ``newcomer_share_*`` shares, uniform within
+    it. Ages at the start: uniform under 18 and 18-64; 65+ is 65 + an exponential excess.
+    Transfer status: the share of recipients by age band is the overall share times the
+    band's factor, rescaled so that the overall share holds.
+    """
+
+    mortality_reference_age: float = P(
+        80.0, unit="years", ge=0, le=120,
+        description="Age at which population.mortality_at_80_per_year is the annual "
+                    "mortality (the key is named after this default).")
+    mortality_doubling_years: float = P(7.3, unit="years", gt=0, le=100,
+                                        description="Years of age over which mortality doubles.")
+    move_out_factor_under_18: float = P(0.8, unit="factor", ge=0, le=20,
+                                        description="Relative move-out rate under 18.")
+    move_out_factor_18_34: float = P(2.0, unit="factor", ge=0, le=20,
+                                     description="Relative move-out rate at 18-34: young "
+                                                 "adults move most.")
+    move_out_factor_35_64: float = P(0.8, unit="factor", ge=0, le=20,
+                                     description="Relative move-out rate at 35-64.")
+    move_out_factor_65_plus: float = P(0.3, unit="factor", ge=0, le=20,
+                                       description="Relative move-out rate at 65+: older "
+                                                   "residents move least.")
+    newcomer_share_under_18: float = P(0.25, unit="share of newcomers", ge=0, le=1,
+                                       description="Newcomers are younger than the quarter.")
+    newcomer_share_18_49: float = P(0.60, unit="share of newcomers", ge=0, le=1)
+    newcomer_share_50_64: float = P(0.10, unit="share of newcomers", ge=0, le=1)
+    newcomer_share_65_plus: float = P(0.05, unit="share of newcomers", ge=0, le=1)
+    newcomer_max_age: float = P(90.0, unit="years", ge=65, le=120,
+                                description="Newcomers 65+ are 65 to this age (uniform).")
+    initial_65_plus_mean_excess_years: float = P(
+        10.0, unit="years", gt=0, le=50,
+        description="Mean years above 65 of residents 65+ at the start (exponential).")
+    initial_max_age: float = P(100.0, unit="years", ge=65, le=120,
+                               description="Oldest age at the start (the exponential is capped).")
+    transfer_factor_under_18: float = P(
+        15.4 / 9.8, unit="factor", ge=0, le=20,
+        source="derived: EN-Kreis SGB II rate under 18 / total = 15.4 / 9.8 "
+               "(Arbeitslosenreport NRW 1/2022)",
+        description="Share of transfer recipients under 18 relative to all residents.")
+    transfer_factor_65_plus: float = P(
+        0.3, unit="factor", ge=0, le=20,
+        description="Share of transfer recipients at 65+ relative to all residents: "
+                    "Grundsicherung im Alter is far rarer than SGB II.")
+
+    @model_validator(mode="after")
+    def _newcomer_shares(self) -> Demography:
+        total = sum(self.newcomer_age_shares())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"newcomer_share_under_18 + _18_49 + _50_64 + _65_plus = "
+                             f"{total:g}: the four shares must sum to 1")
+        return self
+
+    def move_out_factors(self) -> list[float]:
+        """Relative move-out rates of the bands under 18, 18-34, 35-64, 65+."""
+        return [self.move_out_factor_under_18, self.move_out_factor_18_34,
+                self.move_out_factor_35_64, self.move_out_factor_65_plus]
+
+    def newcomer_age_shares(self) -> list[float]:
+        """Shares of newcomers in the bands under 18, 18-49, 50-64, 65+."""
+        return [self.newcomer_share_under_18, self.newcomer_share_18_49,
+                self.newcomer_share_50_64, self.newcomer_share_65_plus]
+
+
+class CarrierBehaviour(Strict):
+    """How a carrier reacts to a deficit (ODD 7.7), the same for every carrier."""
+
+    staff_cut_share_per_deficit_month: float = P(
+        0.10, unit="share of own staff per month", ge=0, le=1,
+        description="Share of its own-funded staff and coordination a carrier cuts in each "
+                    "month its reserve is below 0.")
+    close_after_deficit_months: int = P(
+        12, unit="months", ge=1, le=1200,
+        description="Consecutive months with the reserve below 0 after which a carrier closes.")

@@ -1,0 +1,120 @@
+"""Process 2, needs arise and escalate (ODD 7.2): running mandatory cases count down, new
+needs arise by age and status, and needs unmet too long escalate into mandatory cases
+(Pflichtleistungen) at a unit cost to the municipality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from quartiersim.config.domains import DOMAINS, N_DOMAINS
+from quartiersim.config.schema import Scenario
+from quartiersim.sim.population import eligibility_groups, onset_by_code, status_codes
+
+if TYPE_CHECKING:
+    from quartiersim.sim.model import QuarterModel
+
+
+@dataclass(frozen=True)
+class NeedTables:
+    """The scenario's need parameters as vectors by domain, shape (6,), computed once (the
+    scenario is frozen), and the onset table.
+
+    Attributes:
+        hours: h/month of a need; escalation_delay: months; escalation_p: probability per
+        month; case_duration: months; resolve_unserved / resolve_served: probability per
+        month; case_cost: EUR per month of a mandatory case; continuation: a client's
+        monthly probability to return (``access.client_continuation_probability``);
+        unmet_below: served share below which a month counts as mostly unmet;
+        onset_by_code: (6, 4096) monthly onset probability by full status code
+        (:func:`~quartiersim.sim.population.onset_by_code`); eligibility: the domains'
+        age ranges (:func:`~quartiersim.sim.population.eligibility_groups`).
+    """
+
+    hours: np.ndarray
+    escalation_delay: np.ndarray
+    escalation_p: np.ndarray
+    case_duration: np.ndarray
+    resolve_unserved: np.ndarray
+    resolve_served: np.ndarray
+    case_cost: np.ndarray
+    continuation: float
+    unmet_below: float
+    onset_by_code: np.ndarray
+    eligibility: list[tuple[float, float, int]]
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> NeedTables:
+        needs = scenario.needs
+
+        def vec(attr: str) -> np.ndarray:
+            return np.array([getattr(needs[d], attr) for d in DOMAINS], dtype=float)
+
+        return cls(hours=vec("hours_per_month"), escalation_delay=vec("escalation_delay_months"),
+                   escalation_p=vec("escalation_probability_per_month"),
+                   case_duration=vec("mandatory_case_duration_months"),
+                   resolve_unserved=vec("resolve_probability_unserved"),
+                   resolve_served=vec("resolve_probability_served"),
+                   case_cost=vec("mandatory_case_cost_eur_per_month"),
+                   continuation=scenario.access.client_continuation_probability,
+                   unmet_below=needs.unmet_below_served_share,
+                   onset_by_code=onset_by_code(needs), eligibility=eligibility_groups(needs))
+
+
+def onset_probabilities(model: QuarterModel, slots: np.ndarray | None = None) -> np.ndarray:
+    """Monthly onset probability by slot and domain, shape (n, 6) or (len(slots), 6).
+
+    A resident's probability depends only on six status flags (see
+    :func:`~quartiersim.sim.population.status_codes`) and on whether the age is in each
+    domain's range, so it is a column of the precomputed onset table
+    (:func:`~quartiersim.sim.population.onset_by_code`); zero for vacant slots."""
+    a, tables = model.residents, model.need_tables
+    if slots is None:
+        code, age, alive = status_codes(a), a.age, a.alive
+    else:
+        code, age, alive = status_codes(a, slots), a.age[slots], a.alive[slots]
+    for lo, hi, bits in tables.eligibility:
+        code |= (alive & (age >= lo) & (age <= hi)) * (bits << 6)
+    return np.take(tables.onset_by_code, code, axis=1).T
+
+
+def init_needs(model: QuarterModel, slots: np.ndarray) -> None:
+    """Give residents in ``slots`` needs at the steady-state prevalence without service,
+    onset / (onset + unserved resolve rate); used at the start and for newcomers."""
+    onset = onset_probabilities(model, slots)
+    prevalence = onset / np.maximum(onset + model.need_tables.resolve_unserved, 1e-12)
+    has = model.rng.random(prevalence.shape) < prevalence
+    model.residents.need_hours[slots] = np.where(has, model.need_tables.hours, 0.0)
+
+
+def needs_arise_and_escalate(model: QuarterModel) -> None:
+    """New needs arise by age and status; needs unmet too long escalate into mandatory
+    cases. Reads the residents' needs, last month's service and unmet months; writes
+    needs, cases, ``model.month.new_cases`` and ``model.totals.new_cases``."""
+    a, rng, t = model.residents, model.rng, model.need_tables
+    need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
+    cases = a.flat("case_months_left")
+    # running cases: one month less; cost is booked in payments
+    cases -= cases > 0
+    # onset, among free (no need, no case) entries with a positive probability
+    onset = onset_probabilities(model).T.reshape(-1)  # flat domain-major
+    cand = np.flatnonzero((onset > 0) & (need == 0) & (cases == 0))
+    new = cand[rng.random(len(cand)) < onset[cand]]
+    need[new] = t.hours[new // a.n]
+    unmet[new] = 0
+    # escalation of needs unmet for the delay, by last month's unmet share; over the
+    # open needs only (flat domain-major entries k * n + i)
+    idx = np.flatnonzero(need > 0)
+    dom = idx // a.n
+    at_risk = unmet[idx] >= t.escalation_delay[dom]
+    idx, dom = idx[at_risk], dom[at_risk]
+    unmet_share = np.clip(1.0 - served[idx] / need[idx], 0.0, 1.0)
+    esc = rng.random(len(idx)) < t.escalation_p[dom] * unmet_share
+    idx, dom = idx[esc], dom[esc]
+    cases[idx] = t.case_duration[dom]
+    need[idx] = 0.0
+    unmet[idx] = 0
+    model.totals.new_cases += np.bincount(dom, minlength=N_DOMAINS)
+    model.month.new_cases = int(len(idx))

@@ -1,0 +1,88 @@
+"""Process 11, recording (ODD 4 "Observation"): the month's need and service counted right
+after matching, and the month's statistics for the DataCollector (``SERIES_KEYS``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer
+from quartiersim.sim.population import ResidentArrays
+
+if TYPE_CHECKING:
+    from quartiersim.sim.model import QuarterModel
+
+#: The monthly series (DataCollector model variables), one value each per month.
+SERIES_KEYS: tuple[str, ...] = (
+    "year", "month", "residents", "coverage", *(f"coverage_{d.value}" for d in DOMAINS),
+    "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
+    "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
+    "carriers_open", "municipal_cost_eur", "municipal_voluntary_eur", "municipal_mandatory_eur",
+    "total_cost_eur", "voluntary_budget_eur", "awareness",
+)
+
+
+def group_masks(a: ResidentArrays) -> dict[Group, np.ndarray]:
+    """Members of each reported group among the living residents, bool (n,) each."""
+    alive = a.alive
+    return {Group.AGE_65_PLUS: alive & (a.age >= 65), Group.TRANSFER_RECIPIENTS: alive & a.transfer,
+            Group.MIGRATION_BACKGROUND: alive & a.migration,
+            Group.MOBILITY_LIMITED: alive & a.mobility_limited}
+
+
+def count_need_and_service(model: QuarterModel) -> None:
+    """This month's need and served hours by domain (into ``model.month``) and their
+    sums over the run, by domain and by group, and over the year (``model.totals``);
+    by cell when the model tracks cells (``model.cells``).
+    Need-hours of residents in a mandatory case count as needed and not met by the
+    offers (the need was not met preventively). Runs right after matching, before
+    resolution changes the needs."""
+    a, month, totals = model.residents, model.month, model.totals
+    need = a.need_hours + (a.case_months_left > 0) * model.need_tables.hours
+    served = a.served_hours  # (n, 6)
+    month.need_hours = need.sum(axis=0)
+    month.served_hours = served.sum(axis=0)
+    totals.need_hours += month.need_hours
+    totals.served_hours += month.served_hours
+    totals.year_need_hours += month.need_hours
+    masks = group_masks(a)
+    groups = np.array([masks[g] for g in Group], dtype=float)  # (4, n) 0/1
+    totals.need_hours_group += (groups @ need).sum(axis=1)
+    totals.served_hours_group += (groups @ served).sum(axis=1)
+    if model.cells is not None:
+        model.cells.add(a.home_cell, need, served)
+
+
+def record_month(model: QuarterModel) -> None:
+    """The month's statistics into ``model.month_stats`` (one value per ``SERIES_KEYS``
+    key; coverage = served / needed, 1 where nothing was needed). Reads ``model.month``,
+    the residents, the ledger's month and the municipality's budget."""
+    a, s, month = model.residents, model.month_stats, model.month
+    need, served = float(month.need_hours.sum()), float(month.served_hours.sum())
+    s["year"] = model.start_year + (model.steps - 1) // 12
+    s["month"] = model.steps
+    n_alive = int(np.count_nonzero(a.alive))
+    s["residents"] = n_alive
+    s["coverage"] = served / need if need > 0 else 1.0
+    for k, d in enumerate(DOMAINS):
+        nk = month.need_hours[k]
+        s[f"coverage_{d.value}"] = float(month.served_hours[k] / nk) if nk > 0 else 1.0
+    s["need_hours"] = need
+    s["served_hours"] = served
+    s["unmet_need_hours"] = need - served
+    s["staff_hours"] = month.staff_hours
+    s["volunteer_hours"] = month.volunteer_hours
+    s["new_mandatory_cases"] = month.new_cases
+    s["active_mandatory_cases"] = month.active_cases
+    s["volunteers"] = len(model.volunteer_of_slot)
+    s["volunteers_deployed"] = int(((a.volunteer_hours > 0) & (a.volunteer_point >= 0)).sum())
+    s["carriers_open"] = len(model.open_carriers())
+    led = model.ledger
+    s["municipal_voluntary_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY)
+    s["municipal_mandatory_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.MANDATORY)
+    s["municipal_cost_eur"] = s["municipal_voluntary_eur"] + s["municipal_mandatory_eur"]
+    s["total_cost_eur"] = led.month_total()
+    s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
+    # aware is cleared for vacant slots, so this is the share over residents
+    s["awareness"] = np.count_nonzero(a.aware) / (n_alive * N_DOMAINS) if n_alive else 0.0

@@ -1,0 +1,28 @@
+"""Process 6, resolution (ODD 7.5): needs resolve faster the more of them was served;
+months in which a need stays mostly unmet count towards its escalation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from quartiersim.sim.model import QuarterModel
+
+
+def resolve_needs(model: QuarterModel) -> None:
+    """Needs resolve with a probability between the unserved and the served rate, by the
+    served share; the unmet-months counter grows while less than
+    ``needs.unmet_below_served_share`` of the need is served and restarts otherwise.
+    Reads this month's needs and service; writes needs and unmet months."""
+    a, t = model.residents, model.need_tables
+    need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
+    idx = np.flatnonzero(need > 0)  # open needs, flat domain-major entries k * n + i
+    dom = idx // a.n
+    share = served[idx] / need[idx]
+    p = t.resolve_unserved[dom] + (t.resolve_served[dom] - t.resolve_unserved[dom]) * share
+    resolved = model.rng.random(len(idx)) < p
+    need[idx[resolved]] = 0.0
+    unmet[idx[~resolved & (share < t.unmet_below)]] += 1
+    unmet[idx[resolved | (share >= t.unmet_below)]] = 0
