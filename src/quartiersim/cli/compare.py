@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from quartiersim.cli.common import TABLE_ROWS, fmt, model_names, write_geo
+from quartiersim.cli.common import model_names, table_rows, write_geo
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.sim.registry import View
+from quartiersim.studies.format import format_interval
 from quartiersim.studies.runner import compare, compare_with_cells
 
 
@@ -30,14 +32,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     models = list(table["model"])
     print(f"{args.scenario}: {args.seeds} seeds x {args.years} years, financing "
           f"{table['financing'].iloc[0]}; mean [95 % interval]")
-    width = max(len(label) for _, label, _ in TABLE_ROWS)
-    cells = {}
-    for key, _, kind in TABLE_ROWS:
+    rows = table_rows(View.TABLE)
+    width = max(len(label) for _, label in rows)
+    shown = {}
+    for o, _ in rows:
+        key = o.name
         for _, row in table.iterrows():
-            m, lo, hi = row.get(f"{key}_mean"), row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
-            cells[key, row["model"]] = f"{fmt(m, kind)} [{fmt(lo, kind)}, {fmt(hi, kind)}]"
-    colw = max(max(len(v) for v in cells.values()), *(len(m) for m in models))
+            shown[key, row["model"]] = format_interval(row.get(f"{key}_mean"), row.get(f"{key}_ci_low"),
+                                                       row.get(f"{key}_ci_high"), o.kind)
+    colw = max(max(len(v) for v in shown.values()), *(len(m) for m in models))
     print(f"{'':<{width}}  " + "  ".join(f"{m:>{colw}}" for m in models))
-    for key, label, _ in TABLE_ROWS:
-        print(f"{label:<{width}}  " + "  ".join(f"{cells[key, m]:>{colw}}" for m in models))
+    for o, label in rows:
+        print(f"{label:<{width}}  " + "  ".join(f"{shown[o.name, m]:>{colw}}" for m in models))
     return 0

@@ -7,21 +7,11 @@ import json
 import math
 from typing import Any
 
-from quartiersim.cli.common import COOPERATION_NAMES, fmt
+from quartiersim.cli.common import COOPERATION_NAMES, table_rows
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.sim.registry import Kind, View
+from quartiersim.studies.format import format_value
 from quartiersim.studies.stress import stress_test
-
-_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("coverage", "Demand coverage", "share"),
-    ("mandatory_cases", "Mandatory cases started", "n"),
-    ("municipal_cost_eur", "Municipal cost (EUR)", "eur"),
-    ("municipal_cost_voluntary_eur", "  voluntary", "eur"),
-    ("municipal_cost_mandatory_eur", "  mandatory", "eur"),
-    ("total_cost_eur", "Total cost, all payers (EUR)", "eur"),
-    ("budget_balance_min_eur", "Worst municipal budget balance (EUR)", "eur"),
-    ("consolidation_cut_years", "Years with consolidation cuts", "n"),
-    ("carriers_surviving", "Carriers open at end", "n"),
-)
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
@@ -37,14 +27,16 @@ def cmd_stress(args: argparse.Namespace) -> int:
                        f"{s['transfer_recipient_change']:+.1%}" for s in res["shocks"])
     print(f"{args.scenario} | fiscal stress test | seed {args.seed} | {args.years} years")
     print(f"shocks: {shocks}")
-    width = max(len(label) for _, label, _ in _ROWS) + 2
+    rows = table_rows(View.STRESS)
+    width = max(len(label) for _, label in rows) + 2
     print(f"{'':<{width}}{'unshocked':>16}{'shocked':>16}")
-    for key, label, kind in _ROWS:
-        print(f"{label:<{width}}{fmt(b.get(key), kind):>16}{fmt(h.get(key), kind):>16}")
+    for o, label in rows:
+        print(f"{label:<{width}}{format_value(b.get(o.name), o.kind):>16}"
+              f"{format_value(h.get(o.name), o.kind):>16}")
     print("Budget balance by year (EUR):")
     for y in sorted(int(k[15:19]) for k in b if k.startswith("budget_balance_") and k[15:19].isdigit()):
-        print(f"  {y}{fmt(b[f'budget_balance_{y}_eur'], 'eur'):>16}"
-              f"{fmt(h[f'budget_balance_{y}_eur'], 'eur'):>16}")
+        print(f"  {y}{format_value(b[f'budget_balance_{y}_eur'], Kind.EUR):>16}"
+              f"{format_value(h[f'budget_balance_{y}_eur'], Kind.EUR):>16}")
     ytr = res["stress_years_to_recover"]
     print(f"stress_max_deficit_eur   {res['stress_max_deficit_eur']:,.0f}")
     print(f"stress_years_to_recover  {'not within horizon' if math.isnan(ytr) else f'{ytr:.0f}'}")

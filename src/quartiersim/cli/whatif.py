@@ -10,11 +10,11 @@ from typing import Any
 from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.studies.format import format_interval, format_value
 from quartiersim.studies.runner import progress_bar
 from quartiersim.studies.whatif import (
     COLUMNS,
     WhatIfSession,
-    fmt,
     headline,
     validate_variant,
 )
@@ -46,16 +46,13 @@ def cmd_whatif(args: argparse.Namespace) -> int:
           f"{a['model']}/{a['financing']} ({changed}); {args.seeds} seeds x {args.years} years, "
           "paired by seed; change = variant - baseline [95 % interval]")
     rows = headline(table)
-    width = max(len(r["label"]) for r in rows)
+    width = max(len(r["row_label"]) for r in rows)
     print(f"{'':<{width}}  {'baseline':>14}  {'variant':>14}  {'change [95 % interval]':>40}")
     for r in rows:
-        change = (f"{fmt(r['change'], r['kind'], True)} [{fmt(r['change_low'], r['kind'], True)}, "
-                  f"{fmt(r['change_high'], r['kind'], True)}]")
-        base = fmt(r["baseline"], r["kind"]) if r["outcome"] != "mandatory_cases" else \
-            f"{fmt(r['baseline'], 'n')} cases"
-        var = fmt(r["variant"], r["kind"]) if r["outcome"] != "mandatory_cases" else \
-            f"{fmt(r['variant'], 'n')} cases"
-        print(f"{r['label']:<{width}}  {base:>14}  {var:>14}  {change:>40}")
+        k = r["kind"]
+        change = format_interval(r["change"], r["change_low"], r["change_high"], k, signed=True)
+        print(f"{r['row_label']:<{width}}  {format_value(r['baseline'], k):>14}  "
+              f"{format_value(r['variant'], k):>14}  {change:>40}")
     if args.save:
         print(f"session saved: {args.save}")
     return 0
