@@ -333,8 +333,8 @@ def test_whatif_panel_runs_in_background_saves_and_loads(herten_page, tmp_path):
     wait_until(lambda: "What-if finished: 4 runs." in page_text(rc))
     wait_until(lambda: not rc.find(v.Btn, children=["Run what-if"]).widget.disabled)
     text = page_text(rc)
-    assert "Coverage, all residents" in text
-    assert "Mandatory cases avoided" in text
+    assert "Demand coverage (served / needed hours)" in text
+    assert "Mandatory cases started" in text
     assert "Cost to municipality (EUR)" in text
     # save, then load it back
     session_file = tmp_path / "session.toml"
@@ -361,8 +361,8 @@ def test_whatif_panel_load_shows_results_and_errors(herten_page, tmp_path):
     click(rc, "Load session")
     text = page_text(rc)
     assert "volunteering.rate = 0.06; 3 seeds x 2 years" in text
-    assert "Coverage, all residents 0.150 0.350 +0.200" in text
-    assert "Mandatory cases avoided 8.0 4.0 +4.0" in text
+    assert "Demand coverage (served / needed hours) 0.150 0.350 +0.200" in text
+    assert "Mandatory cases started 8 4 -4" in text
     bad = tmp_path / "bad.toml"
     bad.write_text("import os\nos.system('touch pwned')\n")
     set_session_file(rc, bad)

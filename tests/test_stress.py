@@ -94,7 +94,7 @@ def test_cli_stress_table_and_json(tiny_raw, write_scenario, capsys):
     assert out["stress_max_deficit_eur"] == pytest.approx(30_000.0)
     assert main(["stress", path, "--model", "municipal", "--years", "3"]) == 0
     text = capsys.readouterr().out
-    assert "unshocked" in text and "stress_years_to_recover  1" in text
+    assert "unshocked" in text and "Years to recover from the shocks: 1" in text
     assert main(["stress", path, "--model", "nope"]) == 2
     assert "unknown cooperation model 'nope'" in capsys.readouterr().err
 

@@ -140,14 +140,25 @@ def test_paired_table_needs_equal_lengths():
         paired_table(_summaries([0.1]), _summaries([0.1, 0.2]))
 
 
-def test_headline_negates_mandatory_cases_into_avoided():
+def test_headline_rows_are_variant_minus_baseline_with_registry_labels():
     t = paired_table(_summaries([0.1, 0.2]), _summaries([0.05, 0.1]))
     rows = {r["outcome"]: r for r in headline(t)}
     cases = rows["mandatory_cases"]
-    assert cases["label"] == "Mandatory cases avoided"
-    assert cases["change"] == pytest.approx(0.75)  # 1.5 -> 0.75 cases: 0.75 avoided
+    assert cases["label"] == cases["row_label"] == "Mandatory cases started"
+    assert cases["change"] == pytest.approx(-0.75)  # 1.5 -> 0.75 cases: 0.75 fewer
     assert cases["change_low"] <= cases["change"] <= cases["change_high"]
+    assert [r["outcome"] for r in headline(t)] == ["coverage", "mandatory_cases"]
     assert "cost_municipality_eur" not in rows  # absent outcomes are skipped
+
+
+def test_headline_indents_details_under_their_parent_only_when_it_is_a_row():
+    both = paired_table([{"coverage": 0.1, "coverage_65plus": 0.2}] * 2,
+                        [{"coverage": 0.2, "coverage_65plus": 0.3}] * 2)
+    rows = {r["outcome"]: r for r in headline(both)}
+    assert rows["coverage_65plus"]["row_label"] == "  residents 65+"
+    assert rows["coverage_65plus"]["label"] == "Coverage, residents 65+"
+    alone = paired_table([{"coverage_65plus": 0.2}] * 2, [{"coverage_65plus": 0.3}] * 2)
+    assert headline(alone)[0]["row_label"] == "Coverage, residents 65+"
 
 
 def test_outcome_that_does_not_apply_is_nan_not_dropped():
@@ -299,8 +310,10 @@ def test_cli_whatif_table(capsys):
                "coproduction", "--seeds", "2", "--years", "1", "--workers", "1"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "baseline municipal/budget vs variant coproduction/budget" in text
-    assert "Mandatory cases avoided" in text and "Cost to municipality (EUR)" in text
+    assert "baseline municipal/budget vs variant coproduction/budget" in " ".join(text.split())
+    assert "Left out: Coverage after the grant ends (n/a for every run)." in text
+    assert [w[0] for w in map(str.split, text.splitlines())
+            if w and w[0] in ("baseline", "variant", "change")][-3:] == ["baseline", "variant", "change"]
 
 
 def test_cli_whatif_invalid_lever_exits_2_with_message(capsys):

@@ -16,7 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from quartiersim.errors import QuartiersimError
-from quartiersim.studies.whatif import WhatIfCancelled, WhatIfSession, fmt, headline
+from quartiersim.sim.registry import Kind
+from quartiersim.studies.format import format_interval, format_value
+from quartiersim.studies.whatif import WhatIfCancelled, WhatIfSession, headline
 
 if TYPE_CHECKING:
     from quartiersim.app.model import AppModel
@@ -41,17 +43,18 @@ def results_markdown(table) -> str:
     lines = ["| outcome | baseline | variant | change [95 % interval] |", "|---|---:|---:|---:|"]
     for r in headline(table):
         k = r["kind"]
-        lines.append(f"| {r['label']} | {fmt(r['baseline'], k)} | {fmt(r['variant'], k)} | "
-                     f"**{fmt(r['change'], k, True)}** [{fmt(r['change_low'], k, True)}, "
-                     f"{fmt(r['change_high'], k, True)}] |")
+        change = format_interval(r["change"], r["change_low"], r["change_high"], k, signed=True)
+        mid, interval = change.split(" ", 1)
+        lines.append(f"| {r['label']} | {format_value(r['baseline'], k)} | "
+                     f"{format_value(r['variant'], k)} | **{mid}** {interval} |")
     return "\n".join(lines)
 
 
 def draw_changes(table) -> Figure:
     """Side-by-side interval plots of the headline changes: shares, counts, EUR."""
     rows = headline(table)
-    groups = [("share", "Coverage change (share)"), ("n", "Mandatory cases avoided"),
-              ("eur", "Cost change (EUR over the run)")]
+    groups = [(Kind.SHARE, "Coverage change (share)"), (Kind.COUNT, "Change of mandatory cases"),
+              (Kind.EUR, "Cost change (EUR over the run)")]
     groups = [(k, t) for k, t in groups if any(r["kind"] == k for r in rows)]
     fig = Figure(figsize=(4.2 * len(groups), 3.4), dpi=80)
     axes = np.atleast_1d(fig.subplots(1, len(groups)))

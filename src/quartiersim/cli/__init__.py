@@ -44,15 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write per-cell outcomes and the service points as a GeoPackage (geo extra)")
     r.set_defaults(func=run_cmd.cmd_run)
 
-    c = sub.add_parser("compare", help="cooperation models side by side over seeds")
-    common(c)
-    c.add_argument("--models", default=None, help="comma-separated names (default: all)")
-    c.add_argument("--seeds", type=int, default=10, help="replications per model (default 10)")
-    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    c.add_argument("--geo", default=None, metavar="OUT.gpkg",
-                   help="write per-cell outcomes (mean over seeds, one row per cell and model) and "
-                        "the service points as a GeoPackage (geo extra)")
-    c.set_defaults(func=compare_cmd.cmd_compare)
+    compare_cmd.register_compare(sub, common)
     register_whatif(sub)
     register_app(sub)
     register_stress(sub)

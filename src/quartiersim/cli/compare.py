@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from quartiersim.cli.common import TABLE_ROWS, fmt, model_names, write_geo
+import pandas as pd
+
+from quartiersim.cli import tables
+from quartiersim.cli.common import model_names, write_geo
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.sim.registry import Outcome, Scope, View
 from quartiersim.studies.runner import compare, compare_with_cells
 
 
+def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
+    """The :func:`~quartiersim.studies.runner.compare` table as results (model -> outcome
+    -> mean and 95 % interval) and the registry's outcomes it holds, in table order."""
+    names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
+    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH), among=names)
+    outcomes = [o for o in found if o.name in set(names)]
+    records: list[dict[str, Any]] = table.to_dict(orient="records")
+    return {r["model"]: tables.estimates(r, [o.name for o in outcomes]) for r in records}, outcomes
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
+    tables.check_out(args.out)
     geo = getattr(args, "geo", None)
-    kwargs = dict(models=model_names(args.models), financing=args.financing, seeds=args.seeds,
-                  years=args.years, workers=args.workers, progress=not args.json)
+    kwargs = {"models": model_names(args.models), "financing": args.financing,
+              "seeds": args.seeds, "years": args.years, "workers": args.workers,
+              "progress": not args.json}
     if geo:
         from quartiersim.studies.geoimport import check_geo_installed
 
@@ -24,20 +42,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
         write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
     else:
         table = compare(args.scenario, overrides=parse_pairs(args.set), **kwargs)
+    results, outcomes = compare_results(table)
+    if args.out:
+        extra = {r["model"]: {"financing": r["financing"], "seeds": r["seeds"]}
+                 for r in table.to_dict(orient="records")}
+        tables.write_table(tables.tidy(results, outcomes, "model", extra), args.out)
     if args.json:
         print(json.dumps(table.to_dict(orient="records"), default=float))
         return 0
-    models = list(table["model"])
-    print(f"{args.scenario}: {args.seeds} seeds x {args.years} years, financing "
-          f"{table['financing'].iloc[0]}; mean [95 % interval]")
-    width = max(len(label) for _, label, _ in TABLE_ROWS)
-    cells = {}
-    for key, _, kind in TABLE_ROWS:
-        for _, row in table.iterrows():
-            m, lo, hi = row.get(f"{key}_mean"), row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
-            cells[key, row["model"]] = f"{fmt(m, kind)} [{fmt(lo, kind)}, {fmt(hi, kind)}]"
-    colw = max(max(len(v) for v in cells.values()), *(len(m) for m in models))
-    print(f"{'':<{width}}  " + "  ".join(f"{m:>{colw}}" for m in models))
-    for key, label, _ in TABLE_ROWS:
-        print(f"{label:<{width}}  " + "  ".join(f"{cells[key, m]:>{colw}}" for m in models))
+    con = tables.console()
+    con.print(f"{args.scenario}: {args.seeds} seeds x {args.years} years, financing "
+              f"{table['financing'].iloc[0]}")
+    con.print("Means over seeds (± half the 95 % interval below).")
+    if args.all:
+        tables.print_groups(con, results, outcomes)
+    else:
+        tables.print_headline(con, results, REGISTRY.select(view=View.HEADLINE))
+        con.print(tables.MORE)
+    if args.out:
+        con.print(f"written: {args.out}")
     return 0
+
+
+def register_compare(sub: Any, common: Any) -> None:
+    """Add ``quartiersim compare`` to the CLI's subparsers (``common``: the shared options)."""
+    c = sub.add_parser("compare", help="cooperation models side by side over seeds")
+    common(c)
+    c.add_argument("--models", default=None, help="comma-separated names (default: all)")
+    c.add_argument("--seeds", type=int, default=10, help="replications per model (default 10)")
+    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--geo", default=None, metavar="OUT.gpkg",
+                   help="write per-cell outcomes (mean over seeds, one row per cell and model) and "
+                        "the service points as a GeoPackage (geo extra)")
+    tables.add_table_options(c)
+    c.set_defaults(func=cmd_compare)

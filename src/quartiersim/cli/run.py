@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from quartiersim.cli.common import TABLE_ROWS, fmt, write_geo
+from quartiersim.cli.common import table_rows, write_geo
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.sim.registry import Kind, View
+from quartiersim.studies.format import format_value
 from quartiersim.studies.runner import run
 
 
@@ -31,13 +33,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     s = res.summary
     print(f"{s['scenario']} | cooperation: {s['cooperation']} | financing: {s['financing']} | "
           f"seed {s['seed']} | {s['years']} years from {s['start_year']}")
-    width = max(len(label) for _, label, _ in TABLE_ROWS)
-    for key, label, kind in TABLE_ROWS:
-        print(f"{label:<{width}}  {fmt(s.get(key), kind):>16}")
+    rows = table_rows(View.TABLE)
+    width = max(len(label) for _, label in rows)
+    for o, label in rows:
+        print(f"{label:<{width}}  {format_value(s.get(o.name), o.kind):>16}")
     years = sorted(k for k in s if k.startswith("budget_balance_") and k[15:19].isdigit())
     if years:
         print("Municipal budget balance by year (EUR):")
-        print("  " + "  ".join(f"{k[15:19]}: {s[k]:,.0f}" for k in years))
+        print("  " + "  ".join(f"{k[15:19]}: {format_value(s[k], Kind.EUR)}" for k in years))
     if args.out:
         print(f"written: {args.out}/summary.json, {args.out}/series.parquet")
     return 0

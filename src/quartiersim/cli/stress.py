@@ -7,48 +7,77 @@ import json
 import math
 from typing import Any
 
-from quartiersim.cli.common import COOPERATION_NAMES, fmt
+from quartiersim.cli import tables
+from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.sim.registry import Outcome, Scope, View
+from quartiersim.studies.format import format_value, is_missing
 from quartiersim.studies.stress import stress_test
 
-_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("coverage", "Demand coverage", "share"),
-    ("mandatory_cases", "Mandatory cases started", "n"),
-    ("municipal_cost_eur", "Municipal cost (EUR)", "eur"),
-    ("municipal_cost_voluntary_eur", "  voluntary", "eur"),
-    ("municipal_cost_mandatory_eur", "  mandatory", "eur"),
-    ("total_cost_eur", "Total cost, all payers (EUR)", "eur"),
-    ("budget_balance_min_eur", "Worst municipal budget balance (EUR)", "eur"),
-    ("consolidation_cut_years", "Years with consolidation cuts", "n"),
-    ("carriers_surviving", "Carriers open at end", "n"),
-)
+#: Rows of the stress tables: the runs without and with the scenario's shocks.
+ROWS: tuple[str, ...] = ("unshocked", "shocked")
+
+
+def stress_results(res: dict[str, Any]) -> tuple[tables.Results, list[Outcome]]:
+    """The stress test's two summaries as results (run -> outcome -> value) and the
+    registry's summary outcomes they hold (calendar years included), in table order."""
+    names = [k for k in res["unshocked"] if k in res["shocked"]]
+    found = REGISTRY.select(scope=Scope.SUMMARY, among=names)
+    outcomes = [o for o in found if o.name in set(names)]
+    return {row: {o.name: tables.Estimate(res[row][o.name]) for o in outcomes}
+            for row in ROWS}, outcomes
+
+
+def stress_lines(res: dict[str, Any]) -> list[str]:
+    """The stress outcomes, one ``label: value`` line each."""
+    out = []
+    for o in REGISTRY.select(scope=Scope.STRESS):
+        v = res[o.name]
+        text = ("not within the horizon" if o.name == "stress_years_to_recover" and is_missing(v)
+                else format_value(v, o.kind))
+        out.append(f"{o.label}: {text}")
+    return out
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
+    tables.check_out(args.out)
     res = stress_test(args.scenario, model=args.model, financing=args.financing,
                       seed=args.seed, years=args.years, overrides=parse_pairs(args.set))
+    results, outcomes = stress_results(res)
+    if args.out:
+        stress = [o for o in REGISTRY.select(scope=Scope.STRESS)]
+        df = tables.tidy({**results, "stress test": {o.name: tables.Estimate(res[o.name])
+                                                     for o in stress}},
+                         [*outcomes, *stress], "run", interval=False)
+        tables.write_table(df, args.out)
     if args.json:  # strict JSON: a NaN outcome (not recovered) becomes null
         print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
                           for k, v in res.items()}, default=float))
         return 0
-    b, h = res["unshocked"], res["shocked"]
     shocks = "; ".join(f"{s['year']}: revenue {s['tax_revenue_change']:+.1%} for "
                        f"{s['duration_years']} y, transfer recipients "
                        f"{s['transfer_recipient_change']:+.1%}" for s in res["shocks"])
-    print(f"{args.scenario} | fiscal stress test | seed {args.seed} | {args.years} years")
-    print(f"shocks: {shocks}")
-    width = max(len(label) for _, label, _ in _ROWS) + 2
-    print(f"{'':<{width}}{'unshocked':>16}{'shocked':>16}")
-    for key, label, kind in _ROWS:
-        print(f"{label:<{width}}{fmt(b.get(key), kind):>16}{fmt(h.get(key), kind):>16}")
-    print("Budget balance by year (EUR):")
-    for y in sorted(int(k[15:19]) for k in b if k.startswith("budget_balance_") and k[15:19].isdigit()):
-        print(f"  {y}{fmt(b[f'budget_balance_{y}_eur'], 'eur'):>16}"
-              f"{fmt(h[f'budget_balance_{y}_eur'], 'eur'):>16}")
-    ytr = res["stress_years_to_recover"]
-    print(f"stress_max_deficit_eur   {res['stress_max_deficit_eur']:,.0f}")
-    print(f"stress_years_to_recover  {'not within horizon' if math.isnan(ytr) else f'{ytr:.0f}'}")
-    print(f"stress_coverage_drop     {res['stress_coverage_drop']:.4f}")
+    con = tables.console()
+    con.print(f"{args.scenario} | fiscal stress test | seed {args.seed} | {args.years} years")
+    con.print(f"shocks: {shocks}")
+    kwargs: dict[str, Any] = {"noun": "run"}
+    if args.all:
+        tables.print_groups(con, results, outcomes, **kwargs)
+    else:
+        tables.print_headline(con, results, REGISTRY.select(view=View.STRESS), row_header="",
+                              **kwargs)
+        years = [o for o in outcomes if o.name.removeprefix("budget_balance_")[:4].isdigit()]
+        tabs, notes = tables.outcome_tables(results, years, width=con.width, noun="run",
+                                            labels={o.name: o.row_label for o in years})
+        tables.print_titled(con, "Municipal budget balance by year (EUR)", tabs, notes)
+    con.print()
+    for line in stress_lines(res):
+        con.print(line)
+    if not args.all:
+        con.print(tables.MORE)
+    if args.out:
+        con.print(f"written: {args.out}")
     return 0
 
 
@@ -64,4 +93,5 @@ def register_stress(sub: Any) -> None:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a scenario key by its dotted path (repeatable)")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tables.add_table_options(s)
     s.set_defaults(func=cmd_stress)

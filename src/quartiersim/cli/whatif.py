@@ -7,20 +7,41 @@ import json
 import math
 from typing import Any
 
+import pandas as pd
+
+from quartiersim.cli import tables
 from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.sim.registry import Outcome, Scope, View
 from quartiersim.studies.runner import progress_bar
 from quartiersim.studies.whatif import (
     COLUMNS,
     WhatIfSession,
-    fmt,
-    headline,
     validate_variant,
 )
 
+#: Rows of the what-if tables and the columns of :func:`~quartiersim.studies.whatif.whatif`
+#: they come from.
+ROWS: tuple[tuple[str, str], ...] = (("baseline", "baseline"), ("variant", "variant"),
+                                     ("change", "difference"))
+
+
+def whatif_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
+    """The what-if table as results (baseline, variant, change -> outcome -> mean and 95 %
+    interval) and the registry's outcomes it holds, in table order."""
+    names = [str(n) for n in table.index]
+    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH), among=names)
+    outcomes = [o for o in found if o.name in set(names)]
+    results = {row: {o.name: tables.Estimate(*(table.loc[o.name, f"{col}_{part}"]
+                                               for part in ("mean", "ci_low", "ci_high")))
+                     for o in outcomes} for row, col in ROWS}
+    return results, outcomes
+
 
 def cmd_whatif(args: argparse.Namespace) -> int:
+    tables.check_out(args.out)
     session = WhatIfSession(scenario=args.scenario, levers=parse_pairs(args.set), model=args.model,
                             financing=args.financing, seeds=args.seeds, years=args.years)
     validate_variant(load_scenario(args.scenario), session.levers, args.model, args.financing)
@@ -34,6 +55,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         table = session.run(workers=args.workers, on_progress=progress)
     if args.save:
         session.save(args.save)
+    results, outcomes = whatif_results(table)
+    if args.out:
+        tables.write_table(tables.tidy(results, outcomes, "run"), args.out)
     if args.json:
         records = [{"outcome": name, **{c: None if math.isnan(row[c]) else float(row[c])
                                         for c in COLUMNS}} for name, row in table.iterrows()]
@@ -42,22 +66,22 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         return 0
     a = table.attrs
     changed = ", ".join(f"{k}={v}" for k, v in session.levers.items()) or "no lever changed"
-    print(f"{args.scenario}: baseline {a['baseline_model']}/{a['baseline_financing']} vs variant "
-          f"{a['model']}/{a['financing']} ({changed}); {args.seeds} seeds x {args.years} years, "
-          "paired by seed; change = variant - baseline [95 % interval]")
-    rows = headline(table)
-    width = max(len(r["label"]) for r in rows)
-    print(f"{'':<{width}}  {'baseline':>14}  {'variant':>14}  {'change [95 % interval]':>40}")
-    for r in rows:
-        change = (f"{fmt(r['change'], r['kind'], True)} [{fmt(r['change_low'], r['kind'], True)}, "
-                  f"{fmt(r['change_high'], r['kind'], True)}]")
-        base = fmt(r["baseline"], r["kind"]) if r["outcome"] != "mandatory_cases" else \
-            f"{fmt(r['baseline'], 'n')} cases"
-        var = fmt(r["variant"], r["kind"]) if r["outcome"] != "mandatory_cases" else \
-            f"{fmt(r['variant'], 'n')} cases"
-        print(f"{r['label']:<{width}}  {base:>14}  {var:>14}  {change:>40}")
+    con = tables.console()
+    con.print(f"{args.scenario}: baseline {a['baseline_model']}/{a['baseline_financing']} vs "
+              f"variant {a['model']}/{a['financing']} ({changed}); {args.seeds} seeds x "
+              f"{args.years} years, paired by seed")
+    con.print("Means over seeds (± half the 95 % interval below); change = variant - baseline.")
+    kwargs: dict[str, Any] = {"noun": "run", "signed_rows": ("change",)}
+    if args.all:
+        tables.print_groups(con, results, outcomes, **kwargs)
+    else:
+        tables.print_headline(con, results, REGISTRY.select(view=View.HEADLINE), row_header="",
+                              **kwargs)
+        con.print(tables.MORE)
+    if args.out:
+        con.print(f"written: {args.out}")
     if args.save:
-        print(f"session saved: {args.save}")
+        con.print(f"session saved: {args.save}")
     return 0
 
 
@@ -76,4 +100,5 @@ def register_whatif(sub: Any) -> None:
     w.add_argument("--save", default=None, metavar="SESSION.toml",
                    help="save the session (levers and results) to a TOML file")
     w.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tables.add_table_options(w)
     w.set_defaults(func=cmd_whatif)

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from quartiersim.errors import QuartiersimError
-from quartiersim.sim.outcomes import coverage_by_distance_band
+from quartiersim.sim.outcomes import batch_extras
 from quartiersim.studies.experiment import Experiment, RunSpec
 from quartiersim.studies.runner import progress_bar, run
 
@@ -68,36 +68,20 @@ def execute(spec: RunSpec) -> tuple[dict[str, Any], pd.DataFrame]:
     Returns:
         ``(outcomes, series)``: the flat outcomes of
         :func:`quartiersim.sim.outcomes.summarize` (without the input keys) plus
-        ``coverage_final_year`` (served / needed hours of the last 12 months) and
-        ``coverage_distance_<lo>_<hi>m`` (last month's coverage by walking distance to the
-        nearest service point, 0-250-500-1000-inf m; NaN where nobody in the band had a
-        need); ``series`` has one row per month
+        the batch extras of the outcome registry
+        (:func:`quartiersim.sim.outcomes.batch_extras`: ``coverage_final_year``, served /
+        needed hours of the last 12 months, and ``coverage_distance_<lo>_<hi>m``, last
+        month's coverage by walking distance to the nearest service point,
+        0-250-500-1000-inf m, NaN where nobody in the band had a need); ``series`` has one
+        row per month
         (column ``step`` from 1) with the model's DataCollector variables.
     """
     res = run(spec.scenario, model=spec.cooperation, financing=spec.financing, seed=spec.seed,
               years=spec.years, overrides=spec.overrides or None, keep_model=True)
     out = {k: v for k, v in res.summary.items() if k not in _INPUT_KEYS}
-    last = res.series.iloc[-12:]
-    need = float(last["need_hours"].sum())
-    out["coverage_final_year"] = float(last["served_hours"].sum()) / need if need > 0 else 1.0
-    for band, value, need_hours in _distance_bands(res.model):
-        out[f"coverage_distance_{band.replace('-', '_')}"] = value if need_hours > 0 else math.nan
+    out.update(batch_extras(res.model))
     series = res.series.reset_index()
     return out, series
-
-
-def _distance_bands(model: Any, bands_m: tuple[float, ...] = (250, 500, 1000)
-                    ) -> list[tuple[str, float, float]]:
-    """(band, coverage, need hours) of the last month by distance to the nearest point."""
-    cover = coverage_by_distance_band(model, bands_m)
-    a = model.residents
-    if not cover:
-        return []
-    nearest = model.space.distance_m.min(axis=0)[a.home_cell]
-    need = a.need_hours.sum(axis=1)
-    edges = (0.0, *bands_m, math.inf)
-    return [(band, value, float(need[a.alive & (nearest >= lo) & (nearest < hi)].sum()))
-            for (band, value), lo, hi in zip(cover.items(), edges[:-1], edges[1:])]
 
 
 def _safe(run_fn: Callable[[RunSpec], tuple[dict[str, Any], pd.DataFrame]],

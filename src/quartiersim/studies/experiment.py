@@ -51,28 +51,24 @@ from typing import Any
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
 from quartiersim.config.fields import Strict
-
-#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
 from quartiersim.config.loading import load_scenario
-
-#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
 from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
 from quartiersim.errors import ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
-from quartiersim.sim.outcomes import OUTCOMES
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.sim.registry import Scope
 
-#: Outcomes the batch runner adds to :func:`quartiersim.sim.outcomes.summarize` (see batch.py).
-BATCH_OUTCOMES: tuple[str, ...] = (
-    "coverage_final_year",
-    "coverage_distance_0_250m", "coverage_distance_250_500m",
-    "coverage_distance_500_1000m", "coverage_distance_1000_infm",
-)
+#: Scopes of the outcomes an experiment may list under ``outcomes``: every run's summary
+#: and what the batch runner adds (:func:`quartiersim.sim.outcomes.batch_extras`).
+EXPERIMENT_SCOPES: tuple[Scope, ...] = (Scope.SUMMARY, Scope.BATCH)
 
-#: Every outcome name an experiment may list under ``outcomes``.
-KNOWN_OUTCOMES: tuple[str, ...] = (*OUTCOMES, *BATCH_OUTCOMES)
+
+def known_outcomes() -> list[str]:
+    """Every outcome name an experiment may list (run-dependent families as
+    ``budget_balance_<year>_eur``), from the outcome registry."""
+    return REGISTRY.allowed(EXPERIMENT_SCOPES)
 
 
 class ExperimentError(ScenarioError):
@@ -543,8 +539,7 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
 
     # outcomes
     for name in spec.outcomes:
-        if name not in KNOWN_OUTCOMES and not (name.startswith("budget_balance_")
-                                               and name.endswith("_eur")):
+        if not REGISTRY.is_known(name, EXPERIMENT_SCOPES):
             raise ExperimentError(f"{p}: 'outcomes': unknown outcome {name!r}; allowed: "
-                                  f"{', '.join(KNOWN_OUTCOMES)}")
+                                  f"{', '.join(known_outcomes())}")
     return Experiment(spec, str(p), scenarios, files, frozenset(integer_keys))

@@ -24,30 +24,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quartiersim.config.domains import Group, Payer
+from quartiersim.config.domains import Payer
 from quartiersim.errors import QuartiersimError
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.sim.registry import Outcome, View
+from quartiersim.studies.format import format_interval
 from quartiersim.studies.runner import mean_ci
 
-#: Outcomes in the comparison table: name, label, kind (share, eur, n).
-TABLE_OUTCOMES: tuple[tuple[str, str, str], ...] = (
-    ("coverage", "Coverage", "share"),
-    ("coverage_final_year", "Coverage, final year", "share"),
-    ("coverage_after_grant", "Coverage after the grant", "share"),
-    ("municipal_cost_eur", "Municipal cost (EUR)", "eur"),
-    ("npv_municipal_cost_eur", "Municipal cost, present value (EUR)", "eur"),
-    *((f"cost_{p.value}_eur", f"Cost: {p.value.replace('_', ' ')} (EUR)", "eur") for p in Payer),
-    ("total_cost_eur", "Total cost (EUR)", "eur"),
-    ("mandatory_cases", "Mandatory cases", "n"),
-    ("carriers_surviving", "Carriers open at end", "n"),
-    ("volunteers_at_end", "Volunteers at end", "n"),
-)
 
-#: Coverage columns of the group/distance heat map.
-GROUP_COLUMNS: tuple[str, ...] = (
-    "coverage", *(f"coverage_{g.value}" for g in Group),
-    "coverage_distance_0_250m", "coverage_distance_250_500m",
-    "coverage_distance_500_1000m", "coverage_distance_1000_infm",
-)
+def table_outcomes() -> list[Outcome]:
+    """Outcomes of the comparison table: the registry's :attr:`View.REPORT`, table order."""
+    return REGISTRY.select(view=View.REPORT)
+
+
+def coverage_map_columns() -> list[str]:
+    """Coverage columns of the group/distance heat map: the registry's
+    :attr:`View.COVERAGE_MAP` (overall, by resident group, by walking distance)."""
+    return REGISTRY.names(view=View.COVERAGE_MAP)
 
 
 #: Fewest cases of the rarer answer PRIM is run on (fewer give anecdotal boxes).
@@ -144,7 +137,7 @@ def comparison_table(runs: pd.DataFrame, group_keys: list[str],
         One row per combination: the group keys, ``runs`` and ``<outcome>_mean``,
         ``<outcome>_ci_low``, ``<outcome>_ci_high``.
     """
-    outcomes = outcomes or [k for k, _, _ in TABLE_OUTCOMES]
+    outcomes = outcomes or [o.name for o in table_outcomes()]
     outcomes = [o for o in outcomes if o in runs.columns]
     rows = []
     for key, sub in runs.groupby(group_keys, sort=False, dropna=False):
@@ -451,7 +444,7 @@ def figure_groups(table_runs: pd.DataFrame, results: Results) -> bytes:
     """Heat map of mean coverage per combination (rows) by group and walking-distance
     band (columns), one panel per scenario."""
     plt = _plt()
-    cols = [c for c in GROUP_COLUMNS if c in table_runs.columns]
+    cols = [c for c in coverage_map_columns() if c in table_runs.columns]
     scenarios = list(dict.fromkeys(table_runs["scenario"]))
     keys = ["cooperation", "financing", *results.lever_keys]
     n_rows = table_runs.groupby(keys).ngroups
@@ -530,24 +523,15 @@ def figure_sensitivity(sens: pd.DataFrame, outcome: str, group_keys: list[str]) 
 
 
 # ------------------------------------------------------------------------------ writing
-def _fmt(v: Any, kind: str) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    if kind == "share":
-        return f"{v:.3f}"
-    if kind == "eur":
-        return f"{v:,.0f}"
-    return f"{v:,.1f}"
-
-
 def _display_table(table: pd.DataFrame, group_keys: list[str]) -> pd.DataFrame:
     """The comparison table as strings: ``mean [low, high]`` per outcome."""
     out = table[group_keys + ["runs"]].copy()
-    for key, label, kind in TABLE_OUTCOMES:
+    for o in table_outcomes():
+        key = o.name
         if f"{key}_mean" in table:
-            out[label] = [f"{_fmt(m, kind)} [{_fmt(lo, kind)}, {_fmt(hi, kind)}]"
-                          for m, lo, hi in zip(table[f"{key}_mean"], table[f"{key}_ci_low"],
-                                               table[f"{key}_ci_high"])]
+            out[o.label] = [format_interval(m, lo, hi, o.kind)
+                            for m, lo, hi in zip(table[f"{key}_mean"], table[f"{key}_ci_low"],
+                                                 table[f"{key}_ci_high"])]
     return out
 
 

@@ -20,7 +20,6 @@ CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing 
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 import tomllib
@@ -34,21 +33,21 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
-from quartiersim.config.domains import Group, Payer
-
-#: Columns of the table :func:`whatif` returns (index: ``outcome``).
 from quartiersim.config.fields import Strict
-from quartiersim.config.financing import BUILTIN_FINANCING, INSTRUMENT_PARAMS, financing_names, financing_spec
-
-#: Columns of the table :func:`whatif` returns (index: ``outcome``).
+from quartiersim.config.financing import (
+    BUILTIN_FINANCING,
+    INSTRUMENT_PARAMS,
+    financing_names,
+    financing_spec,
+)
 from quartiersim.config.loading import load_scenario
-
-#: Columns of the table :func:`whatif` returns (index: ``outcome``).
 from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
 from quartiersim.errors import QuartiersimError, ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.sim.registry import View, tree_rows
 from quartiersim.studies.runner import _run_summary, mean_ci, pool_context
 
 #: Columns of the table :func:`whatif` returns (index: ``outcome``).
@@ -57,21 +56,6 @@ COLUMNS: tuple[str, ...] = (
     "variant_mean", "variant_ci_low", "variant_ci_high",
     "difference_mean", "difference_ci_low", "difference_ci_high",
 )
-
-#: Headline outcomes of a what-if, with label, kind (share / eur / n) and sign: a row with
-#: sign -1 shows the negated difference (mandatory cases *avoided*).
-HEADLINE: tuple[tuple[str, str, str, int], ...] = (
-    ("coverage", "Coverage, all residents", "share", 1),
-    *((f"coverage_{g.value}", f"Coverage, {g.value.replace('_', ' ')}", "share", 1) for g in Group),
-    ("mandatory_cases", "Mandatory cases avoided", "n", -1),
-    ("municipal_cost_eur", "Municipal cost (EUR)", "eur", 1),
-    *((f"cost_{p.value}_eur", f"Cost to {p.value.replace('_', ' ')} (EUR)", "eur", 1) for p in Payer),
-    ("total_cost_eur", "Total cost, all payers (EUR)", "eur", 1),
-)
-
-#: Prefix of sustainability outcomes (coverage in the years after a grant ends); shown as
-#: headline rows whenever the summaries carry them.
-AFTER_GRANT_PREFIX = "coverage_after"
 
 _NOT_OUTCOMES = {"seed", "years", "start_year"}
 
@@ -357,41 +341,24 @@ def paired_table(baseline: list[dict[str, Any]], variant: list[dict[str, Any]]) 
 
 
 def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The headline rows of a what-if table, in display order.
+    """The what-if rows of a what-if table: the registry's outcomes in
+    :attr:`~quartiersim.sim.registry.View.WHATIF`, in table order.
 
-    Each row: ``outcome``, ``label``, ``kind`` and ``baseline``, ``variant``,
-    ``change``, ``change_low``, ``change_high`` (the paired difference and its 95 %
-    interval; negated for "avoided" rows). Outcomes absent from the table are skipped;
-    ``coverage_after*`` outcomes are added when present.
+    Each row: ``outcome``, ``label`` (complete), ``row_label`` (indented under its parent
+    where the parent is a row too), ``kind``, ``better`` and ``baseline``, ``variant``,
+    ``change``, ``change_low``, ``change_high`` (the paired difference variant - baseline
+    and its 95 % interval). Outcomes absent from the table (e.g. coverage after a grant,
+    without a grant) are skipped.
     """
-    spec = list(HEADLINE)
-    spec += [(name, "Coverage after the grant ends" if name == "coverage_after_grant" else
-              f"Coverage after the grant ({name})", "share", 1)
-             for name in table.index if str(name).startswith(AFTER_GRANT_PREFIX)]
+    present = [o for o in REGISTRY.select(view=View.WHATIF) if o.name in table.index]
     out = []
-    for name, label, kind, sign in spec:
-        if name not in table.index:
-            continue
-        r = table.loc[name]
-        lo, hi = sign * r["difference_ci_low"], sign * r["difference_ci_high"]
-        out.append({"outcome": name, "label": label, "kind": kind,
-                    "baseline": r["baseline_mean"], "variant": r["variant_mean"],
-                    # + 0.0 turns the -0.0 of a negated zero into 0.0
-                    "change": sign * r["difference_mean"] + 0.0, "change_low": min(lo, hi) + 0.0,
-                    "change_high": max(lo, hi) + 0.0})
+    for o, row_label in tree_rows(present):
+        r = table.loc[o.name]
+        out.append({"outcome": o.name, "label": o.label, "row_label": row_label, "kind": o.kind,
+                    "better": o.better, "baseline": r["baseline_mean"],
+                    "variant": r["variant_mean"], "change": r["difference_mean"],
+                    "change_low": r["difference_ci_low"], "change_high": r["difference_ci_high"]})
     return out
-
-
-def fmt(value: Any, kind: str, signed: bool = False) -> str:
-    """Format a number for tables: shares to 3 decimals, EUR and counts grouped."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    sign = "+" if signed else ""
-    if kind == "share":
-        return f"{value:{sign}.3f}"
-    if kind == "eur":
-        return f"{value:{sign},.0f}"
-    return f"{value:{sign},.1f}"
 
 
 # --------------------------------------------------------------------------- sessions
@@ -504,6 +471,6 @@ class WhatIfSession:
                    years=doc.session.years, results=results)
 
 
-__all__ = ["COLUMNS", "HEADLINE", "Lever", "WhatIfCancelled", "WhatIfSession", "financing_names",
+__all__ = ["COLUMNS", "Lever", "WhatIfCancelled", "WhatIfSession", "financing_names",
            "headline", "lever_overrides", "levers", "paired_table", "whatif"]
 
