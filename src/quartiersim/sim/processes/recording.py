@@ -18,7 +18,7 @@ SERIES_KEYS: tuple[str, ...] = (
     "year", "month", "residents", "coverage", *(f"coverage_{d.value}" for d in DOMAINS),
     "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
     "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
-    "carriers_open", "municipal_cost_eur", "municipal_voluntary_eur", "municipal_mandatory_eur",
+    "carriers_open", "municipal_cost_eur", "municipal_cost_voluntary_eur", "municipal_cost_mandatory_eur",
     "total_cost_eur", "voluntary_budget_eur", "awareness",
 )
 
@@ -79,9 +79,9 @@ def record_month(model: QuarterModel) -> None:
     s["volunteers_deployed"] = int(((a.volunteer_hours > 0) & (a.volunteer_point >= 0)).sum())
     s["carriers_open"] = len(model.open_carriers())
     led = model.ledger
-    s["municipal_voluntary_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY)
-    s["municipal_mandatory_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.MANDATORY)
-    s["municipal_cost_eur"] = s["municipal_voluntary_eur"] + s["municipal_mandatory_eur"]
+    s["municipal_cost_voluntary_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY)
+    s["municipal_cost_mandatory_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.MANDATORY)
+    s["municipal_cost_eur"] = s["municipal_cost_voluntary_eur"] + s["municipal_cost_mandatory_eur"]
     s["total_cost_eur"] = led.month_total()
     s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
     # aware is cleared for vacant slots, so this is the share over residents
