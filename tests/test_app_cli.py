@@ -8,7 +8,7 @@ import pytest
 
 from quartiersim.cli import app as app_cli
 from quartiersim.cli import build_parser, main
-from quartiersim.errors import ScenarioError
+from quartiersim.errors import QuartiersimError, ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
@@ -46,18 +46,35 @@ def test_default_scenario_is_herten_else_first(monkeypatch, tmp_path):
     assert app_cli.check_scenario(None) == (tmp_path / "scenarios" / "a.toml").resolve()
     (tmp_path / "scenarios" / "a.toml").unlink()
     (tmp_path / "scenarios" / "b.toml").unlink()
-    with pytest.raises(ScenarioError, match="no scenario given and no \\*.toml in"):
+    with pytest.raises(ScenarioError, match=r"no scenario given and no \*\.toml in .*scenarios: "
+                                            r"name a scenario file, e\.g\. `quartiersim app "
+                                            r"scenarios/herten-innenstadt\.toml`, or write one "
+                                            r"with `quartiersim synth --residents 20000 "
+                                            r"--quarters 2 --out city\.toml`"):
         app_cli.check_scenario(None)
+
+
+def test_no_scenario_and_no_scenarios_folder(tmp_path, monkeypatch, capsys):
+    # what an installed wheel sees outside a checkout: no scenarios/ here, none in the package
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app_cli, "default_scenario_dir", lambda: tmp_path / "scenarios")
+    monkeypatch.setattr(app_cli, "default_scenario", lambda: None)
+    assert main(["app"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: no scenario given and no scenarios/ folder in {tmp_path}: "
+                          "name a scenario file, e.g. `quartiersim app scenarios/herten-innenstadt.toml`")
+    assert "Traceback" not in err
 
 
 def test_server_command_listens_on_localhost_by_default(monkeypatch, capsys):
     calls = {}
 
-    def fake_call(cmd, env):
-        calls["cmd"], calls["env"] = cmd, env
+    def fake_supervise(cmd, env, stop_timeout_s):
+        calls["cmd"], calls["env"], calls["stop"] = cmd, env, stop_timeout_s
         return 0
 
-    monkeypatch.setattr(app_cli.subprocess, "call", fake_call)
+    monkeypatch.setattr(app_cli, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(app_cli, "supervise", fake_supervise)
     assert main(["app", str(HERTEN)]) == 0
     cmd = calls["cmd"]
     assert cmd[1:4] == ["-m", "solara", "run"]
@@ -66,15 +83,30 @@ def test_server_command_listens_on_localhost_by_default(monkeypatch, capsys):
     assert cmd[cmd.index("--port") + 1] == "8765"
     assert "--production" in cmd
     assert calls["env"][app_cli.SCENARIO_ENV] == str(HERTEN.resolve())
+    assert calls["stop"] == app_cli.STOP_TIMEOUT_S == 5.0
     assert "http://127.0.0.1:8765/" in capsys.readouterr().out
 
 
-def test_host_and_port_options(monkeypatch):
+def test_host_port_and_stop_timeout_options(monkeypatch):
     seen = {}
-    monkeypatch.setattr(app_cli.subprocess, "call", lambda cmd, env: seen.setdefault("cmd", cmd) and 0)
-    main(["app", str(HERTEN), "--host", "0.0.0.0", "--port", "9000"])
+    monkeypatch.setattr(app_cli, "check_port_free", lambda host, port: seen.setdefault("free", (host, port)))
+    monkeypatch.setattr(app_cli, "supervise",
+                        lambda cmd, env, stop_timeout_s: seen.update(cmd=cmd, stop=stop_timeout_s) or 0)
+    main(["app", str(HERTEN), "--host", "0.0.0.0", "--port", "9000", "--stop-timeout", "1.5"])
     cmd = seen["cmd"]
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0" and cmd[cmd.index("--port") + 1] == "9000"
+    assert seen["free"] == ("0.0.0.0", 9000) and seen["stop"] == 1.5
+
+
+def test_app_exit_status_is_the_supervisors(monkeypatch):
+    monkeypatch.setattr(app_cli, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(app_cli, "supervise", lambda cmd, env, stop_timeout_s: 143)
+    assert main(["app", str(HERTEN)]) == 143
+
+
+def test_unknown_host_is_reported():
+    with pytest.raises(QuartiersimError, match=r"--host no-such-host\.invalid: "):
+        app_cli.check_port_free("no-such-host.invalid", 8765)
 
 
 def test_parser_registers_app_and_whatif():
