@@ -85,7 +85,7 @@ def alive(p: Proc) -> bool:
     return got is not None and got[0].start == p.start and got[1] != "Z"
 
 
-def wait_for(condition: Callable[[], T], what: str, deadline_s: float = 120.0) -> T:
+def wait_for[T](condition: Callable[[], T], what: str, deadline_s: float = 120.0) -> T:
     """Poll ``condition`` every 20 ms until it returns something true; fail after the
     deadline (generous: the machine may be loaded)."""
     end = time.monotonic() + deadline_s
@@ -98,9 +98,21 @@ def wait_for(condition: Callable[[], T], what: str, deadline_s: float = 120.0) -
         time.sleep(0.02)
 
 
-def start_cli(*args: str, cwd: Path = ROOT, new_session: bool = True) -> subprocess.Popen:
+def start_cli(*args: str, cwd: Path = ROOT, new_session: bool = True,
+              output: int | None = subprocess.PIPE) -> subprocess.Popen:
     """``python -m quartiersim.cli ARGS`` in a subprocess (its own session and process
-    group), stdout and stderr piped."""
+    group); stdout and stderr piped (``output=subprocess.DEVNULL`` for a process to be
+    killed: orphaned workers would hold the pipes open)."""
     return subprocess.Popen([sys.executable, "-m", "quartiersim.cli", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=output, stderr=output, text=True,
                             start_new_session=new_session)
+
+
+def kill_all(procs: list[Proc]) -> None:
+    """Clean-up after a failed test: SIGKILL whatever of ``procs`` still runs."""
+    for p in procs:
+        if alive(p):
+            try:
+                os.kill(p.pid, 9)
+            except ProcessLookupError:
+                pass

@@ -9,18 +9,35 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from proctree import ROOT, alive, descendants, needs_proc, pool_workers, start_cli, wait_for
+from proctree import (
+    ROOT,
+    alive,
+    descendants,
+    kill_all,
+    needs_proc,
+    pool_workers,
+    start_cli,
+    wait_for,
+)
 
 from quartiersim.cli import main
 from quartiersim.errors import QuartiersimError
-from quartiersim.studies.pool import (Cancelled, JobFailed, JobsFailed, describe_exit,
-                                      progress_bar, run_jobs, start_context)
+from quartiersim.studies.pool import (
+    Cancelled,
+    JobFailed,
+    JobsFailed,
+    describe_exit,
+    progress_bar,
+    run_jobs,
+    start_context,
+)
 from quartiersim.studies.runner import compare
 from quartiersim.studies.whatif import whatif
 
@@ -215,8 +232,8 @@ def _kill_one_worker_when_busy(killed: list) -> threading.Thread:
 
 @needs_proc
 def test_killing_a_worker_during_compare_gives_the_full_table(capsys):
-    kw = dict(models=["municipal", "coproduction"], seeds=3, years=1, overrides=SMALL,
-              progress=False)
+    kw = {"models": ["municipal", "coproduction"], "seeds": 3, "years": 1, "overrides": SMALL,
+              "progress": False}
     serial = compare(HERTEN, workers=1, **kw)
     killed: list = []
     t = _kill_one_worker_when_busy(killed)
@@ -241,7 +258,7 @@ def test_killing_a_worker_during_cli_compare_prints_the_table(capsys):
 
 @needs_proc
 def test_killing_a_worker_during_whatif_gives_the_full_table():
-    kw = dict(overrides={"volunteering.rate": 0.08}, seeds=3, years=1)
+    kw = {"overrides": {"volunteering.rate": 0.08}, "seeds": 3, "years": 1}
     from quartiersim.config.loading import load_scenario
 
     small = load_scenario(HERTEN, SMALL)
@@ -256,33 +273,38 @@ def test_killing_a_worker_during_whatif_gives_the_full_table():
 
 
 # ------------------------------------------------------------------------------ parent death
-def _compare_in_subprocess() -> tuple:
+def _compare_in_subprocess(output: int | None) -> tuple:
     """Start a compare of 2 workers in a subprocess; return it and its processes once both
     workers run."""
     proc = start_cli("compare", str(HERTEN), "--models", "municipal,coproduction", "--seeds",
-                     "20", "--years", "10", "--workers", "2")
+                     "20", "--years", "10", "--workers", "2", output=output)
     wait_for(lambda: len(pool_workers(proc.pid)) >= 2 or proc.poll() is not None,
              "two pool workers of the compare")
-    assert proc.poll() is None, proc.communicate()
+    assert proc.poll() is None, "the compare ended early"
     return proc, descendants(proc.pid)
 
 
 @needs_proc
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killing_compares_main_process_leaves_no_worker(sig):
-    proc, below = _compare_in_subprocess()
-    assert len([p for p in below if "forkserver" in p.cmdline]) >= 3  # server + 2 workers
-    os.kill(proc.pid, sig)
-    proc.communicate()
-    assert proc.returncode == -sig
-    wait_for(lambda: not any(alive(p) for p in below), "no process of the compare left")
+    proc, below = _compare_in_subprocess(subprocess.DEVNULL)
+    try:
+        assert len([p for p in below if "forkserver" in p.cmdline]) >= 3  # server, 2 workers
+        os.kill(proc.pid, sig)
+        assert proc.wait(timeout=120) == -sig
+        wait_for(lambda: not any(alive(p) for p in below), "no process of the compare left")
+    finally:
+        kill_all(below)
 
 
 @needs_proc
 def test_ctrl_c_during_compare_leaves_no_worker_and_no_traceback():
-    proc, below = _compare_in_subprocess()
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: SIGINT to the whole process group
-    out, err = proc.communicate()
-    assert proc.returncode == 130 and err.strip().endswith("interrupted")
-    assert "Traceback" not in err
-    wait_for(lambda: not any(alive(p) for p in below), "no process of the compare left")
+    proc, below = _compare_in_subprocess(subprocess.PIPE)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: SIGINT to the whole process group
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130 and err.strip().endswith("interrupted")
+        assert "Traceback" not in err
+        wait_for(lambda: not any(alive(p) for p in below), "no process of the compare left")
+    finally:
+        kill_all(below)
