@@ -140,11 +140,14 @@ def test_loopback_dask_cluster_gives_the_serial_table(serial_table, experiment, 
     pd.testing.assert_frame_equal(comparable(df), comparable(serial_table[1]))
 
 
-def test_rerun_skips_finished_runs(serial_table, experiment):
+def test_rerun_skips_finished_runs_and_removes_leftover_tmp_files(serial_table, experiment):
     out, before = serial_table
+    leftover = out / "runs" / ".part-00000000000000000001-deadbeef.parquet.tmp"
+    leftover.write_bytes(b"PAR1 half a part of a batch killed while writing")
     res = run_batch(experiment, out, workers=1, progress=False)
     assert (res.skipped, res.finished, res.failed) == (16, 0, 0)
     pd.testing.assert_frame_equal(results_table(out), before)
+    assert not leftover.exists()
 
 
 def test_resume_after_interruption_runs_every_run_exactly_once(serial_table, experiment,

@@ -106,7 +106,7 @@ def test_progress_bar_is_quiet_without_a_terminal(capsys):
     assert progress_bar(3, "runs").disable and progress_bar(3, "runs", enabled=False).disable
 
 
-def test_start_method_is_forkserver_with_the_model_preloaded_where_available():
+def test_start_method_is_forkserver_where_available_else_spawn():
     import multiprocessing
 
     ctx = start_context()
@@ -114,8 +114,6 @@ def test_start_method_is_forkserver_with_the_model_preloaded_where_available():
         assert ctx.get_start_method() == "forkserver"
     else:
         assert ctx.get_start_method() == "spawn"
-    assert multiprocessing.get_start_method(allow_none=True) in (None, "fork", "forkserver",
-                                                                 "spawn")
 
 
 def test_importing_the_pool_sets_no_global_start_method():

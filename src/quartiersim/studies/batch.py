@@ -219,6 +219,15 @@ class ResultStore:
             self.owner_path.unlink(missing_ok=True)
             lock.release()
 
+    def remove_leftovers(self) -> list[Path]:
+        """Remove the temporary files of writes that never finished (a batch killed while
+        writing); call while holding :meth:`lock`. Returns the removed paths."""
+        found = [p for d in (self.root, self.runs_dir, self.series_dir)
+                 for p in d.glob(".*.tmp")]
+        for p in found:
+            p.unlink(missing_ok=True)
+        return found
+
     def _owner(self) -> str:
         try:
             info = json.loads(self.owner_path.read_text())
@@ -519,6 +528,7 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
     store.create()
     specs = experiment.runs()
     with store.lock(wait=wait):
+        store.remove_leftovers()
         _warn_if_other_code(store.root)
         write_manifest(experiment, specs, store.root)
         done = store.finished_keys()
