@@ -21,8 +21,8 @@ what the three need alike:
   SIGTERM or SIGKILL of the main process leaves no worker behind; workers ignore SIGINT
   and the main process ends them on Ctrl-C.
 
-At most ``window`` jobs (default: one per worker) are submitted at a time, so a broken
-pool fails only the jobs that were running. ``mesa.batch_run`` (multiprocessing.Pool)
+At most ``window`` jobs (default: one per worker and one waiting) are submitted at a time,
+so a broken pool fails only those few, and they are run again. ``mesa.batch_run`` (multiprocessing.Pool)
 is not used: it hangs when a worker dies. Jobs and ``fn`` must be picklable (``fn`` at
 module level); a script that calls this needs the ``if __name__ == "__main__":`` guard.
 """
@@ -234,7 +234,8 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int | No
         preload: modules the forkserver imports once (see :func:`start_context`).
         executor_factory: makes the executor (default: :func:`process_pool`); e.g. a Dask
             ``client.get_executor``. Called again after the pool broke.
-        window: jobs submitted at a time (default: ``workers``).
+        window: jobs submitted at a time (default: ``workers + 1``: one waits in the
+            queue, so a worker that finishes starts the next job at once).
         describe: a job's name in failure messages (default ``job <index>``).
 
     Returns:
@@ -265,7 +266,7 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int | No
         else:
             factory = executor_factory or (lambda: process_pool(workers, nice=nice,
                                                                 preload=preload))
-            runner.run_pool(factory, window or workers)
+            runner.run_pool(factory, window or workers + 1)
     return runner.finish()
 
 
