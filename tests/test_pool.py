@@ -250,7 +250,9 @@ def test_killing_a_worker_during_cli_compare_prints_the_table(capsys):
     t.join()
     out = capsys.readouterr()
     assert code == 0 and len(killed) == 1
-    assert "3 seeds x 1 years" in out.out and "Demand coverage" in out.out
+    assert "3 seeds x 1 years" in out.out
+    assert [line.split()[0] for line in out.out.splitlines()
+            if line.startswith(("municipal ", "coproduction "))] == ["municipal", "coproduction"]
     assert "Traceback" not in out.err and "BrokenProcessPool" not in out.err
 
 
