@@ -83,8 +83,17 @@ def click(rc, label: str, timeout: float = 30.0) -> None:
 
 
 def set_session_file(rc, path) -> None:
-    # found anew each time: a message above it re-creates the widget
-    rc.find(v.TextField, label="Session file (TOML)").widget.v_model = str(path)
+    # found anew each time: a message above it re-creates the widget, and a render from
+    # the what-if's thread may land meanwhile: set it until the field shows it
+    def field():
+        return rc.find(v.TextField, label="Session file (TOML)").widget
+
+    t0 = time.monotonic()
+    while field().v_model != str(path):
+        if time.monotonic() - t0 > 30:
+            raise AssertionError(f"the session file field does not take {path}")
+        field().v_model = str(path)
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -227,6 +227,25 @@ def test_whatif_cancel_stops_before_running():
         whatif(HERTEN, SMALL, seeds=2, years=1, workers=1, cancel=ev)
 
 
+def test_whatif_cancel_during_pooled_runs_keeps_the_count(small):
+    """Cancel from the progress callback after the first finished run (as the app's
+    Cancel button does): the running workers are ended, not waited for."""
+    import threading
+
+    ev = threading.Event()
+    seen: list[int] = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 1:
+            ev.set()
+
+    with pytest.raises(WhatIfCancelled, match=r"cancelled after [12] of 8 runs"):
+        whatif(small, {"volunteering.rate": 0.08}, seeds=4, years=1, workers=2,
+               on_progress=progress, cancel=ev)
+    assert seen[0] == 0 and max(seen) <= 2
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"overrides": {"volunteering.rate": 2}}, ScenarioError, "'volunteering.rate' = 2: must be <= 1"),
     ({"model": "nope"}, UnknownNameError, "unknown cooperation model 'nope'; allowed: "),

@@ -28,6 +28,8 @@ def register_batch(sub: Any) -> None:
                    help="comma-separated subset of the file's cooperation models to run")
     b.add_argument("--financing", default=None,
                    help="comma-separated subset of the file's financing models to run")
+    b.add_argument("--wait", action="store_true",
+                   help="if another batch writes to --out, wait for it instead of refusing")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_batch)
 
@@ -42,7 +44,7 @@ def cmd_batch(args: Any) -> int:
                           cooperation=names(args.cooperation), financing=names(args.financing))
     out = Path(args.out) if args.out else Path("results") / exp.name
     res = run_batch(exp, out, engine=args.engine, workers=args.workers,
-                    scheduler=args.scheduler, progress=not args.no_progress)
+                    scheduler=args.scheduler, progress=not args.no_progress, wait=args.wait)
     print(f"{exp.name}: {res.total} runs, {res.skipped} done before, {res.finished} finished, "
           f"{res.failed} failed, {res.seconds:.1f} s ({res.runs_per_minute:.1f} runs/min)")
     print(f"results: {out}/runs, {out}/series (quartiersim report {out})")

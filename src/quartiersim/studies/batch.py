@@ -15,50 +15,58 @@ over all cores, or in-process when ``workers=1``; ``dask``: an existing
 Re-running the same batch resumes: finished runs are skipped, failed ones are redone.
 A run key covers the inputs, not the code: after a model change, use a new directory
 (the batch warns when the directory's runs were made by other code).
-A run that raises is recorded with its error and the batch goes on. A worker process
-that dies costs only the runs in flight: the pool keeps at most ``workers`` runs
-submitted, so a broken pool fails exactly those; they are recorded with the error and a
-fresh pool carries on (Dask reschedules, then reports ``KilledWorker``). Reading the store
-keeps one row per run key (a finished attempt wins over failed ones), so no run appears
-twice. ``mesa.batch_run`` and EMA's MultiprocessingEvaluator are not used: both hang
-when a worker dies (measured when the batch engine was chosen).
+A run that raises is recorded with its error and the batch goes on. The runs go through
+:func:`quartiersim.studies.pool.run_jobs`: a worker process that dies costs nothing
+finished; the runs it had in flight are run again in a fresh pool (one at a time), and a
+run that kills its worker on every attempt is recorded as failed ("worker died: ...";
+Dask reschedules, then reports ``KilledWorker``). Workers end with the batch's process
+(SIGTERM, SIGKILL, Ctrl-C). ``mesa.batch_run`` and EMA's MultiprocessingEvaluator are not
+used: both hang when a worker dies (measured when the batch engine was chosen).
+
+The store (:mod:`quartiersim.studies.store`) survives damage and concurrency: parts are
+written atomically; a part that cannot be read is quarantined and its runs are redone by
+the next batch; one batch at a time writes to a directory (a second one refuses, or
+waits with ``wait=True``). Reading the store keeps one row per run key (a finished
+attempt wins over failed ones), so no run appears twice.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import functools
 import json
 import math
-import multiprocessing
 import os
 import socket
 import sys
 import time
-import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quartiersim.errors import QuartiersimError
 from quartiersim.sim.outcomes import batch_extras
 from quartiersim.studies.experiment import Experiment, RunSpec
-from quartiersim.studies.runner import progress_bar, run
+from quartiersim.studies.pool import JobFailed, run_jobs
+from quartiersim.studies.runner import run
+from quartiersim.studies.store import (
+    WRITE_OPTIONS,
+    BatchError,
+    ResultStore,
+    StoreBusy,
+    write_atomic,
+)
+
+__all__ = ["EXECUTION_COLUMNS", "BatchError", "BatchResult", "ResultStore", "StoreBusy",
+           "code_digest", "execute", "results_table", "run_batch", "write_manifest"]
 
 #: Keys of a run summary that are inputs, not outcomes (they come from the RunSpec).
 _INPUT_KEYS = frozenset({"scenario", "cooperation", "financing", "seed", "years"})
 
 #: Columns that describe how and where a run was executed (differ between engines).
 EXECUTION_COLUMNS: tuple[str, ...] = ("worker", "duration_s", "finished_at")
-
-
-class BatchError(QuartiersimError):
-    """The batch cannot start (engine, scheduler or output directory problem)."""
 
 
 # ------------------------------------------------------------------------------ worker side
@@ -102,133 +110,7 @@ def _safe(run_fn: Callable[[RunSpec], tuple[dict[str, Any], pd.DataFrame]],
     return {"row": row, "series": series}
 
 
-# ------------------------------------------------------------------------------ the store
-class ResultStore:
-    """A directory of Parquet parts: ``runs/`` (a row per run attempt) and ``series/``.
-
-    Every finished run is written at once as its own part (written to a temporary name,
-    then renamed, so a killed batch leaves no half-written file); :meth:`compact` merges
-    parts. Readers keep one row per run key.
-    """
-
-    def __init__(self, out_dir: str | Path) -> None:
-        self.root = Path(out_dir)
-        self.runs_dir = self.root / "runs"
-        self.series_dir = self.root / "series"
-
-    def create(self) -> None:
-        try:
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
-            self.series_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BatchError(f"{self.root}: cannot create the results directory: {exc}") from None
-
-    @staticmethod
-    def _write(df: pd.DataFrame, directory: Path) -> None:
-        name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = directory / f".{name}.tmp"
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, directory / name)
-
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one run attempt (``{"row": dict, "series": DataFrame | None}``)."""
-        row = {**record["row"], "finished_at": datetime.now(UTC).isoformat()}
-        if record["series"] is not None:
-            series = record["series"].copy()
-            series.insert(0, "run_key", row["run_key"])
-            self._write(series, self.series_dir)  # series first: a run row implies its series
-        self._write(pd.DataFrame([row]), self.runs_dir)
-
-    @staticmethod
-    def _frames(directory: Path) -> list[pd.DataFrame]:
-        files = sorted(directory.glob("part-*.parquet"))
-        frames = [pd.read_parquet(f) for f in files]  # per file: parts may differ in dtypes
-        return [f for f in frames if len(f)]
-
-    @classmethod
-    def _read_parts(cls, directory: Path) -> pd.DataFrame:
-        frames = cls._frames(directory)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    def attempts(self) -> pd.DataFrame:
-        """Every recorded run attempt, in write order (a run key may appear several times)."""
-        return self._read_parts(self.runs_dir)
-
-    def runs(self) -> pd.DataFrame:
-        """One row per run key: its finished attempt if any, else its latest failed one.
-
-        Columns keep the dtypes of finished runs (an integer outcome stays integer once the
-        failed attempts that had no value are superseded)."""
-        df = self.attempts()
-        if df.empty:
-            return pd.DataFrame(columns=["run_key", "error"])
-        df = df.assign(_ok=df["error"].isna(), _order=np.arange(len(df)))
-        df = df.sort_values(["_ok", "_order"]).drop_duplicates("run_key", keep="last")
-        df = df.sort_values("_order").drop(columns=["_ok", "_order"]).reset_index(drop=True)
-        ok_frames = [f[f["error"].isna()] for f in self._frames(self.runs_dir)]
-        ok_frames = [f for f in ok_frames if len(f)]
-        if ok_frames:
-            reference = pd.concat(ok_frames, ignore_index=True).dtypes
-            for col, dtype in reference.items():
-                if (col in df and df[col].dtype != dtype and df[col].notna().all()
-                        and (pd.api.types.is_integer_dtype(dtype)
-                             or pd.api.types.is_bool_dtype(dtype))):
-                    df[col] = df[col].astype(dtype)
-        return df
-
-    def finished_keys(self) -> set[str]:
-        """Run keys with a finished (error-free) attempt."""
-        df = self.attempts()
-        if df.empty:
-            return set()
-        return set(df.loc[df["error"].isna(), "run_key"])
-
-    def series(self, run_keys: set[str] | None = None) -> pd.DataFrame:
-        """Per-step series of finished runs (``run_key``, ``step``, variables), one row per
-        run key and step."""
-        df = self._read_parts(self.series_dir)
-        if df.empty:
-            return df
-        keep = self.finished_keys() if run_keys is None else run_keys & self.finished_keys()
-        df = df[df["run_key"].isin(keep)]
-        return df.drop_duplicates(["run_key", "step"], keep="last").reset_index(drop=True)
-
-    def compact(self) -> None:
-        """Merge the parts of each table into one file (finished and failed run attempts
-        apart, so finished runs keep their dtypes); readers see the same tables."""
-        for directory in (self.runs_dir, self.series_dir):
-            files = sorted(directory.glob("part-*.parquet"))
-            if len(files) <= 1:
-                continue
-            frames = self._frames(directory)
-            if directory == self.runs_dir:
-                parts = [[f[f["error"].isna()] for f in frames],
-                         [f[f["error"].notna()] for f in frames]]
-            else:
-                parts = [frames]
-            for group in parts:  # new names sort after the old parts: write order is kept
-                group = [f for f in group if len(f)]
-                if group:
-                    self._write(pd.concat(group, ignore_index=True), directory)
-            for f in files:
-                f.unlink()
-
-
 # ------------------------------------------------------------------------------ engines
-class SerialExecutor(cf.Executor):
-    """Runs each task in this process when submitted (``--workers 1``, tests, debugging)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
-        fut: cf.Future = cf.Future()
-        fut.set_result(fn(*args, **kwargs))
-        return fut
-
-
-def _process_pool(workers: int) -> cf.Executor:
-    return cf.ProcessPoolExecutor(max_workers=workers,
-                                  mp_context=multiprocessing.get_context("spawn"))
-
-
 def _dask_client(scheduler: str | None) -> Any:
     try:
         from dask.distributed import Client
@@ -244,13 +126,6 @@ def _dask_client(scheduler: str | None) -> Any:
         return Client(scheduler, timeout=30)
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
-
-
-def _shutdown(executor: cf.Executor) -> None:
-    if isinstance(executor, cf.ProcessPoolExecutor):
-        executor.shutdown(wait=True, cancel_futures=True)
-    else:
-        executor.shutdown(wait=True)
 
 
 @dataclass
@@ -283,14 +158,27 @@ def code_digest() -> str:
 
 
 def _warn_if_other_code(out_dir: Path) -> None:
-    manifest = out_dir / "manifest.json"
-    if not manifest.is_file():
-        return
-    old = json.loads(manifest.read_text()).get("code_digest")
+    old = _read_manifest(out_dir).get("code_digest")
     if old and old != code_digest():
         print(f"warning: {out_dir} holds runs made by other quartiersim code ({old}, now "
               f"{code_digest()}); finished runs are kept, not recomputed: use a new --out "
               "to recompute them", file=sys.stderr)
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any]:
+    """``manifest.json`` of a results directory; {} (with a warning) when it is damaged."""
+    path = out_dir / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise TypeError("not a JSON object")
+        return manifest
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"warning: {path} cannot be read ({type(exc).__name__}: {exc}); it is "
+              "ignored", file=sys.stderr)
+        return {}
 
 
 def write_manifest(experiment: Experiment, specs: list[RunSpec], out_dir: Path) -> None:
@@ -307,15 +195,19 @@ def write_manifest(experiment: Experiment, specs: list[RunSpec], out_dir: Path) 
         "design_points": len(points),
         "run_keys": [s.run_key for s in specs],
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    text = (json.dumps(manifest, indent=1) + "\n").encode()
     design = pd.DataFrame(x, columns=[f"x:{k}" for k in experiment.uncertainty_keys])
     design.insert(0, "design_point", np.arange(len(x)))
-    design.to_parquet(out_dir / "design.parquet", index=False)
+    try:
+        write_atomic(out_dir / "manifest.json", lambda h: h.write(text))
+        write_atomic(out_dir / "design.parquet", lambda h: design.to_parquet(h, **WRITE_OPTIONS))
+    except OSError as exc:
+        raise BatchError(f"{out_dir}: cannot write the manifest: {exc.strerror or exc}") from None
 
 
 def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "local",
               workers: int | None = None, scheduler: str | None = None, client: Any = None,
-              progress: bool = True,
+              progress: bool = True, wait: bool = False, retries: int = 2,
               run_fn: Callable[[RunSpec], tuple[dict[str, Any], pd.DataFrame]] = execute,
               ) -> BatchResult:
     """Run every unfinished run of ``experiment`` and store it in ``out_dir``.
@@ -328,7 +220,9 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
         scheduler: Dask scheduler address or scheduler JSON file (engine ``dask``).
         client: an existing ``dask.distributed.Client`` (engine ``dask``; overrides
             ``scheduler``; not closed here).
-        progress: show a progress bar with ETA on stderr (every 30 s without a terminal).
+        progress: show a progress bar with ETA on stderr (on a terminal only).
+        wait: when another batch writes to ``out_dir``, wait for it instead of refusing.
+        retries: how often a run is run again after its worker process died (local).
         run_fn: the function run per :class:`RunSpec` (picklable, module level); tests
             swap it to inject failures.
 
@@ -336,7 +230,9 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
         A :class:`BatchResult` with counts; read the table with ``ResultStore(out_dir).runs()``.
 
     Raises:
-        BatchError: unknown engine, no Dask scheduler, unwritable ``out_dir``.
+        BatchError: unknown engine, no Dask scheduler, unwritable ``out_dir``, a result part
+            that cannot be written (the runs written before are kept).
+        StoreBusy: another batch writes to ``out_dir`` and ``wait`` is False.
     """
     if engine not in ("local", "dask"):
         raise BatchError(f"engine {engine!r}: allowed: local, dask")
@@ -345,84 +241,46 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
     store = ResultStore(out_dir)
     store.create()
     specs = experiment.runs()
-    _warn_if_other_code(store.root)
-    write_manifest(experiment, specs, store.root)
-    done = store.finished_keys()
-    todo = [s for s in specs if s.run_key not in done]
-    t0 = time.perf_counter()
+    with store.lock(wait=wait):
+        store.remove_leftovers()
+        _warn_if_other_code(store.root)
+        write_manifest(experiment, specs, store.root)
+        done = store.finished_keys()
+        todo = [s for s in specs if s.run_key not in done]
+        t0 = time.perf_counter()
+        counts = {"finished": 0, "failed": 0}
 
-    own_client = None
-    if engine == "dask":
-        if client is None:
-            client = own_client = _dask_client(scheduler)
-        threads = sum(client.nthreads().values()) or 1
-        window = 2 * threads
-        make_executor: Callable[[], cf.Executor] = lambda: client.get_executor(pure=False)
-    else:
-        workers = workers or os.cpu_count() or 1
-        window = workers
-        make_executor = SerialExecutor if workers == 1 else (lambda: _process_pool(workers))
+        def on_result(_: int, record: dict[str, Any]) -> None:
+            store.write(record)  # at once: a killed batch loses no finished run
+            counts["finished" if record["row"]["error"] is None else "failed"] += 1
 
-    desc = f"{experiment.name} ({len(specs) - len(todo)} of {len(specs)} done before)"
-    pending = deque(todo)
-    executor = make_executor() if todo else None
-    counts = {"finished": 0, "failed": 0}
-    try:
-        with progress_bar(len(todo), desc, progress) as bar:
-            inflight: dict[cf.Future, RunSpec] = {}
+        def on_failure(failure: JobFailed) -> None:  # the worker died (every attempt)
+            spec = todo[failure.index]
+            store.write({"row": {**spec.identifiers(), "error": f"worker died: {failure.error}"},
+                         "series": None})
+            counts["failed"] += 1
 
-            def collect(fut: cf.Future, spec: RunSpec) -> bool:
-                """Write the run's record at once; True when its worker died with the pool."""
-                broke = False
-                try:
-                    record = fut.result()
-                except Exception as exc:  # worker died: BrokenProcessPool, KilledWorker
-                    broke = isinstance(exc, cf.BrokenExecutor)
-                    record = {"row": {**spec.identifiers(),
-                                      "error": f"worker died: {type(exc).__name__}: {exc}"},
-                              "series": None}
-                store.write(record)
-                counts["finished" if record["row"]["error"] is None else "failed"] += 1
-                bar.update()
-                return broke
-
-            # workers run asynchronously: refill them before writing the finished runs
-            # (unless one shows the pool is broken); in-process runs: write first
-            refill_first = not isinstance(executor, SerialExecutor)
-            ready: list[tuple[cf.Future, RunSpec]] = []
-            while pending or inflight or ready:
-                broken = any(isinstance(f.exception(), cf.BrokenExecutor) for f, _ in ready)
-                if not refill_first:
-                    for fut, spec in ready:
-                        collect(fut, spec)
-                    ready = []
-                while pending and len(inflight) < window and not broken:
-                    spec = pending.popleft()
-                    try:
-                        inflight[executor.submit(_safe, run_fn, spec)] = spec
-                    except cf.BrokenExecutor:
-                        pending.appendleft(spec)
-                        broken = True
-                for fut, spec in ready:
-                    broken = collect(fut, spec) or broken
-                ready = []
-                if inflight and not broken:
-                    done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-                    ready = [(f, inflight.pop(f)) for f in done]
-                if broken:
-                    # the pool is gone and its other runs in flight fail too: record them
-                    # (they are redone on resume), then go on with a fresh pool
-                    for fut, spec in list(inflight.items()):
-                        collect(fut, spec)
-                    inflight.clear()
-                    _shutdown(executor)
-                    executor = make_executor()
-    finally:
-        if executor is not None:
-            _shutdown(executor)
-        if own_client is not None:
-            own_client.close()
-    store.compact()
+        own_client = None
+        options: dict[str, Any] = {}
+        if engine == "dask":
+            if client is None:
+                client = own_client = _dask_client(scheduler)
+            threads = sum(client.nthreads().values()) or 1
+            options = {"executor_factory": lambda: client.get_executor(pure=False),
+                       "window": 2 * threads, "workers": threads}
+        else:
+            options = {"workers": workers or os.cpu_count() or 1,
+                       "preload": ("quartiersim.studies.batch",)}
+        desc = f"{experiment.name} ({len(specs) - len(todo)} of {len(specs)} done before)"
+        try:
+            if todo:
+                run_jobs(functools.partial(_safe, run_fn), todo, progress=progress, desc=desc,
+                         on_result=on_result, on_failure=on_failure, job_errors="fail",
+                         retries=retries, describe=lambda spec: spec.run_key, **options)
+        finally:
+            if own_client is not None:
+                own_client.close()
+        store.compact()
     return BatchResult(store.root, len(specs), len(specs) - len(todo), counts["finished"],
                        counts["failed"], time.perf_counter() - t0)
 
@@ -438,8 +296,7 @@ def results_table(out_dir: str | Path, all_runs: bool = False) -> pd.DataFrame:
     if not store.runs_dir.is_dir():
         raise BatchError(f"{out_dir}: no batch results here (expected {store.runs_dir})")
     df = store.runs()
-    manifest = Path(out_dir) / "manifest.json"
-    if not all_runs and manifest.is_file():
-        keys = set(json.loads(manifest.read_text())["run_keys"])
-        df = df[df["run_key"].isin(keys)].reset_index(drop=True)
+    keys = _read_manifest(Path(out_dir)).get("run_keys")
+    if not all_runs and isinstance(keys, list):
+        df = df[df["run_key"].isin(set(keys))].reset_index(drop=True)
     return df

@@ -6,17 +6,12 @@ The CLI, batch runs, the app and the tests all call these.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.schema import Scenario
@@ -24,6 +19,10 @@ from quartiersim.errors import QuartiersimError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import CellOutcomes, cell_outcomes, summarize
+from quartiersim.studies.pool import progress_bar, run_jobs
+
+__all__ = ["RunResult", "compare", "compare_with_cells", "mean_ci", "progress_bar", "run",
+           "run_many"]
 
 
 @dataclass
@@ -115,53 +114,28 @@ def _run_summary_and_cells(args: tuple) -> tuple[dict[str, Any], CellOutcomes]:
     return res.summary, res.cells  # type: ignore[return-value]
 
 
-def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
-    """A tqdm bar that does not flood logs: updates every 30 s when stderr is no terminal."""
-    return tqdm(total=total, desc=desc, disable=not enabled,
-                mininterval=0.5 if sys.stderr.isatty() else 30.0, file=sys.stderr)
-
-
-def pool_context() -> multiprocessing.context.BaseContext:
-    """Start method for worker processes, never set globally: ``forkserver`` with the
-    model preloaded where the platform has it (workers are forked from a server that has
-    imported quartiersim once: no import per worker, and no fork of a multi-threaded
-    parent), else ``spawn``. Both re-import the calling script in the workers, so a
-    script that calls :func:`compare` or :func:`run_many` needs the usual
-    ``if __name__ == "__main__":`` guard."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["quartiersim.studies.runner"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+def _job_name(args: tuple) -> str:
+    _, model, financing, seed, _ = args
+    return " ".join(str(x) for x in (model or "default model", financing or "", f"seed {seed}")
+                    if x)
 
 
 def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = True,
-             desc: str = "runs") -> list[dict[str, Any]]:
+             desc: str = "runs", **pool_options: Any) -> list[dict[str, Any]]:
     """Run ``(scenario, model, financing, seed, years)`` jobs, in a process pool when
-    ``workers`` > 1, and return their summaries in job order."""
-    return _map_jobs(_run_summary, jobs, workers, progress, desc)
+    ``workers`` > 1 (:func:`quartiersim.studies.pool.run_jobs`: a run whose worker process
+    died is run again, finished runs are kept), and return their summaries in job order.
 
+    ``pool_options`` go to :func:`~quartiersim.studies.pool.run_jobs` (``cancel``,
+    ``on_progress``, ``nice``, ``retries``).
 
-def _map_jobs(fn: Any, jobs: list[tuple], workers: int | None, progress: bool,
-              desc: str) -> list[Any]:
-    """``fn(job)`` for every job, in a process pool when ``workers`` > 1, in job order."""
-    workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
-    results: list[Any] = [None] * len(jobs)
-    with progress_bar(len(jobs), desc, progress) as bar:
-        if workers <= 1 or len(jobs) <= 1:
-            for i, job in enumerate(jobs):
-                results[i] = fn(job)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-                futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
-                from concurrent.futures import as_completed
-
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.update()
-    return results
+    Raises:
+        JobsFailed: a run's worker process died on every attempt (the message names the
+            runs; ``.results`` holds the finished summaries).
+        Cancelled: ``cancel`` was set.
+    """
+    return run_jobs(_run_summary, jobs, workers=workers, progress=progress, desc=desc,
+                    describe=_job_name, **pool_options)
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -185,6 +159,10 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
             progress: bool = True) -> pd.DataFrame:
     """Run every cooperation model over seeds 0..seeds-1 and aggregate.
 
+    The runs go through :func:`quartiersim.studies.pool.run_jobs`: a run whose worker
+    process died (killed, out of memory) is run again in a fresh pool; the finished runs
+    are kept.
+
     Returns:
         One row per model: ``model``, ``financing``, ``seeds`` and, for each numeric
         outcome, ``<outcome>_mean``, ``<outcome>_ci_low``, ``<outcome>_ci_high`` (95 %
@@ -192,6 +170,9 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
 
     Raises:
         ScenarioError: invalid scenario, override or model name (before any run starts).
+        QuartiersimError: ``seeds``, ``years`` or ``workers`` < 1 (before any run starts).
+        JobsFailed: a run's worker process died on each of its attempts (the message
+            names the run; the other runs finished).
     """
     return _compare(scenario, models, financing, seeds, years, overrides, workers, progress,
                     cells=False)[0]
@@ -211,8 +192,10 @@ def compare_with_cells(scenario: Scenario | str | Path, models: list[str] | None
 def _compare(scenario: Scenario | str | Path, models: list[str] | None, financing: str | None,
              seeds: int, years: int, overrides: dict[str, Any] | None, workers: int | None,
              progress: bool, cells: bool) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
-    if seeds < 1:
+    if not isinstance(seeds, int) or seeds < 1:
         raise QuartiersimError(f"seeds = {seeds!r}: must be >= 1")
+    if not isinstance(years, int) or years < 1:
+        raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
     sc = _resolve(scenario, overrides)
     models = models or list(COOPERATION_MODELS)
     for name in models:  # fail before any run starts
@@ -221,7 +204,8 @@ def _compare(scenario: Scenario | str | Path, models: list[str] | None, financin
     jobs = [(sc, mdl, financing, seed, years) for mdl in models for seed in range(seeds)]
     by_cell: dict[str, CellOutcomes] = {}
     if cells:
-        results = _map_jobs(_run_summary_and_cells, jobs, workers, progress, "compare")
+        results = run_jobs(_run_summary_and_cells, jobs, workers=workers, progress=progress,
+                           desc="compare", describe=_job_name)
         summaries = [r[0] for r in results]
         for mdl in models:
             by_cell[mdl] = CellOutcomes.mean([c for (s, c) in results if s["cooperation"] == mdl])

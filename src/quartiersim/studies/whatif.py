@@ -20,11 +20,9 @@ CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import tomllib
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +46,8 @@ from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import View, tree_rows
-from quartiersim.studies.runner import _run_summary, mean_ci, pool_context
+from quartiersim.studies.pool import Cancelled
+from quartiersim.studies.runner import mean_ci, run_many
 
 #: Columns of the table :func:`whatif` returns (index: ``outcome``).
 COLUMNS: tuple[str, ...] = (
@@ -219,49 +218,6 @@ def validate_variant(scenario: Scenario, overrides: dict[str, Any], model: str |
 
 
 # --------------------------------------------------------------------------- runs
-def _nice_worker() -> None:
-    """Process-pool initializer: lower the worker's priority (the app stays responsive)."""
-    try:
-        os.nice(10)
-    except OSError:
-        pass
-
-
-def _run_jobs(jobs: list[tuple], workers: int, on_progress: Callable[[int, int], None] | None,
-              cancel: threading.Event | None, nice: bool) -> list[dict[str, Any]]:
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
-    done = 0
-
-    def tick() -> None:
-        if on_progress is not None:
-            on_progress(done, len(jobs))
-
-    tick()
-    if workers <= 1 or len(jobs) <= 1:
-        for i, job in enumerate(jobs):
-            if cancel is not None and cancel.is_set():
-                raise WhatIfCancelled(f"cancelled after {done} of {len(jobs)} runs")
-            results[i] = _run_summary(job)
-            done += 1
-            tick()
-        return results  # type: ignore[return-value]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
-                             initializer=_nice_worker if nice else None) as pool:
-        futures = {pool.submit(_run_summary, job): i for i, job in enumerate(jobs)}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                results[futures[fut]] = fut.result()
-                done += 1
-                tick()
-            if cancel is not None and cancel.is_set() and pending:
-                for fut in pending:
-                    fut.cancel()
-                raise WhatIfCancelled(f"cancelled after {done} of {len(jobs)} runs")
-    return results  # type: ignore[return-value]
-
-
 class WhatIfCancelled(QuartiersimError):
     """A what-if was cancelled before all its runs finished."""
 
@@ -285,9 +241,14 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         model: the variant's cooperation model (None: the scenario's default).
         financing: the variant's financing model (None: the scenario's default).
         workers: processes (default: all cores; 1 runs in this process).
-        on_progress: called as ``on_progress(done, total)`` after each finished run.
-        cancel: set this event to stop early (raises :class:`WhatIfCancelled`).
+        on_progress: called as ``on_progress(done, total)`` at the start and after each
+            finished run.
+        cancel: set this event to stop early (raises :class:`WhatIfCancelled`; running
+            worker processes are ended, not waited for).
         nice: lower the worker processes' priority (used by the app).
+
+    The runs go through :func:`quartiersim.studies.pool.run_jobs`: a run whose worker
+    process died is run again in a fresh pool, the finished runs are kept.
 
     Returns:
         A DataFrame indexed by ``outcome`` (every numeric outcome of the summaries) with
@@ -299,6 +260,8 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
     Raises:
         ScenarioError: invalid scenario, override, model or financing name (before any run).
         QuartiersimError: ``seeds`` < 1 or ``years`` < 1.
+        WhatIfCancelled: ``cancel`` was set.
+        JobsFailed: a run's worker process died on each of its attempts.
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise QuartiersimError(f"seeds = {seeds!r}: must be a whole number >= 1")
@@ -309,8 +272,11 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
     variant = validate_variant(base, overrides, model, financing)
     jobs = [(base, None, None, s, years) for s in range(seeds)] + \
            [(variant, model, financing, s, years) for s in range(seeds)]
-    workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
-    summaries = _run_jobs(jobs, workers, on_progress, cancel, nice)
+    try:
+        summaries = run_many(jobs, workers=workers, progress=False, desc="what-if",
+                             on_progress=on_progress, cancel=cancel, nice=nice)
+    except Cancelled as exc:
+        raise WhatIfCancelled(str(exc)) from None
     table = paired_table(summaries[:seeds], summaries[seeds:])
     table.attrs.update(scenario=base.path, overrides=overrides,
                        model=summaries[seeds]["cooperation"], financing=summaries[seeds]["financing"],
