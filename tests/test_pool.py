@@ -160,8 +160,11 @@ def test_a_job_that_kills_its_worker_every_time_is_reported_the_rest_finishes():
     exc = info.value
     assert str(exc) == ("1 of 6 runs failed (5 finished):\n  job 3 (x=3): BrokenProcessPool: "
                         "its worker process died on each of 3 attempts (last: exit code 3)")
-    assert exc.failures == [JobFailed(3, 3, "BrokenProcessPool: its worker process died on "
-                                            "each of 3 attempts (last: exit code 3)")]
+    # 3 deaths while running alone; one more start if it first died beside another job
+    [failed] = exc.failures
+    assert (failed.index, failed.error) == (3, "BrokenProcessPool: its worker process died on "
+                                               "each of 3 attempts (last: exit code 3)")
+    assert failed.attempts in (3, 4)
     assert [r for i, r in enumerate(exc.results) if i != 3] == [0, 1, 4, 16, 25]
 
 
@@ -169,7 +172,8 @@ def test_on_failure_takes_the_failed_job_and_retries_zero():
     failures, results = [], {}
     out = run_jobs(die_always, [(x, x == 1) for x in range(4)], workers=2, retries=0,
                    on_failure=failures.append, on_result=results.__setitem__)
-    assert [f.index for f in failures] == [1] and failures[0].attempts == 1
+    # the jobs in flight beside the dying one are not failed: they run again, alone
+    assert [f.index for f in failures] == [1] and failures[0].attempts in (1, 2)
     assert out[1] is failures[0] and results == {0: 0, 2: 4, 3: 9}
 
 

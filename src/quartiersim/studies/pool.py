@@ -441,6 +441,9 @@ class _Runner:
             if exc is None:
                 self.deliver(i, fut.result())
             elif isinstance(exc, cf.BrokenExecutor):
+                if not alone:  # in flight beside others when the pool broke: not proven
+                    suspects.append(i)  # the culprit; run it alone (not a retry)
+                    continue
                 self.deaths[i] += 1
                 if self.deaths[i] > self.retries:
                     codes = [c for c in (exit_codes or {}).values() if c is not None]
