@@ -24,7 +24,7 @@ def test_revenue_factors_multiply_over_active_years():
 
 
 def _shocked(tiny_raw, **shock):
-    tiny_raw["municipality"].update(consolidation_regime=True, consolidation_cut_share=0.1)
+    tiny_raw["municipality"].update(consolidation_regime=True, consolidation_voluntary_share_of_gap=0.1)
     tiny_raw["shocks"] = [dict({"year": 2021, "tax_revenue_change": -0.1}, **shock)]
     return tiny_raw
 

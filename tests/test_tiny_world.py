@@ -52,7 +52,7 @@ def test_tiny_quarter_consolidation_cuts_voluntary_budget(tiny_raw, write_scenar
     # revenue below expenses under a consolidation regime: each deficit year cuts the
     # voluntary budget by 10 % for the next year.
     tiny_raw["municipality"].update(other_expenses_eur_per_year=1_000_000.0,
-                                    consolidation_regime=True, consolidation_cut_share=0.1,
+                                    consolidation_regime=True, consolidation_voluntary_share_of_gap=0.1,
                                     voluntary_budget_floor_share=0.5)
     res = qs.run(write_scenario(tiny_raw), model="municipal", seed=1, years=3, keep_model=True)
     hist = res.model.municipality.history

@@ -41,7 +41,8 @@ def demography(model: QuarterModel) -> None:
     remove_residents(model, living[dies | moves])
     n_alive = int(np.count_nonzero(a.alive))
     births = int(rng.poisson(pop.births_per_1000_per_year / 1000.0 / 12.0 * n_alive))
-    model.target_residents *= (1.0 + pop.population_change_per_year) ** (1.0 / 12.0)
+    if not model.spinning_up:  # the spin-up holds the start's population
+        model.target_residents *= (1.0 + pop.population_change_per_year) ** (1.0 / 12.0)
     arrivals = max(0, int(round(model.target_residents)) - n_alive)
     births = min(births, arrivals)
     ages = np.concatenate([np.zeros(births), rng.permutation(mover_ages)])
