@@ -16,7 +16,7 @@ live here; quarter facts (residents, shares, budget, layout) live in the scenari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -158,8 +158,21 @@ class Population(Strict):
                                           source="derived: Ruhr population -7.1 % 2011-2030 "
                                                  "(IT.NRW via WAZ) = -0.4 %/yr")
     births_per_1000_per_year: float = P(8.5, unit="per 1,000 residents and year", ge=0, le=100)
-    newcomer_share_migration_background: float = P(0.4, unit="share", ge=0, le=1)
-    newcomer_share_transfer_recipients: float = P(0.25, unit="share", ge=0, le=1)
+    composition: Literal["stationary", "newcomer_shares"] = Field(
+        "stationary",
+        description="Who moves in. 'stationary': newcomers are drawn so that the age and "
+                    "status composition of the start stays (the age band short of its start "
+                    "share, ages and status like the start's residents of that band), plus "
+                    "the declared trend share_65_plus_change_per_year. 'newcomer_shares': a "
+                    "declared trend: ages by demography.newcomer_share_*, status by "
+                    "newcomer_share_transfer_recipients / _migration_background.")
+    share_65_plus_change_per_year: float = P(0.0, unit="share points per year", ge=-0.05, le=0.05,
+                                             description="Declared ageing trend of the 65+ share "
+                                                         "under 'stationary' composition (0: none).")
+    newcomer_share_migration_background: float = P(0.4, unit="share", ge=0, le=1,
+                                                   description="Only with composition = 'newcomer_shares'.")
+    newcomer_share_transfer_recipients: float = P(0.25, unit="share", ge=0, le=1,
+                                                  description="Only with composition = 'newcomer_shares'.")
     mortality_at_80_per_year: float = P(0.05, unit="per year", ge=0, le=1,
                                         description="Gompertz mortality q(80); how it changes "
                                                     "with age: [demography].")

@@ -160,6 +160,7 @@ class Carrier(Agent):
         self.funded_fte = np.zeros(len(DOMAINS))
         self.funded_coordination_fte = 0.0
         self.reserve_eur = spec.reserve_eur
+        self.reserve_start_eur = spec.reserve_eur  # at the horizon's start (after the spin-up)
         self.is_open = True
         self.deficit_months = 0
         self.income_month_eur = 0.0

@@ -110,7 +110,10 @@ class QuarterModel(Model):
         mun = scenario.municipality
         self.hours_per_fte = mun.hours_per_fte_per_month
         self.start_year = scenario.meta.start_year
-        self.ledger = Ledger(years + 1, keep_entries=keep_bookings)
+        self.spin_up_months = scenario.spin_up.months if spin_up_months is None else int(spin_up_months)
+        self.spinning_up = False
+        # the spin-up books to a ledger of its own (replaced when the horizon starts)
+        self.ledger = Ledger(max(years, -(-self.spin_up_months // 12)) + 1, keep_entries=keep_bookings)
         self.need_tables = needs.NeedTables.from_scenario(scenario)
 
         # space, population, network
@@ -127,6 +130,7 @@ class QuarterModel(Model):
         self.volunteer_of_slot: dict[int, Volunteer] = {}
         slots = np.arange(scenario.population.residents)
         demography.add_residents(self, slots)
+        self.start_composition = demography.StartComposition.of(self.residents)
         self.target_residents = float(len(slots))
         needs.init_needs(self, slots)
         a, n_cells = self.residents, self.space.n_cells
@@ -141,8 +145,6 @@ class QuarterModel(Model):
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
         self.datacollector = DataCollector(model_reporters={k: partial(_stat, k) for k in SERIES_KEYS})
-        self.spin_up_months = scenario.spin_up.months if spin_up_months is None else int(spin_up_months)
-        self.spinning_up = False
         if self.spin_up_months > 0:  # the status quo first, the same draws for every model
             su = scenario.spin_up
             self.provide(su.cooperation or scenario.default_cooperation, su.financing)
@@ -249,6 +251,9 @@ class QuarterModel(Model):
         self.ledger = Ledger(self.years + 1, keep_entries=keep_bookings)
         self.totals = RunTotals.empty()
         self.municipality.reset()
+        for c in self.carriers_list:  # carriers' accounts count the horizon only
+            c.received_eur = c.spent_eur = c.rent_paid_eur = c.overhead_paid_eur = 0.0
+            c.reserve_start_eur = c.reserve_eur
         a, n_cells = self.residents, self.space.n_cells
         self.cell_residents_start = np.bincount(a.home_cell[a.alive], minlength=n_cells)
         if self.cells is not None:
