@@ -5,13 +5,12 @@ price index on every quarter price; each rule in the tiny world with exact numbe
 from __future__ import annotations
 
 import pytest
+from conftest import HERTEN
 
 import quartiersim as qs
 from quartiersim.config.domains import CostCategory, Payer
 from quartiersim.sim.model import QuarterModel
 from quartiersim.studies.stress import stress_test
-
-from conftest import HERTEN
 
 
 def _line_world(tiny_raw, **municipality):

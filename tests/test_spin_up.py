@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import HERTEN
 
 import quartiersim as qs
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.processes import demography
-
-from conftest import HERTEN
 
 #: Herten without its population trend and without a consolidation regime, so that the
 #: spin-up and a run from the initialised population see the same months.
