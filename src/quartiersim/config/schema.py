@@ -512,9 +512,10 @@ class SpinUp(Strict):
 
     months: int = P(48, unit="months", ge=0, le=600,
                     description="Length of the spin-up; 0 = start from the initialised "
-                                "population. Measured: the need stock, running cases and "
-                                "volunteers of Herten and Wetter settle within about 36 "
-                                "months (docs/ODD.md, 5).")
+                                "population. Measured (Herten, Wetter, 3 seeds, half-year "
+                                "means from the initialised population): the need stock, "
+                                "running cases and volunteers settle by months 43-48 "
+                                "(docs/ODD.md, 5).")
     cooperation: str | None = Field(None, description="Cooperation model of the status quo "
                                                       "(default: default_cooperation).")
     financing: str = Field("budget", description="Financing model of the status quo.")
