@@ -151,4 +151,4 @@ def test_cli_json_gives_the_budget_and_cases_by_year(tiny_raw, write_scenario, c
         main(["stress", path, "--shock", "tax"])
     assert exit_.value.code == 2 and "invalid choice: 'tax'" in capsys.readouterr().err
     assert main(["stress", path, "--model", "municipal", "--years", "3"]) == 0
-    assert "By year: budget balance, the quarter's voluntary budget" in capsys.readouterr().out
+    assert "The quarter's voluntary budget (EUR) and mandatory cases started, by year" in capsys.readouterr().out
