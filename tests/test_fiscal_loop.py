@@ -89,6 +89,25 @@ def test_a_surplus_restores_the_line_up_to_its_pre_cut_level(tiny_raw, write_sce
     assert [budget[y] for y in (2020, 2021, 2022, 2023)] == pytest.approx(
         [30_000.0, 30_000.0, 30_000.0 * 65 / 90, 30_000.0])
     assert res["unshocked"]["voluntary_budget_eur_by_year"] == {y: 30_000.0 for y in range(2020, 2024)}
+    # the other 41,250 of the share relax the measures (7,500) in full: by 2023 the
+    # city is back on its unshocked path
+    assert hit["budget_balance_2023_eur"] == pytest.approx(100_000.0)
+    assert res["stress_years_to_recover"] == 1.0
+
+
+def test_a_surplus_relaxes_the_other_measures_once_the_line_is_whole(tiny_raw, write_scenario):
+    # 2020 gap 40,000: cut 10,000, measures 3,000; in 2021 revenue is 5 % higher
+    raw = _line_world(tiny_raw, revenue_eur_per_year=960_000.0,
+                      restoration_share_of_surplus=1.0)
+    raw["shocks"] = [{"year": 2021, "tax_revenue_change": 0.05}]
+    res = stress_test(write_scenario(raw), model="municipal", seed=1, years=3)
+    # 2021: revenue 1,008,000; other 960,000; the quarter 27,000: surplus 21,000 restores
+    # the 10,000 cut and relaxes all 3,000 of measures (21,000 - 10,000 > 3,000)
+    hit = res["shocked"]
+    assert hit["budget_balance_2021_eur"] == pytest.approx(21_000.0)
+    assert hit["voluntary_budget_eur_by_year"][2022] == pytest.approx(30_000.0)
+    # 2022: revenue 960,000 - 970,000 - 30,000 = -40,000 again, as in 2020
+    assert hit["budget_balance_2022_eur"] == pytest.approx(-40_000.0)
 
 
 def test_restoration_is_the_share_of_the_surplus(tiny_raw, write_scenario):

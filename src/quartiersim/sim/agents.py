@@ -302,7 +302,8 @@ class Municipality(Agent):
     over the years left until the plan's target year (``consolidation_target_year``, or
     the first deficit year of the plan + ``consolidation_plan_years``): ``(1 - share) x G
     / max(1, target - year)``. A surplus S restores a cut line by
-    ``restoration_share_of_surplus x S``, up to its pre-cut level. Mandatory tasks (SGB
+    ``restoration_share_of_surplus x S``, up to its pre-cut level; what that share leaves
+    once the line is whole relaxes the other measures. Mandatory tasks (SGB
     VIII youth welfare, SGB XII) are paid whatever the balance: voluntary spending is cut
     first (seed 002, Table 1).
 
@@ -425,10 +426,13 @@ class Municipality(Agent):
         elif s.consolidation_regime and balance > 0:
             if not s.consolidation_target_year:
                 self.plan_target_year = None  # the plan is fulfilled; a new deficit starts one
+            room = s.restoration_share_of_surplus * balance
             if pre_cut_line > 0 and level_before < 1.0:
-                self.voluntary_level = min(
-                    1.0, level_before + s.restoration_share_of_surplus * balance / pre_cut_line)
+                self.voluntary_level = min(1.0, level_before + room / pre_cut_line)
             restored = (self.voluntary_level - level_before) * pre_cut_line
+            # what the share leaves once the line is whole relaxes the other measures
+            relaxed = min(self.measures_start_eur * index, room - restored)
+            self.measures_start_eur -= relaxed / index
         close = YearClose(calendar_year, revenue, other, self.year_voluntary_eur,
                           self.year_mandatory_eur, self.voluntary_budget_eur, cut > 0,
                           voluntary_line_eur=level_before * pre_cut_line,
