@@ -6,15 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from conftest import HERTEN, SCENARIOS
 
 import quartiersim as qs
 from quartiersim.cli import main
-from quartiersim.sim.model import QuarterModel
 from quartiersim.config.schema import Shock
-from quartiersim.studies.stress import STRESS_OUTCOMES, separate, stress_test
+from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.shocks import apply_transfer_shocks, revenue_factors
-
-from conftest import HERTEN, SCENARIOS
+from quartiersim.studies.stress import STRESS_OUTCOMES, separate, stress_test
 
 
 def test_revenue_factors_multiply_over_active_years():
