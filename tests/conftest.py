@@ -49,6 +49,8 @@ TINY: dict[str, Any] = {
                      "staff_cost_eur_per_hour": 50.0, "overhead_share": 0.0,
                      "domain_shares": {"counselling": 1.0}},
     "cooperation": {"municipal": {"rent_eur_per_month_per_office": 0.0}},
+    # computable by hand from the initial state: no spin-up (tests of the spin-up set it)
+    "spin_up": {"months": 0},
 }
 
 

@@ -87,6 +87,7 @@ def _newcomer_ages(**demo: float) -> np.ndarray:
     """Ages of the residents who arrive in two months of strong growth (no births,
     deaths or moves: every arrival is a newcomer with a drawn age)."""
     m = _model({**STILL, "population.residents": 3000, "population.population_change_per_year": 0.2,
+                "population.composition": "newcomer_shares",
                 **{f"demography.{k}": v for k, v in demo.items()}})
     before = dict(m.resident_of_slot)
     for _ in range(2):

@@ -117,7 +117,7 @@ def test_import_cli_reports_counts(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_households_follow_the_zensus_counts(imported: Path) -> None:
     sc = load_scenario(imported)
-    m = QuarterModel(sc, rng=3)
+    m = QuarterModel(sc, rng=3, spin_up_months=0)  # the households as placed, before any move
     sp, a = m.space, m.residents
     n = sc.population.residents
     counts = np.bincount(a.home_cell[a.alive], minlength=sp.n_cells)[sp.housing_cells]

@@ -21,11 +21,16 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
   unchanged, so the distribution of outcomes is the same but a seed gives a different
   path. The means of v2 agreed with v1 within seed noise (about 3 %; checked by a test
   while v1 was the reference, commit b7e7375).
-- v3 (current): a deliberate model change, not a performance one: clients served last
+- v3: a deliberate model change, not a performance one: clients served last
   month return with ``access.client_continuation_probability`` (0.9), and awareness
   and overload were recalibrated (initial awareness 0.7, spread 0.03 per aware tie,
   overload multiplier 1.5) so that awareness stays level and money can raise coverage.
   Coverage rises, mandatory cases fall; v1 was retired.
+- v4 (current): a deliberate model change (issue 10, part B): runs start after a 48-month
+  spin-up under the status quo (``[spin_up]``), newcomers keep the start's composition,
+  all quarter prices follow the expense index, and the consolidation rule cuts the
+  voluntary line in proportion to the gap and restores it from surpluses. Year 1 now has
+  running mandatory cases; the 3-year need stock is that of the settled quarter.
 """
 
 from __future__ import annotations

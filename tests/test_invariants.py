@@ -48,7 +48,7 @@ def test_budget_balance_is_revenue_minus_expenses_each_year(finished):
 def test_carriers_income_equals_spending_plus_reserve_change(finished):
     m = finished.model
     for c in m.carriers_list:
-        assert c.received_eur == pytest.approx(c.spent_eur + c.reserve_eur - c.spec.reserve_eur)
+        assert c.received_eur == pytest.approx(c.spent_eur + c.reserve_eur - c.reserve_start_eur)
     paid_to_carriers = sum(e.amount_eur for e in m.ledger.entries
                            if e.item in ("carrier_subsidy", "carrier_own_funds"))
     assert paid_to_carriers == pytest.approx(sum(c.received_eur for c in m.carriers_list))

@@ -160,7 +160,7 @@ def test_municipality_without_cofinancing_share_gets_no_grant(tiny_raw, write_sc
     # share, and the quarter's voluntary budget (5,000) is below the share (6,000)
     raw = _grant_world(tiny_raw, False)
     raw["municipality"].update(other_expenses_eur_per_year=1_100_000.0, consolidation_regime=True,
-                               voluntary_budget_eur_per_year=5_000.0, consolidation_cut_share=0.0)
+                               voluntary_budget_eur_per_year=5_000.0, consolidation_voluntary_share_of_gap=0.0)
     r = qs.run(write_scenario(raw, "a.toml"), model="municipal", financing="g", seed=1, years=2,
                keep_model=True)
     assert r.summary["cost_state_federal_eur"] == 0.0
@@ -196,12 +196,14 @@ def test_consolidation_cuts_voluntary_spending_and_raises_mandatory_cases_later(
     # 300 residents x 10 h = 3,000 h; 90,000 EUR buys 150 h a month at 50 EUR/h
     raw["municipality"].update(voluntary_budget_eur_per_year=90_000.0,
                                other_expenses_eur_per_year=2_000_000.0,
-                               consolidation_cut_share=0.5, voluntary_budget_floor_share=0.0)
+                               consolidation_voluntary_share_of_gap=0.5, voluntary_budget_floor_share=0.0)
     free = qs.run(write_scenario(raw, "a.toml"), model="municipal", seed=3, years=4)
     raw["municipality"]["consolidation_regime"] = True
     cut = qs.run(write_scenario(raw, "b.toml"), model="municipal", seed=3, years=4)
     vol = cut.series.groupby("year")["municipal_cost_voluntary_eur"].sum()
-    assert vol.tolist() == pytest.approx([90_000.0, 45_000.0, 22_500.0, 11_250.0])
+    # the gap (over 1 million EUR) is far larger than the voluntary line: half of it
+    # takes the line to the floor (0) at once
+    assert vol.tolist() == pytest.approx([90_000.0, 0.0, 0.0, 0.0])
     assert free.series.groupby("year")["municipal_cost_voluntary_eur"].sum().tolist() == \
         pytest.approx([90_000.0] * 4)
     cases_cut = cut.series.groupby("year")["new_mandatory_cases"].sum()

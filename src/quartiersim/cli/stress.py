@@ -11,9 +11,9 @@ from quartiersim.cli import tables
 from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.outcomes import REGISTRY
-from quartiersim.sim.registry import Outcome, Scope, View
+from quartiersim.sim.registry import Kind, Outcome, Scope, View
 from quartiersim.studies.format import format_value, is_missing
-from quartiersim.studies.stress import stress_test
+from quartiersim.studies.stress import SHOCK_PARTS, stress_test
 
 #: Rows of the stress tables: the runs without and with the scenario's shocks.
 ROWS: tuple[str, ...] = ("unshocked", "shocked")
@@ -40,10 +40,24 @@ def stress_lines(res: dict[str, Any]) -> list[str]:
     return out
 
 
+def by_year_lines(res: dict[str, Any]) -> list[str]:
+    """The quarter's voluntary budget (EUR) and the mandatory cases started, by year,
+    unshocked | shocked: where the cut falls and when the cases follow."""
+    b, h = res["unshocked"], res["shocked"]
+    out = ["", "The quarter's voluntary budget (EUR) and mandatory cases started, by year",
+           f"{'':6}{'budget':>12}{'cases':>7}  |{'budget':>12}{'cases':>7}   (unshocked | shocked)"]
+    for y in sorted(b["voluntary_budget_eur_by_year"]):
+        cols = [f"{format_value(r['voluntary_budget_eur_by_year'][y], Kind.EUR):>12}"
+                f"{r['mandatory_cases_by_year'].get(y, 0):>7}" for r in (b, h)]
+        out.append(f"  {y}{cols[0]}  |{cols[1]}")
+    return out
+
+
 def cmd_stress(args: argparse.Namespace) -> int:
     tables.check_out(args.out)
     res = stress_test(args.scenario, model=args.model, financing=args.financing,
-                      seed=args.seed, years=args.years, overrides=parse_pairs(args.set))
+                      seed=args.seed, years=args.years, overrides=parse_pairs(args.set),
+                      shock=args.shock)
     results, outcomes = stress_results(res)
     if args.out:
         stress = [o for o in REGISTRY.select(scope=Scope.STRESS)]
@@ -59,7 +73,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
                        f"{s['duration_years']} y, transfer recipients "
                        f"{s['transfer_recipient_change']:+.1%}" for s in res["shocks"])
     con = tables.console()
-    con.print(f"{args.scenario} | fiscal stress test | seed {args.seed} | {args.years} years")
+    con.print(f"{args.scenario} | fiscal stress test ({args.shock}) | seed {args.seed} | "
+              f"{args.years} years")
     con.print(f"shocks: {shocks}")
     kwargs: dict[str, Any] = {"noun": "run"}
     if args.all:
@@ -71,6 +86,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         tabs, notes = tables.outcome_tables(results, years, width=con.width, noun="run",
                                             labels={o.name: o.row_label for o in years})
         tables.print_titled(con, "Municipal budget balance by year (EUR)", tabs, notes)
+        for line in by_year_lines(res):
+            con.print(line)
     con.print()
     for line in stress_lines(res):
         con.print(line)
@@ -82,7 +99,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
 
 def register_stress(sub: Any) -> None:
-    """Add ``quartiersim stress SCENARIO [--model] [--financing] [--seed] [--json]``."""
+    """Add ``quartiersim stress SCENARIO [--model] [--financing] [--seed] [--shock] [--json]``."""
     s = sub.add_parser("stress", help="fiscal stress test: the scenario's shocks vs no shocks")
     s.add_argument("scenario", help="scenario TOML file with [[shocks]]")
     s.add_argument("--model", default=None,
@@ -92,6 +109,9 @@ def register_stress(sub: Any) -> None:
     s.add_argument("--years", type=int, default=10, help="horizon in years (default 10)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a scenario key by its dotted path (repeatable)")
+    s.add_argument("--shock", choices=SHOCK_PARTS, default="all",
+                   help="which part of each shock to apply: the revenue change, the change of "
+                        "transfer recipients, or all (default)")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     tables.add_table_options(s)
     s.set_defaults(func=cmd_stress)

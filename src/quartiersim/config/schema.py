@@ -16,7 +16,7 @@ live here; quarter facts (residents, shares, budget, layout) live in the scenari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -158,8 +158,21 @@ class Population(Strict):
                                           source="derived: Ruhr population -7.1 % 2011-2030 "
                                                  "(IT.NRW via WAZ) = -0.4 %/yr")
     births_per_1000_per_year: float = P(8.5, unit="per 1,000 residents and year", ge=0, le=100)
-    newcomer_share_migration_background: float = P(0.4, unit="share", ge=0, le=1)
-    newcomer_share_transfer_recipients: float = P(0.25, unit="share", ge=0, le=1)
+    composition: Literal["stationary", "newcomer_shares"] = Field(
+        "stationary",
+        description="Who moves in. 'stationary': newcomers are drawn so that the age and "
+                    "status composition of the start stays (the age band short of its start "
+                    "share, ages and status like the start's residents of that band), plus "
+                    "the declared trend share_65_plus_change_per_year. 'newcomer_shares': a "
+                    "declared trend: ages by demography.newcomer_share_*, status by "
+                    "newcomer_share_transfer_recipients / _migration_background.")
+    share_65_plus_change_per_year: float = P(0.0, unit="share points per year", ge=-0.05, le=0.05,
+                                             description="Declared ageing trend of the 65+ share "
+                                                         "under 'stationary' composition (0: none).")
+    newcomer_share_migration_background: float = P(0.4, unit="share", ge=0, le=1,
+                                                   description="Only with composition = 'newcomer_shares'.")
+    newcomer_share_transfer_recipients: float = P(0.25, unit="share", ge=0, le=1,
+                                                  description="Only with composition = 'newcomer_shares'.")
     mortality_at_80_per_year: float = P(0.05, unit="per year", ge=0, le=1,
                                         description="Gompertz mortality q(80); how it changes "
                                                     "with age: [demography].")
@@ -420,9 +433,36 @@ class Municipality(Strict):
         False, description="Under a budget-consolidation regime (Haushaltssicherung / "
                            "Stärkungspakt) a deficit year cuts voluntary spending.")
     voluntary_budget_eur_per_year: float = P(..., unit="EUR per year", ge=0, le=1e10, lever=True,
-                                             description="Voluntary social budget for the quarter's offers.")
-    consolidation_cut_share: float = P(0.10, unit="share per deficit year", ge=0, le=1)
-    voluntary_budget_floor_share: float = P(0.5, unit="share of initial budget", ge=0, le=1)
+                                             description="Voluntary social budget for the quarter's "
+                                                         "offers in the start year (part of the city's "
+                                                         "voluntary line; indexed with expense growth).")
+    voluntary_line_share: float = P(0.05, unit="share of the city's expenses", ge=0, le=1,
+                                    description="The city's voluntary line (freiwillige Leistungen, "
+                                                "the quarter's budget included) as a share of its "
+                                                "expenses in the start year; assumption: voluntary "
+                                                "tasks are a small part of a municipal budget.")
+    consolidation_voluntary_share_of_gap: float = P(
+        0.25, unit="share of the deficit", ge=0, le=1,
+        description="Under a consolidation regime, the share of a year's deficit the city "
+                    "closes by cutting its voluntary line the next year (the rest by other "
+                    "measures over the plan period); assumption.")
+    consolidation_plan_years: int = P(10, unit="years", ge=1, le=50,
+                                      description="Years within which a consolidation plan "
+                                                  "(Haushaltssicherungskonzept) must balance the "
+                                                  "budget when no target year is declared; "
+                                                  "assumption (GO NRW § 76: up to ten years).")
+    consolidation_target_year: int = P(0, unit="year", ge=0, le=2200,
+                                       description="Year by which the consolidation plan balances "
+                                                   "the budget (0: first deficit year + "
+                                                   "consolidation_plan_years).")
+    voluntary_budget_floor_share: float = P(0.5, unit="share of the pre-cut level", ge=0, le=1,
+                                            description="Cuts never take the voluntary line below this "
+                                                        "share of its pre-cut (indexed) level; "
+                                                        "assumption.")
+    restoration_share_of_surplus: float = P(0.5, unit="share of the surplus", ge=0, le=1,
+                                            description="Share of a year's surplus that restores a cut "
+                                                        "voluntary line the next year, up to its "
+                                                        "pre-cut level; assumption.")
     staff_cost_eur_per_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
                                        source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
                                               "less a 15 % overhead share (assumption); "
@@ -463,6 +503,24 @@ class Shock(Strict):
                             description="Years the revenue change lasts.")
 
 
+class SpinUp(Strict):
+    """The spin-up (docs/ODD.md, 5 "Initialization"): months run before the horizon under
+    the status-quo provision, so that the horizon starts from a steady state (the need
+    stock, running mandatory cases and volunteers of a quarter that has had its provision
+    for years), not from an empty one. Excluded from outcomes, series and the ledger; the
+    same draws for every cooperation model of a seed (common random numbers)."""
+
+    months: int = P(48, unit="months", ge=0, le=600,
+                    description="Length of the spin-up; 0 = start from the initialised "
+                                "population. Measured (Herten, Wetter, 3 seeds, half-year "
+                                "means from the initialised population): the need stock, "
+                                "running cases and volunteers settle by months 43-48 "
+                                "(docs/ODD.md, 5).")
+    cooperation: str | None = Field(None, description="Cooperation model of the status quo "
+                                                      "(default: default_cooperation).")
+    financing: str = Field("budget", description="Financing model of the status quo.")
+
+
 class Scenario(Strict):
     """A validated quarter scenario. Build it with :func:`load_scenario`."""
 
@@ -486,6 +544,7 @@ class Scenario(Strict):
                                             "applied only by 'quartiersim stress'.")
     default_cooperation: str = "municipal"
     default_financing: str = "budget"
+    spin_up: SpinUp = SpinUp()
 
     @model_validator(mode="after")
     def _carrier_points(self) -> Scenario:
@@ -532,4 +591,6 @@ def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
         validate_financing(scenario, name)
     scenario.cooperation_params(scenario.default_cooperation)
     validate_financing(scenario, scenario.default_financing)
+    scenario.cooperation_params(scenario.spin_up.cooperation or scenario.default_cooperation)
+    validate_financing(scenario, scenario.spin_up.financing)
     return scenario

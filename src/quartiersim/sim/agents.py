@@ -160,6 +160,7 @@ class Carrier(Agent):
         self.funded_fte = np.zeros(len(DOMAINS))
         self.funded_coordination_fte = 0.0
         self.reserve_eur = spec.reserve_eur
+        self.reserve_start_eur = spec.reserve_eur  # at the horizon's start (after the spin-up)
         self.is_open = True
         self.deficit_months = 0
         self.income_month_eur = 0.0
@@ -168,8 +169,9 @@ class Carrier(Agent):
 
     @property
     def hour_cost_eur(self) -> float:
-        """Full cost of one staff hour (direct cost plus overhead), EUR."""
-        return self.spec.cost_eur_per_staff_hour * (1.0 + self.overhead_share)
+        """Full cost of one staff hour (direct cost plus overhead), EUR, in the year's
+        prices (``model.price_index``)."""
+        return self.spec.cost_eur_per_staff_hour * (1.0 + self.overhead_share) * self.model.price_index
 
     @property
     def staff_fte(self) -> np.ndarray:
@@ -187,7 +189,7 @@ class Carrier(Agent):
     def monthly_cost_eur(self) -> float:
         if not self.is_open:
             return 0.0
-        return self._hours() * self.hour_cost_eur + self.rent_eur_per_month
+        return self._hours() * self.hour_cost_eur + self.rent_eur_per_month * self.model.price_index
 
     def _hours(self) -> float:
         return (self.staff_fte.sum() + self.coordination_fte) * self.model.hours_per_fte
@@ -197,13 +199,14 @@ class Carrier(Agent):
         if not self.is_open:
             self.income_month_eur = 0.0
             return
-        own = self.spec.own_funds_eur_per_year / 12.0
+        index = self.model.price_index  # own funds grow with the wage level (assumption)
+        own = self.spec.own_funds_eur_per_year / 12.0 * index
         self.model.ledger.book(self.model.steps, Payer.DONORS, CostCategory.VOLUNTARY,
                                "carrier_own_funds", own)
         self.income_month_eur += own
         cost = self.monthly_cost_eur()
-        self.rent_paid_eur += self.rent_eur_per_month
-        self.overhead_paid_eur += self._hours() * self.spec.cost_eur_per_staff_hour * self.overhead_share
+        self.rent_paid_eur += self.rent_eur_per_month * index
+        self.overhead_paid_eur += self._hours() * self.spec.cost_eur_per_staff_hour * self.overhead_share * index
         self.reserve_eur += self.income_month_eur - cost
         self.received_eur += self.income_month_eur
         self.spent_eur += cost
@@ -230,15 +233,40 @@ class Carrier(Agent):
 
 @dataclass(frozen=True)
 class YearClose:
-    """The municipality's budget year, EUR. ``balance = revenue - expenses``."""
+    """The municipality's budget year, EUR (nominal, in the year's prices).
+    ``balance = revenue - expenses``.
+
+    Attributes:
+        year: calendar year.
+        revenue_eur: the city's revenue (with shocks and consolidation aid).
+        other_expenses_eur: all city expenses outside the quarter's offers and mandatory
+            cases: the indexed base, less the cut part of the rest of the voluntary line
+            and the other consolidation measures.
+        quarter_voluntary_eur, quarter_mandatory_eur: what the simulation booked to the
+            municipality for the quarter.
+        voluntary_budget_eur: the quarter's voluntary budget in force this year.
+        consolidation_cut: whether the close cut next year's voluntary line.
+        voluntary_line_eur: the city's whole voluntary line in force this year (the
+            quarter's budget included).
+        voluntary_level: the line in force as a share of its pre-cut (indexed) level.
+        cut_eur: how much the close cut from the voluntary line (this year's prices).
+        restored_eur: how much of a surplus the close gave back to the voluntary line.
+        measures_eur: the other consolidation measures in force this year (lower other
+            expenses).
+    """
 
     year: int
     revenue_eur: float
     other_expenses_eur: float
     quarter_voluntary_eur: float
     quarter_mandatory_eur: float
-    voluntary_budget_eur: float  # the quarter's voluntary budget in force this year
-    consolidation_cut: bool  # whether next year's voluntary budget was cut
+    voluntary_budget_eur: float
+    consolidation_cut: bool
+    voluntary_line_eur: float = 0.0
+    voluntary_level: float = 1.0
+    cut_eur: float = 0.0
+    restored_eur: float = 0.0
+    measures_eur: float = 0.0
 
     @property
     def expenses_eur(self) -> float:
@@ -250,15 +278,34 @@ class YearClose:
 
 
 class Municipality(Agent):
-    """The municipality (Kommune): city budget, voluntary budget for the quarter, own staff.
+    """The municipality (Kommune): city budget, voluntary line, the quarter's voluntary
+    budget, own staff.
 
-    Revenues and other expenses are at city level and grow at fixed rates; the quarter's
-    voluntary and mandatory spending is what the simulation books to the municipality.
-    At year end (:meth:`close_year`) a deficit under a consolidation regime
-    (Haushaltssicherung / Stärkungspakt) cuts next year's voluntary budget by
-    ``consolidation_cut_share``, never below ``voluntary_budget_floor_share`` of the
-    initial budget (voluntary spending is cut first, seed 002, Table 1: mandatory tasks
-    such as SGB VIII youth welfare or SGB XII are paid whatever the balance).
+    Prices. All expenses grow with one price index, ``(1 + expense_growth_per_year)^k``
+    in year ``k`` of the horizon (0-based; :meth:`price_index`): the city's other
+    expenses, and every price of the quarter (staff hour costs, rents, case costs,
+    contract prices; ``model.price_index``). Revenue grows at ``revenue_growth_per_year``.
+
+    The voluntary line. The city's voluntary services (freiwillige Leistungen) are a line
+    of ``voluntary_line_share`` of its start-year expenses; the quarter's voluntary budget
+    (``voluntary_budget_eur_per_year``) is part of it, the rest is inside the other
+    expenses. The line in force is ``voluntary_level`` (1 = pre-cut) times its indexed
+    pre-cut level; a cut or a restoration moves the level, so it hits the whole line and
+    the quarter's share of it alike: the quarter's budget in year k is
+    ``voluntary_budget_eur_per_year x level x price_index(k)``.
+
+    The consolidation rule (:meth:`close_year`), under a consolidation regime
+    (Haushaltssicherung / Stärkungspakt) only: a deficit (gap G > 0) cuts the voluntary
+    line by ``consolidation_voluntary_share_of_gap x G`` for the next year, never below
+    ``voluntary_budget_floor_share`` of its pre-cut level; the rest of the gap is closed
+    by other measures (taxes, staff, investment: lower other expenses, for good) spread
+    over the years left until the plan's target year (``consolidation_target_year``, or
+    the first deficit year of the plan + ``consolidation_plan_years``): ``(1 - share) x G
+    / max(1, target - year)``. A surplus S restores a cut line by
+    ``restoration_share_of_surplus x S``, up to its pre-cut level; what that share leaves
+    once the line is whole relaxes the other measures. Mandatory tasks (SGB
+    VIII youth welfare, SGB XII) are paid whatever the balance: voluntary spending is cut
+    first (seed 002, Table 1).
 
     New voluntary commitments (a grant's co-financing share, continuing grant-funded
     structures) need room in the budget: see :meth:`room_eur` and
@@ -272,13 +319,36 @@ class Municipality(Agent):
         super().__init__(model)
         self.spec = spec
         self.initial_voluntary_budget_eur = spec.voluntary_budget_eur_per_year
-        self.voluntary_budget_eur = spec.voluntary_budget_eur_per_year
+        #: the city's voluntary line in the start year (at least the quarter's budget)
+        self.voluntary_line_start_eur = max(
+            spec.voluntary_line_share * (spec.other_expenses_eur_per_year
+                                         + spec.voluntary_budget_eur_per_year),
+            spec.voluntary_budget_eur_per_year)
         self.staff_fte = np.zeros((n_points, len(DOMAINS)))  # own staff at offices
         self.coordination_fte = np.zeros(n_points)  # own staff coordinating volunteers
         self.revenue_shocks: dict[int, float] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """The budget as at the start year: no cut, no measures, no history (also after
+        the spin-up)."""
+        self.voluntary_level = 1.0
+        self.measures_start_eur = 0.0  # other consolidation measures, start-year prices
+        self.plan_target_year: int | None = None
+        self.voluntary_budget_eur = self.initial_voluntary_budget_eur
         self.history: list[YearClose] = []
         self.year_voluntary_eur = 0.0
         self.year_mandatory_eur = 0.0
+
+    def price_index(self, year_index: int) -> float:
+        """Price level of year ``year_index`` (0-based) relative to the start year:
+        ``(1 + expense_growth_per_year) ** year_index``."""
+        return (1.0 + self.spec.expense_growth_per_year) ** year_index
+
+    def voluntary_line_eur(self, year_index: int) -> float:
+        """The city's voluntary line in force in year ``year_index``, EUR (cut level x
+        indexed pre-cut level)."""
+        return self.voluntary_line_start_eur * self.voluntary_level * self.price_index(year_index)
 
     def revenue_eur(self, year_index: int, calendar_year: int) -> float:
         s = self.spec
@@ -314,8 +384,13 @@ class Municipality(Agent):
         return CofinancingRoute.UNAFFORDABLE
 
     def other_expenses_eur(self, year_index: int) -> float:
+        """The city's expenses outside the quarter in year ``year_index`` at the cut
+        level in force: ``(other - rest of the line x (1 - level) - measures) x index``."""
         s = self.spec
-        return s.other_expenses_eur_per_year * (1.0 + s.expense_growth_per_year) ** year_index
+        rest_of_line = self.voluntary_line_start_eur - self.initial_voluntary_budget_eur
+        base = (s.other_expenses_eur_per_year - rest_of_line * (1.0 - self.voluntary_level)
+                - self.measures_start_eur)
+        return base * self.price_index(year_index)
 
     def pay(self, category: CostCategory, amount_eur: float) -> None:
         """Record the municipality's own share of a quarter payment (already booked)."""
@@ -325,18 +400,47 @@ class Municipality(Agent):
             self.year_mandatory_eur += amount_eur
 
     def close_year(self, year_index: int, calendar_year: int) -> YearClose:
-        """Close the budget year and apply the consolidation rule for the next year."""
+        """Close the budget year and apply the consolidation rule for the next year
+        (class docstring); sets the next year's ``voluntary_budget_eur``."""
         s = self.spec
         revenue = self.revenue_eur(year_index, calendar_year)
         other = self.other_expenses_eur(year_index)
         balance = revenue - other - self.year_voluntary_eur - self.year_mandatory_eur
-        cut = bool(s.consolidation_regime and balance < 0)
+        index = self.price_index(year_index)
+        pre_cut_line = self.voluntary_line_start_eur * index
+        level_before = self.voluntary_level
+        measures_before = self.measures_start_eur * index
+        cut = restored = 0.0
+        if s.consolidation_regime and balance < 0:
+            gap = -balance
+            share = s.consolidation_voluntary_share_of_gap
+            if pre_cut_line > 0:
+                self.voluntary_level = max(min(s.voluntary_budget_floor_share, level_before),
+                                           level_before - share * gap / pre_cut_line)
+            cut = (level_before - self.voluntary_level) * pre_cut_line
+            if self.plan_target_year is None:
+                self.plan_target_year = (s.consolidation_target_year or
+                                         calendar_year + s.consolidation_plan_years)
+            years_left = max(1, self.plan_target_year - calendar_year)
+            self.measures_start_eur += (1.0 - share) * gap / years_left / index
+        elif s.consolidation_regime and balance > 0:
+            if not s.consolidation_target_year:
+                self.plan_target_year = None  # the plan is fulfilled; a new deficit starts one
+            room = s.restoration_share_of_surplus * balance
+            if pre_cut_line > 0 and level_before < 1.0:
+                self.voluntary_level = min(1.0, level_before + room / pre_cut_line)
+            restored = (self.voluntary_level - level_before) * pre_cut_line
+            # what the share leaves once the line is whole relaxes the other measures
+            relaxed = min(self.measures_start_eur * index, room - restored)
+            self.measures_start_eur -= relaxed / index
         close = YearClose(calendar_year, revenue, other, self.year_voluntary_eur,
-                          self.year_mandatory_eur, self.voluntary_budget_eur, cut)
+                          self.year_mandatory_eur, self.voluntary_budget_eur, cut > 0,
+                          voluntary_line_eur=level_before * pre_cut_line,
+                          voluntary_level=level_before, cut_eur=cut, restored_eur=restored,
+                          measures_eur=measures_before)
         self.history.append(close)
-        if cut:
-            floor = s.voluntary_budget_floor_share * self.initial_voluntary_budget_eur
-            self.voluntary_budget_eur = max(floor, self.voluntary_budget_eur * (1 - s.consolidation_cut_share))
+        self.voluntary_budget_eur = (self.initial_voluntary_budget_eur * self.voluntary_level
+                                     * self.price_index(year_index + 1))
         self.year_voluntary_eur = 0.0
         self.year_mandatory_eur = 0.0
         return close

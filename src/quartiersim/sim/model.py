@@ -73,6 +73,9 @@ class QuarterModel(Model):
         track_cells: keep need and served hours per cell and domain over the run
             (``cells``, :class:`~quartiersim.sim.state.CellTotals`; for
             :func:`~quartiersim.sim.outcomes.cell_outcomes`).
+        spin_up_months: months run before the horizon under the status-quo provision
+            (:meth:`spin_up`); None: the scenario's ``spin_up.months``; 0: the horizon
+            starts from the initialised population.
 
     Raises:
         UnknownNameError: unknown cooperation or financing model name.
@@ -97,7 +100,7 @@ class QuarterModel(Model):
     def __init__(self, scenario: Scenario, cooperation: str | None = None,
                  financing: str | None = None, rng: int | None = None, years: int = 10,
                  keep_bookings: bool = False, shocks: Sequence[Shock] = (),
-                 track_cells: bool = False) -> None:
+                 track_cells: bool = False, spin_up_months: int | None = None) -> None:
         super().__init__(rng=rng)
         self.config = scenario
         self.years = years
@@ -107,7 +110,10 @@ class QuarterModel(Model):
         mun = scenario.municipality
         self.hours_per_fte = mun.hours_per_fte_per_month
         self.start_year = scenario.meta.start_year
-        self.ledger = Ledger(years + 1, keep_entries=keep_bookings)
+        self.spin_up_months = scenario.spin_up.months if spin_up_months is None else int(spin_up_months)
+        self.spinning_up = False
+        # the spin-up books to a ledger of its own (replaced when the horizon starts)
+        self.ledger = Ledger(max(years, -(-self.spin_up_months // 12)) + 1, keep_entries=keep_bookings)
         self.need_tables = needs.NeedTables.from_scenario(scenario)
 
         # space, population, network
@@ -124,6 +130,7 @@ class QuarterModel(Model):
         self.volunteer_of_slot: dict[int, Volunteer] = {}
         slots = np.arange(scenario.population.residents)
         demography.add_residents(self, slots)
+        self.start_composition = demography.StartComposition.of(self.residents)
         self.target_residents = float(len(slots))
         needs.init_needs(self, slots)
         a, n_cells = self.residents, self.space.n_cells
@@ -131,20 +138,26 @@ class QuarterModel(Model):
         self.cells = CellTotals.empty(n_cells) if track_cells else None
         # actors
         self.municipality = Municipality(self, mun, len(self.space.points))
+        self.price_index = 1.0  # the year's price level (Municipality.price_index), set by plan_year
         self.carriers_list: list[Carrier] = [
             Carrier(self, spec, self.space.point(spec.point)) for spec in scenario.carriers]
-        self.cooperation: CooperationModel = COOPERATION_MODELS[cooperation](
-            self, scenario.cooperation_params(cooperation))
-        self.cooperation.setup()
-        self.financing = FinancingModel(self, financing)
-        self.shocks = tuple(shocks)
+        self.shocks: tuple[Shock, ...] = ()
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
-        self.municipality.revenue_shocks = revenue_factors(self.shocks)
-        volunteering.setup_volunteers(self)
-
-        self.plan_year()
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
         self.datacollector = DataCollector(model_reporters={k: partial(_stat, k) for k in SERIES_KEYS})
+        if self.spin_up_months > 0:  # the status quo first, the same draws for every model
+            su = scenario.spin_up
+            self.provide(su.cooperation or scenario.default_cooperation, su.financing)
+            volunteering.setup_volunteers(self)
+            self.spin_up(self.spin_up_months, keep_bookings)
+            self.provide(cooperation, financing)
+            volunteering.reassign_volunteers(self)
+        else:
+            self.provide(cooperation, financing)
+            volunteering.setup_volunteers(self)
+        self.shocks = tuple(shocks)
+        self.municipality.revenue_shocks = revenue_factors(self.shocks)
+        self.plan_year()
 
     @staticmethod
     def check_names(scenario: Scenario, cooperation: str | None, financing: str | None) -> None:
@@ -199,11 +212,54 @@ class QuarterModel(Model):
         """Plan the coming year (at the start and after each year close): the year's
         fiscal shocks on transfer status (stress test only), grant co-financing, then the
         funds, the cooperation model's provision and who pays each payment."""
-        year_index = self.steps // 12
+        year_index = 0 if self.spinning_up else self.steps // 12  # spin-up: start-year prices
         calendar_year = self.start_year + year_index
+        self.price_index = self.municipality.price_index(year_index)
         apply_transfer_shocks(self, calendar_year)
         cofinancing.grant_cofinancing(self, year_index, calendar_year)
         year.plan_provision(self, year_index, calendar_year)
+
+    # ------------------------------------------------------------------ initialization
+    def provide(self, cooperation: str, financing: str) -> None:
+        """Organise provision by ``cooperation`` and ``financing`` (at the start, and at
+        the end of the spin-up): what a previous cooperation model set up is undone
+        (municipal staff, carriers' funded staff, premises and overhead), the new one is
+        set up. Funds and payments follow at :meth:`plan_year`."""
+        self.municipality.staff_fte[:] = 0.0
+        self.municipality.coordination_fte[:] = 0.0
+        for c in self.carriers_list:
+            c.funded_fte[:] = 0.0
+            c.funded_coordination_fte = 0.0
+            c.point = self.space.point(c.spec.point)
+            c.rent_eur_per_month, c.overhead_share = c.spec.rent_eur_per_month, c.spec.overhead_share
+        self.cooperation: CooperationModel = COOPERATION_MODELS[cooperation](
+            self, self.config.cooperation_params(cooperation))
+        self.cooperation.setup()
+        self.financing = FinancingModel(self, financing)
+
+    def spin_up(self, months: int, keep_bookings: bool = False) -> None:
+        """Run ``months`` months before the horizon under the provision in place (the
+        status quo), at start-year prices, without shocks, population trend or budget
+        closes, so that the need stock, running cases and volunteers reach their
+        steady state (docs/ODD.md, 5 "Initialization"). Then the horizon starts: the
+        step counter, ledger, run totals, series and budget history begin anew."""
+        self.spinning_up = True
+        self.plan_year()
+        self.run_months(months)
+        self.spinning_up = False
+        self.steps = 0  # the horizon's month 1 is the next step (Mesa's time runs on)
+        self.ledger = Ledger(self.years + 1, keep_entries=keep_bookings)
+        self.totals = RunTotals.empty()
+        self.municipality.reset()
+        for c in self.carriers_list:  # carriers' accounts count the horizon only
+            c.received_eur = c.spent_eur = c.rent_paid_eur = c.overhead_paid_eur = 0.0
+            c.reserve_start_eur = c.reserve_eur
+        a, n_cells = self.residents, self.space.n_cells
+        self.cell_residents_start = np.bincount(a.home_cell[a.alive], minlength=n_cells)
+        if self.cells is not None:
+            self.cells = CellTotals.empty(n_cells)
+        self.month_stats = dict.fromkeys(SERIES_KEYS, 0.0)
+        self.datacollector = DataCollector(model_reporters={k: partial(_stat, k) for k in SERIES_KEYS})
 
     # ------------------------------------------------------------------ queries
     def open_carriers(self) -> list[Carrier]:

@@ -15,9 +15,11 @@ twice, without and with the shocks, and reports
   months from the first shock year on.
 
 Shocks act through the model's own rules: less revenue deepens the deficit, a deficit
-under a consolidation regime cuts the voluntary budget and leaves no room for
-co-financing or continuation; more transfer recipients raise needs and mandatory cases.
-Ordinary runs apply no shocks.
+under a consolidation regime cuts the city's voluntary line (and the quarter's budget,
+part of it) in proportion to the gap and leaves no room for co-financing or
+continuation, a later surplus restores it (:class:`~quartiersim.sim.agents.Municipality`);
+more transfer recipients raise needs and mandatory cases. The two parts of a shock can
+be run apart (``shock="revenue"`` or ``"transfers"``). Ordinary runs apply no shocks.
 """
 
 from __future__ import annotations
@@ -47,7 +49,34 @@ def _run(sc: Scenario, model: str | None, financing: str | None, seed: int, year
     m = QuarterModel(sc, cooperation=model, financing=financing, rng=seed, years=years,
                      shocks=shocks)
     m.run_months(12 * years)
-    return summarize(m), m.datacollector.get_model_vars_dataframe()
+    series = m.datacollector.get_model_vars_dataframe()
+    summary = summarize(m)
+    summary["voluntary_budget_eur_by_year"] = {y.year: y.voluntary_budget_eur
+                                               for y in m.municipality.history}
+    cases = series.groupby("year")["new_mandatory_cases"].sum()
+    summary["mandatory_cases_by_year"] = {int(y): int(n) for y, n in cases.items()}
+    return summary, series
+
+
+#: What ``shock`` keeps of each declared shock: its revenue change, its change of the
+#: transfer recipients, or both.
+SHOCK_PARTS: tuple[str, ...] = ("all", "revenue", "transfers")
+
+
+def separate(shocks: Sequence[Shock], part: str) -> list[Shock]:
+    """The shocks with only their revenue change (``"revenue"``), only their change of
+    transfer recipients (``"transfers"``) or both (``"all"``).
+
+    Raises:
+        QuartiersimError: ``part`` is none of ``SHOCK_PARTS``.
+    """
+    if part not in SHOCK_PARTS:
+        raise QuartiersimError(f"shock = {part!r}: allowed: {', '.join(SHOCK_PARTS)}")
+    if part == "revenue":
+        return [s.model_copy(update={"transfer_recipient_change": 0.0}) for s in shocks]
+    if part == "transfers":
+        return [s.model_copy(update={"tax_revenue_change": 0.0}) for s in shocks]
+    return list(shocks)
 
 
 def _coverage_from(series: Any, year: int) -> float:
@@ -58,15 +87,20 @@ def _coverage_from(series: Any, year: int) -> float:
 
 def stress_test(scenario: Scenario | str | Path, model: str | None = None,
                 financing: str | None = None, seed: int = 0, years: int = 10,
-                overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run without and with the scenario's shocks.
+                overrides: dict[str, Any] | None = None, shock: str = "all") -> dict[str, Any]:
+    """Run without and with the scenario's shocks (``shock``: all of each shock, only its
+    revenue change or only its change of transfer recipients, :func:`separate`).
 
     Returns:
-        ``{"unshocked": summary, "shocked": summary, "shocks": [...], <STRESS_OUTCOMES>}``
-        (summaries as :func:`quartiersim.sim.outcomes.summarize`).
+        ``{"unshocked": summary, "shocked": summary, "shocks": [...], "shock": shock,
+        <STRESS_OUTCOMES>}``; summaries as :func:`quartiersim.sim.outcomes.summarize`
+        plus ``voluntary_budget_eur_by_year`` ({calendar year: the quarter's voluntary
+        budget in force, EUR}) and ``mandatory_cases_by_year`` ({calendar year:
+        mandatory cases started}).
 
     Raises:
-        QuartiersimError: the scenario declares no shocks, or none within the horizon.
+        QuartiersimError: the scenario declares no shocks, or none within the horizon;
+            an unknown ``shock``.
         ScenarioError: invalid scenario, override, model or financing name.
     """
     from quartiersim.studies.runner import _resolve
@@ -75,7 +109,7 @@ def stress_test(scenario: Scenario | str | Path, model: str | None = None,
         raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
     sc = _resolve(scenario, overrides)
     start, end = sc.meta.start_year, sc.meta.start_year + years - 1
-    shocks = [s for s in sc.shocks if start <= s.year <= end]
+    shocks = separate([s for s in sc.shocks if start <= s.year <= end], shock)
     if not shocks:
         raise QuartiersimError(f"{sc.path}: no shocks within {start}-{end}; declare them as "
                                "[[shocks]] with year, tax_revenue_change, transfer_recipient_change")
@@ -83,7 +117,7 @@ def stress_test(scenario: Scenario | str | Path, model: str | None = None,
     hit, hit_series = _run(sc, model, financing, seed, years, shocks)
     first = min(s.year for s in shocks)
     out: dict[str, Any] = {"unshocked": base, "shocked": hit,
-                           "shocks": [s.model_dump() for s in shocks]}
+                           "shocks": [s.model_dump() for s in shocks], "shock": shock}
     balances = [hit[f"budget_balance_{y}_eur"] for y in range(start, end + 1)]
     out["stress_max_deficit_eur"] = float(max(0.0, -min(balances)))
     out["stress_years_to_recover"] = math.nan

@@ -234,8 +234,6 @@ def synthesize(residents: int, quarters: int, name: str | None = None,
         "move_out_rate_per_year = 0.08  # assumption: city-wide turnover below the inner city's 12 %",
         "population_change_per_year = -0.004  # derived: Ruhr population -7.1 % 2011-2030 (IT.NRW via WAZ;"
         " docs/sources.md: itnrw-waz-2030)",
-        "newcomer_share_migration_background = 0.35  # assumption",
-        "newcomer_share_transfer_recipients = 0.20  # assumption",
         "",
         "[volunteering]",
         "rate = 0.04  # derived: a tenth of the 39.7 % of people 14+ who volunteer (Freiwilligensurvey"

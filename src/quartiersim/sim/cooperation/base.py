@@ -125,7 +125,7 @@ class CooperationModel(ABC):
                               weights=a.volunteer_hours[a.volunteer_hours > 0],
                               minlength=len(self.self_run_hours) + 1)[1:][points]
         w = offered / offered.sum() if offered.sum() > 0 else np.full(len(points), 1.0 / len(points))
-        eur_per_hour = self.model.config.volunteering.resident_run_eur_per_hour
+        eur_per_hour = self.model.config.volunteering.resident_run_eur_per_hour * self.model.price_index
         self.self_run_hours[points] += w * money_eur / 12.0 / eur_per_hour
         self.pay("resident_run_offers", money_eur, purpose=RESIDENT_RUN)
 
@@ -144,7 +144,8 @@ class CooperationModel(ABC):
         """Pay open carriers for staff by domain (EUR per year, shape (6,)): to carriers
         active in the domain in proportion to their own staff there, else to all equally.
         A carrier's funded FTE = money / (hours per FTE x 12 x price), the price being
-        its own full hour cost or ``price_eur_per_hour`` (a contract price).
+        its own full hour cost or ``price_eur_per_hour`` (a contract price in start-year
+        prices, indexed by ``model.price_index``).
         Returns the money paid (0 when no carrier is open)."""
         m = self.model
         carriers = m.open_carriers()
@@ -160,7 +161,7 @@ class CooperationModel(ABC):
             for c, wc in zip(carriers, w / w.sum()):
                 if wc <= 0:
                     continue
-                price = price_eur_per_hour or c.hour_cost_eur
+                price = price_eur_per_hour * m.price_index if price_eur_per_hour else c.hour_cost_eur
                 c.funded_fte[k] += money * wc / (12.0 * m.hours_per_fte * price)
                 self.pay(item, money * wc, c, purpose=d.value)
                 paid += money * wc

@@ -40,7 +40,7 @@ class InnovationLab(CooperationModel):
             self.agency_fte = 0.0
             return
         mun = m.config.municipality
-        hour_cost = mun.staff_cost_eur_per_hour * (1 + mun.overhead_share)
+        hour_cost = mun.staff_cost_eur_per_hour * (1 + mun.overhead_share) * m.price_index
         free = funds.free_eur
         cost = min(free, p.agency_fte * 12 * m.hours_per_fte * hour_cost)
         self.agency_fte = cost / (12 * m.hours_per_fte * hour_cost)

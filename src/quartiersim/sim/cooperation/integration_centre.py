@@ -39,7 +39,7 @@ class IntegrationCentre(Coproduction):
     def plan_structure(self, free_eur: float) -> float:
         m = self.model
         mun = m.config.municipality
-        hour_cost = mun.staff_cost_eur_per_hour * (1 + mun.overhead_share)
+        hour_cost = mun.staff_cost_eur_per_hour * (1 + mun.overhead_share) * m.price_index
         cost = min(free_eur, self.params.management_fte * 12 * m.hours_per_fte * hour_cost)
         m.municipality.coordination_fte[:] = 0.0
         m.municipality.coordination_fte[self.centre] = cost / (12 * m.hours_per_fte * hour_cost)

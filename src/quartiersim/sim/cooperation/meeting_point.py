@@ -34,13 +34,15 @@ class MeetingPoint(CooperationModel):
         m, p = self.model, self.params
         self.reset_carriers()
         free = funds.free_eur
-        rent = min(free, 12 * p.room_rent_eur_per_month * (1 - p.rent_discount))
+        room_rent, manager_cost = (p.room_rent_eur_per_month * m.price_index,
+                                   p.manager_cost_eur_per_year_per_fte * m.price_index)
+        rent = min(free, 12 * room_rent * (1 - p.rent_discount))
         self.pay("meeting_point_rent", rent)
-        self.pay("meeting_point_rent_in_kind", 12 * p.room_rent_eur_per_month * p.rent_discount,
+        self.pay("meeting_point_rent_in_kind", 12 * room_rent * p.rent_discount,
                  payer=Payer.HOUSING_COMPANY)
         free -= rent
-        cost = min(free, p.manager_fte * p.manager_cost_eur_per_year_per_fte)
-        self.manager_fte = cost / p.manager_cost_eur_per_year_per_fte if p.manager_cost_eur_per_year_per_fte else p.manager_fte
+        cost = min(free, p.manager_fte * manager_cost)
+        self.manager_fte = cost / manager_cost if manager_cost else p.manager_fte
         self.pay("quarter_manager", cost)
         free -= cost
         m.municipality.coordination_fte[:] = 0.0

@@ -36,10 +36,12 @@ class MunicipalProvision(CooperationModel):
 
     def plan(self, funds: YearFunds) -> None:
         m = self.model
-        rent = min(funds.free_eur, 12 * len(set(self.office_of)) * self.params.rent_eur_per_month_per_office)
+        rent = min(funds.free_eur, 12 * len(set(self.office_of)) * self.params.rent_eur_per_month_per_office
+                   * m.price_index)
         self.pay("municipal_office_rent", rent)
         money = funds.by_domain(funds.free_eur - rent, self.shares)
-        hour_cost = m.config.municipality.staff_cost_eur_per_hour * (1 + m.config.municipality.overhead_share)
+        hour_cost = (m.config.municipality.staff_cost_eur_per_hour * (1 + m.config.municipality.overhead_share)
+                     * m.price_index)
         m.municipality.staff_fte[:] = 0.0
         for k, p in enumerate(self.office_of):
             m.municipality.staff_fte[p, k] += money[k] / 12.0 / hour_cost / m.hours_per_fte

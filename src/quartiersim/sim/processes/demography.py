@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,10 +22,13 @@ if TYPE_CHECKING:
 def demography(model: QuarterModel) -> None:
     """Ageing, deaths, births, moves out and moves in.
 
-    Movers are replaced by newcomers of the same ages (dwelling turnover within the
-    housing segment) whose status is drawn from the newcomer shares; births and
-    further arrivals keep the population on its trend (``model.target_residents``).
-    Reads and writes the resident rows, agents and volunteering of leavers."""
+    Births and arrivals keep the population on its trend (``model.target_residents``;
+    held in the spin-up). Who arrives (``population.composition``): "stationary" keeps
+    the start's age and status composition (:func:`stationary_ages`, status at the
+    start's shares) plus a declared ageing trend; "newcomer_shares" replaces movers by
+    newcomers of the same ages, then draws ages by the newcomer age bands, status by the
+    newcomer shares (a declared trend of the composition). Reads and writes the resident
+    rows, agents and volunteering of leavers."""
     a, rng, pop, demo = model.residents, model.rng, model.config.population, model.config.demography
     living = np.flatnonzero(a.alive)
     age = a.age[living] + 1.0 / 12.0
@@ -41,14 +45,80 @@ def demography(model: QuarterModel) -> None:
     remove_residents(model, living[dies | moves])
     n_alive = int(np.count_nonzero(a.alive))
     births = int(rng.poisson(pop.births_per_1000_per_year / 1000.0 / 12.0 * n_alive))
-    model.target_residents *= (1.0 + pop.population_change_per_year) ** (1.0 / 12.0)
+    if not model.spinning_up:  # the spin-up holds the start's population
+        model.target_residents *= (1.0 + pop.population_change_per_year) ** (1.0 / 12.0)
     arrivals = max(0, int(round(model.target_residents)) - n_alive)
     births = min(births, arrivals)
-    ages = np.concatenate([np.zeros(births), rng.permutation(mover_ages)])
-    if arrivals > len(ages):
-        ages = np.concatenate([ages, newcomer_ages(arrivals - len(ages), demo, rng)])
+    if pop.composition == "stationary":
+        ages = np.concatenate([np.zeros(births), stationary_ages(model, arrivals - births, births)])
+    else:  # declared trend: movers' ages, then the newcomer age bands
+        ages = np.concatenate([np.zeros(births), rng.permutation(mover_ages)])
+        if arrivals > len(ages):
+            ages = np.concatenate([ages, newcomer_ages(arrivals - len(ages), demo, rng)])
     if arrivals:
         move_in(model, ages[:arrivals])
+
+
+#: Age bands of the stationary composition: under 18, 18-64, 65+.
+AGE_BAND_EDGES = (18.0, 65.0)
+
+
+def age_band(age: np.ndarray) -> np.ndarray:
+    """0 under 18, 1 at 18-64, 2 at 65+, shape of ``age``."""
+    return np.searchsorted(np.array(AGE_BAND_EDGES), age, side="right")
+
+
+@dataclass(frozen=True)
+class StartComposition:
+    """The residents at the start, which newcomers keep under ``population.composition
+    = "stationary"``: the share of each age band (3,), the ages in each band, and the
+    shares of transfer recipients and of migration background."""
+
+    band_share: np.ndarray
+    ages_by_band: tuple[np.ndarray, ...]
+    share_transfer: float
+    share_migration: float
+
+    @classmethod
+    def of(cls, a: ResidentArrays) -> StartComposition:
+        age = a.age[a.alive]
+        band = age_band(age)
+        n = max(len(age), 1)
+        return cls(np.bincount(band, minlength=3) / n,
+                   tuple(np.sort(age[band == b]) for b in range(3)),
+                   float(a.transfer[a.alive].sum()) / n, float(a.migration[a.alive].sum()) / n)
+
+
+def target_band_shares(model: QuarterModel) -> np.ndarray:
+    """The age bands' target shares now: the start's, the 65+ share moved by the declared
+    trend (``population.share_65_plus_change_per_year`` x years of the horizon) at the
+    expense of 18-64; (3,)."""
+    comp, trend = model.start_composition, model.config.population.share_65_plus_change_per_year
+    years = 0.0 if model.spinning_up else model.steps / 12.0
+    shift = np.clip(trend * years, -comp.band_share[2], comp.band_share[1])
+    return comp.band_share + np.array([0.0, -shift, shift])
+
+
+def stationary_ages(model: QuarterModel, k: int, births: int) -> np.ndarray:
+    """Ages of ``k`` newcomers (after ``births`` newborns) under a stationary
+    composition: each newcomer's band is drawn in proportion to the bands' shortfalls
+    against their target shares (:func:`target_band_shares`) once all have arrived (the
+    target shares if no band is short), the age from the start's residents of that band."""
+    if k <= 0:
+        return np.zeros(0)
+    a, rng = model.residents, model.rng
+    counts = np.bincount(age_band(a.age[a.alive]), minlength=3).astype(float)
+    counts[0] += births
+    target = target_band_shares(model)
+    short = np.maximum(0.0, target * (counts.sum() + k) - counts)
+    p = short / short.sum() if short.sum() > 0 else target / target.sum()
+    band = rng.choice(3, size=k, p=p)
+    ages = np.empty(k)
+    for b, pool in enumerate(model.start_composition.ages_by_band):
+        where = np.flatnonzero(band == b)
+        if len(where):
+            ages[where] = rng.choice(pool, size=len(where)) if len(pool) else AGE_BAND_EDGES[min(b, 1)] * (b > 0)
+    return ages
 
 
 def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
@@ -76,9 +146,11 @@ def move_in(model: QuarterModel, ages: np.ndarray) -> None:
         grow(model, k - len(free))
         free = np.flatnonzero(~a.alive)
     slots = model.rng.choice(free, size=k, replace=False)
-    a.draw_attributes(slots, ages, pop, model.config.demography, model.rng,
-                      pop.newcomer_share_transfer_recipients,
-                      pop.newcomer_share_migration_background)
+    if pop.composition == "stationary":  # status like the start's residents
+        shares = (model.start_composition.share_transfer, model.start_composition.share_migration)
+    else:
+        shares = (pop.newcomer_share_transfer_recipients, pop.newcomer_share_migration_background)
+    a.draw_attributes(slots, ages, pop, model.config.demography, model.rng, *shares)
     init_needs(model, slots)  # newcomers bring needs like everybody else
     add_residents(model, slots)
 

@@ -21,7 +21,7 @@ def pay_for_provision(model: QuarterModel) -> None:
     income and ``model.month.active_cases``."""
     model.financing.book_month(model.cooperation.payments)
     cases = np.count_nonzero(model.residents.case_months_left, axis=0)
-    cost = model.need_tables.case_cost
+    cost = model.need_tables.case_cost * model.price_index  # start-year prices, indexed
     for k, d in enumerate(DOMAINS):
         amount = float(cases[k] * cost[k])
         model.ledger.book(model.steps, Payer.MUNICIPALITY, CostCategory.MANDATORY,

@@ -19,12 +19,15 @@ if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
 
-def close_year(model: QuarterModel) -> YearClose:
+def close_year(model: QuarterModel) -> YearClose | None:
     """Close the municipal budget year (:meth:`~quartiersim.sim.agents.Municipality.close_year`:
-    balance, consolidation cut) and let the cooperation model see the year's need-hours
-    by domain (``model.totals.year_need_hours``, then zeroed)."""
+    balance, consolidation cut or restoration; not in the spin-up, which returns None)
+    and let the cooperation model see the year's need-hours by domain
+    (``model.totals.year_need_hours``, then zeroed)."""
     year_index = model.steps // 12 - 1
-    close = model.municipality.close_year(year_index, model.start_year + year_index)
+    close = None
+    if not model.spinning_up:  # the spin-up keeps the start year's budget
+        close = model.municipality.close_year(year_index, model.start_year + year_index)
     model.cooperation.observe_year(model.totals.year_need_hours)
     model.totals.year_need_hours = np.zeros(N_DOMAINS)
     return close
