@@ -7,9 +7,11 @@ order ``compare`` shows them.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
-from quartiersim.config.domains import Domain
+from quartiersim.config.domains import Domain, PointKind
 from quartiersim.config.fields import P, Strict
 
 
@@ -48,6 +50,8 @@ class CoproductionParams(Strict):
 
 # --------------------------------------------------------------------------- 4 integration centre
 class IntegrationCentreParams(CoproductionParams):
+    #: The kind of service point ``site`` must name.
+    SITE_KIND: ClassVar[PointKind] = PointKind.CENTRE_SITE
     site: str | None = Field(None, description="Layout letter of the centre (default: the "
                                                "first 'centre_site' point).")
     centre_rent_eur_per_month: float = P(3000.0, unit="EUR per month", ge=0, le=1e7,
@@ -66,6 +70,8 @@ class IntegrationCentreParams(CoproductionParams):
 
 # --------------------------------------------------------------------------- 5 meeting point
 class MeetingPointParams(Strict):
+    #: The kind of service point ``site`` must name.
+    SITE_KIND: ClassVar[PointKind] = PointKind.MEETING_POINT_SITE
     site: str | None = Field(None, description="Layout letter of the meeting point (default: "
                                                "the first 'meeting_point_site' point).")
     manager_fte: float = P(1.0, unit="FTE", ge=0, le=20, lever=True,

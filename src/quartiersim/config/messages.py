@@ -38,7 +38,26 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
     return sorted(fields) if fields else None
 
 
+#: What is allowed, by pydantic error type, where pydantic's own words are vague.
+_TYPE_TEXT = {
+    "finite_number": "must be a finite number (nan and inf are not allowed)",
+    "bool_type": "must be true or false (a TOML boolean, without quotes)",
+    "bool_parsing": "must be true or false (a TOML boolean, without quotes)",
+    "int_type": "must be an integer (a whole number, without quotes)",
+    "int_from_float": "must be an integer (a whole number, without quotes)",
+    "int_parsing": "must be an integer (a whole number, without quotes)",
+    "float_type": "must be a number (without quotes)",
+    "float_parsing": "must be a number (without quotes)",
+    "string_type": "must be a text in quotes",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "list_type": "must be a list [ ... ]",
+}
+
+
 def _allowed_text(err: dict[str, Any]) -> str:
+    if err["type"] in _TYPE_TEXT:
+        return _TYPE_TEXT[err["type"]]
     ctx = err.get("ctx") or {}
     bounds = []
     for key, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):

@@ -16,9 +16,9 @@ live here; quarter facts (residents, shares, budget, layout) live in the scenari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from quartiersim.config.behaviour import CarrierBehaviour, Demography
 from quartiersim.config.cooperation import COOPERATION_PARAMS
@@ -27,8 +27,20 @@ from quartiersim.config.fields import ASSUMPTION, P, Strict
 from quartiersim.config.financing import validate_financing
 from quartiersim.config.messages import lookup, validate_section
 from quartiersim.config.overrides import apply_overrides
+from quartiersim.errors import ScenarioError
 
-__all__ = ["ASSUMPTION", "P", "Strict"]
+__all__ = ["ASSUMPTION", "MAX_LAYOUT_CELLS", "P", "Strict"]
+
+#: Largest layout, in cells (rows x columns). Every cell costs each run about 2.3 kB of
+#: memory and its share of the set-up time (a Mesa grid cell, a column of the
+#: walking-distance table): measured on a 500 x 500 layout, 0.7 GB and 20 s for one
+#: year; a 1500 x 1500 layout took 5.5 GB and 3 minutes. 250,000 cells (500 x 500 at
+#: 50 m: 25 km x 25 km, a large city) keep a run per core within a 24 GB machine.
+MAX_LAYOUT_CELLS = 250_000
+
+#: A non-negative finite number, strict (no strings or booleans), for values in tables
+#: keyed by domain.
+NonNegative = Annotated[float, Field(strict=True, ge=0)]
 
 
 # --------------------------------------------------------------------------- meta, space
@@ -100,6 +112,13 @@ class Space(Strict):
     @model_validator(mode="after")
     def _check_layout(self) -> Space:
         width = len(self.layout[0])
+        cells = len(self.layout) * max(len(row) for row in self.layout)
+        if cells > MAX_LAYOUT_CELLS:
+            raise ValueError(
+                f"layout of {len(self.layout)} rows x {width} columns = {cells:,} cells: at "
+                f"most {MAX_LAYOUT_CELLS:,} cells (e.g. 500 x 500), because every cell costs "
+                "each run about 2.3 kB of memory and set-up time (a 1500 x 1500 layout needs "
+                "5.5 GB and 3 minutes); use larger cells (cell_size_m) for a larger area")
         for r, row in enumerate(self.layout):
             if len(row) != width:
                 raise ValueError(f"row {r} has {len(row)} cells, row 0 has {width}: "
@@ -115,7 +134,17 @@ class Space(Strict):
                 allowed = " ".join(repr(s) for s in LAND_USE_SYMBOLS)
                 raise ValueError(f"unknown symbol {ch!r} at row {r}, column {c}; allowed: "
                                  f"{allowed} or an upper-case service point letter")
-        placed = {ch for row in self.layout for ch in row if ch.isupper()}
+        placed: dict[str, list[tuple[int, int]]] = {}
+        for r, row in enumerate(self.layout):
+            for c, ch in enumerate(row):
+                if ch.isupper() and ch not in LAND_USE_SYMBOLS:
+                    placed.setdefault(ch, []).append((r, c))
+        for letter, cells_at in placed.items():
+            if len(cells_at) > 1:
+                where = ", ".join(f"row {r} column {c}" for r, c in cells_at[:4])
+                raise ValueError(f"service point {letter!r} is on the layout {len(cells_at)} "
+                                 f"times ({where}): each letter marks one point, give the "
+                                 "others their own letters")
         for letter in self.service_points:
             if letter not in placed:
                 raise ValueError(f"service point {letter!r} is declared but not on the layout")
@@ -163,6 +192,15 @@ class Population(Strict):
     mortality_at_80_per_year: float = P(0.05, unit="per year", ge=0, le=1,
                                         description="Gompertz mortality q(80); how it changes "
                                                     "with age: [demography].")
+
+    @model_validator(mode="after")
+    def _age_shares(self) -> Population:
+        total = self.share_under_18 + self.share_65_plus
+        if total > 1:
+            raise ValueError(f"share_under_18 + share_65_plus = {self.share_under_18:g} + "
+                             f"{self.share_65_plus:g} = {total:g}: must not exceed 1 (they are "
+                             "shares of the same residents; the rest are 18-64)")
+        return self
 
 
 class Network(Strict):
@@ -370,7 +408,9 @@ class Volunteering(Strict):
     @model_validator(mode="after")
     def _shares(self) -> Volunteering:
         if self.share_low_hours + self.share_high_hours > 1:
-            raise ValueError("share_low_hours + share_high_hours must not exceed 1")
+            raise ValueError(f"share_low_hours + share_high_hours = {self.share_low_hours:g} + "
+                             f"{self.share_high_hours:g}: must not exceed 1 (the rest give "
+                             "middle hours)")
         if sum(getattr(self, d.value) for d in DOMAINS) <= 0:
             raise ValueError("at least one domain share of volunteers must be positive")
         return self
@@ -382,7 +422,7 @@ class CarrierSpec(Strict):
 
     name: str
     point: str = Field(description="Letter of its premises on the layout.")
-    staff_fte: dict[Domain, float] = Field(
+    staff_fte: dict[Domain, Annotated[float, Field(strict=True, ge=0, le=1000)]] = Field(
         default_factory=dict, description="Staff funded from own funds, FTE by domain.")
     coordination_fte: float = P(0.0, unit="FTE", ge=0, le=100,
                                 description="Own-funded paid coordination of volunteers.")
@@ -394,13 +434,6 @@ class CarrierSpec(Strict):
                                        source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
                                               "less a 15 % overhead share (assumption)")
     overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
-
-    @model_validator(mode="after")
-    def _fte(self) -> CarrierSpec:
-        for d, v in self.staff_fte.items():
-            if not (0 <= v <= 1000):
-                raise ValueError(f"staff_fte.{d.value} = {v}: must be between 0 and 1000")
-        return self
 
 
 # --------------------------------------------------------------------------- municipality
@@ -416,7 +449,7 @@ class Municipality(Strict):
     expense_growth_per_year: float = P(0.025, unit="per year", ge=-0.5, le=0.5)
     consolidation_aid_eur_per_year: float = P(0.0, unit="EUR per year", ge=0, le=1e10)
     consolidation_aid_until_year: int = P(0, unit="year", ge=0, le=2200)
-    consolidation_regime: bool = Field(
+    consolidation_regime: StrictBool = Field(
         False, description="Under a budget-consolidation regime (Haushaltssicherung / "
                            "Stärkungspakt) a deficit year cuts voluntary spending.")
     voluntary_budget_eur_per_year: float = P(..., unit="EUR per year", ge=0, le=1e10, lever=True,
@@ -428,7 +461,7 @@ class Municipality(Strict):
                                               "less a 15 % overhead share (assumption); "
                                               "municipal staff assumed at carriers' cost")
     overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
-    domain_shares: dict[Domain, float] = Field(
+    domain_shares: dict[Domain, NonNegative] = Field(
         default_factory=lambda: {Domain.ELDERLY_SUPPORT: 0.2, Domain.YOUTH_EDUCATION: 0.25,
                                  Domain.INTEGRATION: 0.15, Domain.HEALTH_PREVENTION: 0.1,
                                  Domain.SOCIAL_PARTICIPATION: 0.1, Domain.COUNSELLING: 0.2},
@@ -439,8 +472,8 @@ class Municipality(Strict):
 
     @model_validator(mode="after")
     def _shares(self) -> Municipality:
-        if any(v < 0 for v in self.domain_shares.values()) or sum(self.domain_shares.values()) <= 0:
-            raise ValueError("domain_shares must be non-negative and sum to more than 0")
+        if sum(self.domain_shares.values()) <= 0:
+            raise ValueError("domain_shares must sum to more than 0 (they are normalised)")
         return self
 
     def domain_share_array(self) -> list[float]:
@@ -494,6 +527,11 @@ class Scenario(Strict):
             if spec is None:
                 raise ValueError(f"carriers[{i}].point = {c.point!r} is not a service point of "
                                  f"the layout; declared: {', '.join(self.space.service_points)}")
+            if spec.kind is not PointKind.CARRIER_PREMISES:
+                raise ValueError(
+                    f"carriers[{i}].point = {c.point!r} is a {spec.kind.value} ({spec.name}); "
+                    f"a carrier's point must be of kind 'carrier_premises': "
+                    f"{_letters(self, PointKind.CARRIER_PREMISES)}")
         return self
 
     # source path, set by load_scenario (not part of the schema)
@@ -505,15 +543,38 @@ class Scenario(Strict):
         return self._path
 
     def cooperation_params(self, name: str) -> BaseModel:
-        """Validated parameters of cooperation model ``name`` (defaults where the file is silent)."""
+        """Validated parameters of cooperation model ``name`` (defaults where the file is
+        silent). Layout letters (``site``, ``offices``) must name points of the right kind.
+
+        Raises:
+            UnknownNameError: ``name`` is not a cooperation model.
+            ScenarioError: an invalid parameter or a letter of the wrong kind of point.
+        """
         params = lookup(COOPERATION_PARAMS, name, "cooperation model", self._path)
-        return validate_section(params, self.cooperation.get(name, {}),
-                                 ("cooperation", name), self._path)
+        out = validate_section(params, self.cooperation.get(name, {}),
+                               ("cooperation", name), self._path)
+        letters = [("site", out.site, params.SITE_KIND)] if getattr(out, "site", None) else []
+        letters += [(f"offices.{d.value}", v, PointKind.MUNICIPAL_OFFICE)
+                    for d, v in (getattr(out, "offices", None) or {}).items()]
+        for key, letter, kind in letters:
+            spec = self.space.service_points.get(letter)
+            if spec is None or spec.kind is not kind:
+                what = "not a service point" if spec is None else \
+                    f"a {spec.kind.value} ({spec.name})"
+                raise ScenarioError(
+                    f"{self._path}: 'cooperation.{name}.{key}' = {letter!r}: {what}; allowed: "
+                    f"points of kind '{kind.value}': {_letters(self, kind)}")
+        return out
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A new scenario with dotted-key overrides applied and validated like the file."""
         raw = self.model_dump(mode="json")
         return build_scenario(apply_overrides(raw, overrides), self._path)
+
+
+def _letters(scenario: Scenario, kind: PointKind) -> str:
+    found = [k for k, v in scenario.space.service_points.items() if v.kind is kind]
+    return ", ".join(found) or "none on this layout"
 
 
 def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
