@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -352,3 +353,56 @@ def test_a_pipe_is_not_read(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ScenarioError, match=r"pipe\.toml: not a regular file"):
         qs.load_scenario(fifo)
+
+
+# --------------------------------------------------------------------------- issue 14: sessions
+_ROW = ("baseline_mean = 1.0\nbaseline_ci_low = 1.0\nbaseline_ci_high = 1.0\n"
+        "variant_mean = 1.0\nvariant_ci_low = 1.0\nvariant_ci_high = 1.0\n"
+        "difference_mean = 0.0\ndifference_ci_low = 0.0\ndifference_ci_high = 0.0\n")
+
+
+@pytest.mark.parametrize("body, message", [
+    ('years = true\n', r"'session\.years' = True: must be an integer"),
+    ('seeds = "10"\n', r"'session\.seeds' = '10': must be an integer"),
+    ('seeds = 2.0\n', r"'session\.seeds' = 2\.0: must be an integer"),
+    ('[levers]\n"volunteering.rate" = "0.1"\n',
+     r"'volunteering\.rate' = '0\.1': must be a number"),
+    ('[results.happiness]\n' + _ROW, r"unknown outcome 'happiness' in \[results\]"),
+    ('[results.coverage]\n' + _ROW.replace("variant_mean = 1.0", 'variant_mean = "1.0"'),
+     r"'results\.coverage\.variant_mean' = '1\.0': must be a number"),
+    ('[results.coverage]\n' + _ROW.replace("variant_mean = 1.0", "variant_mean = inf"),
+     r"variant_mean = inf: must be a number or nan"),
+])
+def test_bad_session_files(tmp_path, body, message):
+    from quartiersim.studies.whatif import WhatIfSession
+
+    p = tmp_path / "s.toml"
+    p.write_text(f'[session]\nscenario = "{TINY_FILE}"\n' + body)  # keys or tables after it
+    with pytest.raises(ScenarioError, match=message):
+        WhatIfSession.load(p)
+
+
+def test_session_scenario_path_survives_a_move(tmp_path, monkeypatch):
+    from quartiersim.studies.whatif import WhatIfSession
+
+    proj = tmp_path / "proj"
+    (proj / "scenarios").mkdir(parents=True)
+    (proj / "scenarios" / "t.toml").write_text(TINY_FILE.read_text())
+    monkeypatch.chdir(proj)
+    WhatIfSession(scenario="scenarios/t.toml", levers={"volunteering.rate": 0.05},
+                  seeds=1, years=1).save("sessions/s.toml")
+    assert 'scenario = "../scenarios/t.toml"' in (proj / "sessions" / "s.toml").read_text()
+    moved = tmp_path / "elsewhere" / "proj"
+    moved.parent.mkdir()
+    proj.rename(moved)
+    monkeypatch.chdir(tmp_path)  # another working directory, the project moved
+    back = WhatIfSession.load(moved / "sessions" / "s.toml")
+    assert Path(back.scenario) == moved / "scenarios" / "t.toml"
+    assert back.levers == {"volunteering.rate": 0.05}
+
+
+def test_session_outside_the_project_stores_an_absolute_path(tmp_path):
+    from quartiersim.studies.whatif import WhatIfSession
+
+    text = WhatIfSession(scenario=str(TINY_FILE)).to_toml(Path("/"))
+    assert f'scenario = "{TINY_FILE}"' in text

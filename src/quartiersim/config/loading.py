@@ -36,5 +36,5 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise ScenarioError(f"{p}: no such scenario file{hint}")
     raw = read_toml(p, "scenario file", ScenarioError)
     if overrides:
-        raw = apply_overrides(raw, overrides)
+        raw = apply_overrides(raw, overrides, str(p))
     return build_scenario(raw, str(p))

@@ -78,7 +78,12 @@ def format_validation_error(exc: ValidationError, path: str, model: type[BaseMod
         loc = tuple(prefix) + tuple(p for p in err["loc"])
         key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
         key = key.replace(".[", "[")
-        if err["type"] == "extra_forbidden":
+        if loc and loc[-1] == "[key]":  # a key of a table keyed by an enum (domains)
+            key = key.removesuffix("[key]")
+            expected = (err.get("ctx") or {}).get("expected", "")
+            allowed = expected.replace("'", "").replace(" or ", ", ")
+            lines.append(f"{path}: unknown key '{key}'; allowed keys here: {allowed}")
+        elif err["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, tuple(err["loc"]))
             hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
             lines.append(f"{path}: unknown key '{key}'{hint}")

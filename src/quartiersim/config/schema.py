@@ -12,6 +12,11 @@ Each numeric field carries ``unit`` and ``source`` metadata (``json_schema_extra
 The app's lever controls, experiment ranges and docs derive from this metadata, so no
 default is typed twice. Behavioural defaults (need incidence, escalation, attrition)
 live here; quarter facts (residents, shares, budget, layout) live in the scenario files.
+
+Every number is finite (no ``nan`` or ``inf``) and of its declared type (no ``"5"`` or
+``true`` for a number). Quantities that something is divided by (costs per hour, hours,
+lengths) have a small positive floor instead of ``> 0``: a value such as ``5e-324``
+turns a budget into infinitely many hours and the outcomes into NaN.
 """
 
 from __future__ import annotations
@@ -235,7 +240,7 @@ class DomainNeed(Strict):
     multiplier_single_65_plus: float = P(1.0, unit="factor", ge=0, le=20)
     multiplier_mobility_limited: float = P(1.0, unit="factor", ge=0, le=20)
     multiplier_age_75_plus: float = P(1.0, unit="factor", ge=0, le=20)
-    hours_per_month: float = P(4.0, unit="h per month", gt=0, le=200)
+    hours_per_month: float = P(4.0, unit="h per month", ge=0.1, le=200)
     resolve_probability_unserved: float = P(0.05, unit="probability per month", ge=0, le=1)
     resolve_probability_served: float = P(0.15, unit="probability per month", ge=0, le=1)
     escalation_delay_months: int = P(3, unit="months", ge=0, le=120)
@@ -312,10 +317,10 @@ class Access(Strict):
     residents with a language barrier) x exp(-walking distance / decay length).
     """
 
-    decay_length_m: float = P(600.0, unit="m", gt=0, le=1e9,
+    decay_length_m: float = P(600.0, unit="m", ge=1, le=1e9,
                               source="assumption; distance decay exists in 77 % of 108 studies "
                                      "(Kelly et al. 2016, BMJ Open) but no German parameter")
-    decay_length_limited_m: float = P(300.0, unit="m", gt=0, le=1e9,
+    decay_length_limited_m: float = P(300.0, unit="m", ge=1, le=1e9,
                                       description="Decay length for residents limited_from_age+ "
                                                   "or mobility-limited.")
     limited_from_age: float = P(75.0, unit="years", ge=0, le=120,
@@ -368,11 +373,11 @@ class Volunteering(Strict):
                                source="Freiwilligensurvey 2019 ch. 6: 60.0 % give <= 2 h/week")
     share_high_hours: float = P(0.171, unit="share", ge=0, le=1,
                                 source="Freiwilligensurvey 2019 ch. 6: 17.1 % give >= 6 h/week")
-    low_hours_per_month: float = P(6.0, unit="h per month", gt=0, le=200,
+    low_hours_per_month: float = P(6.0, unit="h per month", ge=0.1, le=200,
                                    source="derived: 1.5 h/week x 4.3 (Freiwilligensurvey 2019 band <= 2 h)")
-    mid_hours_per_month: float = P(17.0, unit="h per month", gt=0, le=200,
+    mid_hours_per_month: float = P(17.0, unit="h per month", ge=0.1, le=200,
                                    source="derived: 4 h/week x 4.3 (Freiwilligensurvey 2019 band 3-5 h)")
-    high_hours_per_month: float = P(30.0, unit="h per month", gt=0, le=200,
+    high_hours_per_month: float = P(30.0, unit="h per month", ge=0.1, le=200,
                                     source="derived: 7 h/week x 4.3 (Freiwilligensurvey 2019 band >= 6 h)")
     attrition_per_year_coordinated: float = P(
         0.20, unit="per year", ge=0, le=1,
@@ -389,7 +394,7 @@ class Volunteering(Strict):
     activation_per_volunteer_tie: float = P(0.002, unit="probability per month", ge=0, le=1,
                                             description="Extra chance per tie to an active volunteer.")
     volunteer_hours_per_coordinator_hour: float = P(
-        10.0, unit="h per h", gt=0, le=1000,
+        10.0, unit="h per h", ge=0.1, le=1000,
         description="Volunteer hours one paid coordinator hour can coordinate.")
     elderly_support: float = P(0.25, unit="share of volunteers", ge=0, le=1)
     youth_education: float = P(0.25, unit="share of volunteers", ge=0, le=1)
@@ -412,7 +417,9 @@ class Volunteering(Strict):
                              f"{self.share_high_hours:g}: must not exceed 1 (the rest give "
                              "middle hours)")
         if sum(getattr(self, d.value) for d in DOMAINS) <= 0:
-            raise ValueError("at least one domain share of volunteers must be positive")
+            names = ", ".join(d.value for d in DOMAINS)
+            raise ValueError(f"the domain shares of volunteers ({names}) are all 0: at least "
+                             "one must be positive")
         return self
 
 
@@ -430,7 +437,7 @@ class CarrierSpec(Strict):
                                       description="Donations, church tax, membership fees.")
     rent_eur_per_month: float = P(900.0, unit="EUR per month", ge=0, le=1e7)
     reserve_eur: float = P(20_000.0, unit="EUR", ge=0, le=1e9)
-    cost_eur_per_staff_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
+    cost_eur_per_staff_hour: float = P(60.70, unit="EUR per h", ge=1, le=1000,
                                        source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
                                               "less a 15 % overhead share (assumption)")
     overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
@@ -456,7 +463,7 @@ class Municipality(Strict):
                                              description="Voluntary social budget for the quarter's offers.")
     consolidation_cut_share: float = P(0.10, unit="share per deficit year", ge=0, le=1)
     voluntary_budget_floor_share: float = P(0.5, unit="share of initial budget", ge=0, le=1)
-    staff_cost_eur_per_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
+    staff_cost_eur_per_hour: float = P(60.70, unit="EUR per h", ge=1, le=1000,
                                        source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
                                               "less a 15 % overhead share (assumption); "
                                               "municipal staff assumed at carriers' cost")
@@ -467,13 +474,15 @@ class Municipality(Strict):
                                  Domain.SOCIAL_PARTICIPATION: 0.1, Domain.COUNSELLING: 0.2},
         description="Shares of the voluntary budget by domain (the departments' budget lines; "
                     "assumption). Normalised to sum 1.")
-    hours_per_fte_per_month: float = P(133.0, unit="h per month", gt=0, le=744,
+    hours_per_fte_per_month: float = P(133.0, unit="h per month", ge=1, le=744,
                                        description="Productive hours of one FTE (1,600 h/yr).")
 
     @model_validator(mode="after")
     def _shares(self) -> Municipality:
         if sum(self.domain_shares.values()) <= 0:
-            raise ValueError("domain_shares must sum to more than 0 (they are normalised)")
+            given = ", ".join(f"{d.value} = {v:g}" for d, v in self.domain_shares.items())
+            raise ValueError(f"domain_shares ({given or 'none given'}) must sum to more than "
+                             "0 (they are normalised)")
         return self
 
     def domain_share_array(self) -> list[float]:
@@ -542,18 +551,24 @@ class Scenario(Strict):
         """The file this scenario was read from."""
         return self._path
 
-    def cooperation_params(self, name: str) -> BaseModel:
+    def cooperation_params(self, name: str, *, runnable: bool = True) -> BaseModel:
         """Validated parameters of cooperation model ``name`` (defaults where the file is
         silent). Layout letters (``site``, ``offices``) must name points of the right kind.
 
+        Args:
+            runnable: also check that the quarter has what the model needs (a point of
+                its ``POINT_KIND``, carriers), so that a run cannot fail at its set-up.
+
         Raises:
             UnknownNameError: ``name`` is not a cooperation model.
-            ScenarioError: an invalid parameter or a letter of the wrong kind of point.
+            ScenarioError: an invalid parameter, a letter of the wrong kind of point, or
+                (``runnable``) a quarter the model cannot run in.
         """
         params = lookup(COOPERATION_PARAMS, name, "cooperation model", self._path)
         out = validate_section(params, self.cooperation.get(name, {}),
                                ("cooperation", name), self._path)
-        letters = [("site", out.site, params.SITE_KIND)] if getattr(out, "site", None) else []
+        kind = getattr(params, "POINT_KIND", None)
+        letters = [("site", out.site, kind)] if getattr(out, "site", None) else []
         letters += [(f"offices.{d.value}", v, PointKind.MUNICIPAL_OFFICE)
                     for d, v in (getattr(out, "offices", None) or {}).items()]
         for key, letter, kind in letters:
@@ -564,12 +579,20 @@ class Scenario(Strict):
                 raise ScenarioError(
                     f"{self._path}: 'cooperation.{name}.{key}' = {letter!r}: {what}; allowed: "
                     f"points of kind '{kind.value}': {_letters(self, kind)}")
+        if runnable:
+            if kind is not None and not any(p.kind is kind for p in self.space.service_points.values()):
+                raise ScenarioError(f"{self._path}: cooperation model {name!r} needs a service "
+                                    f"point of kind '{kind.value}' on the layout "
+                                    "(space.service_points)")
+            if getattr(params, "NEEDS_CARRIERS", False) and not self.carriers:
+                raise ScenarioError(f"{self._path}: cooperation model {name!r} needs at least "
+                                    "one carrier ([[carriers]])")
         return out
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A new scenario with dotted-key overrides applied and validated like the file."""
         raw = self.model_dump(mode="json")
-        return build_scenario(apply_overrides(raw, overrides), self._path)
+        return build_scenario(apply_overrides(raw, overrides, self._path), self._path)
 
 
 def _letters(scenario: Scenario, kind: PointKind) -> str:
@@ -587,8 +610,8 @@ def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
     scenario = validate_section(Scenario, raw, (), path)
     object.__setattr__(scenario, "_path", path)
     # every named cooperation and financing section must validate now, before any agent exists
-    for name in scenario.cooperation:
-        scenario.cooperation_params(name)
+    for name in scenario.cooperation:  # runnable or not: a section may wait for its site
+        scenario.cooperation_params(name, runnable=False)
     for name in scenario.financing:
         validate_financing(scenario, name)
     scenario.cooperation_params(scenario.default_cooperation)

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import threading
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from pydantic import (
 )
 
 from quartiersim.config.fields import Strict
-from quartiersim.config.fileio import atomic_write_text, check_output_file, read_toml
+from quartiersim.config.fileio import atomic_write_text, check_output_file, read_text
 from quartiersim.config.financing import (
     BUILTIN_FINANCING,
     INSTRUMENT_PARAMS,
@@ -490,7 +491,10 @@ class WhatIfSession:
                 inf, or levers the scenario rejects; the message names the file and key.
         """
         p = Path(path)
-        raw = read_toml(p, "session file", ScenarioError)
+        try:
+            raw = tomllib.loads(read_text(p, "session file", ScenarioError))
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{p}: not a valid TOML session file: {exc}") from None
         try:
             doc = _SessionFile.model_validate(raw)
         except ValidationError as exc:
@@ -501,7 +505,10 @@ class WhatIfSession:
         except ScenarioError as exc:
             raise ScenarioError(f"{p}: 'session.scenario' = {doc.session.scenario!r}: "
                                 f"{exc}") from None
-        validate_variant(base, doc.levers, doc.session.model, doc.session.financing)
+        try:
+            validate_variant(base, doc.levers, doc.session.model, doc.session.financing)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{p}: [levers] or [session]: {exc}") from None
         results = None
         if doc.results:
             results = pd.DataFrame.from_dict(
