@@ -668,13 +668,15 @@ class Job:
                     if case.argv[0] == "@session"
                     else [sys.executable, "-m", "quartiersim.cli", *case.argv])
             self.proc = subprocess.Popen(argv, cwd=work, stdout=out_fd, stderr=self.err,
-                                         stdin=subprocess.DEVNULL, preexec_fn=pre)
+                                         stdin=subprocess.DEVNULL, preexec_fn=pre,
+                                         start_new_session=True)
             self.pid = self.proc.pid
         else:
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
+                os.setsid()  # its own process group: a time-out ends what it started too
                 os.chdir(work)
                 _child(case, out_fd, self.err.fileno())
             self.pid, self.proc = pid, None
@@ -695,7 +697,10 @@ class Job:
         if code is None:
             if elapsed <= timeout:
                 return None
-            os.kill(self.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.pid, signal.SIGKILL)  # the case and what it started
+            except ProcessLookupError:
+                pass
             if self.proc is not None:
                 self.proc.wait()
             else:

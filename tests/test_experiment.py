@@ -249,7 +249,7 @@ DISCOVERY = BASE + ('[levers]\ncooperation = ["municipal", "coproduction"]\n'
     ('cost = "municipal_cost"', r"'discovery\[0\].cost' = 'municipal_cost': unknown outcome; "
                                 r"allowed: coverage, "),
     ('benefit = "happiness"', r"'discovery\[0\].benefit' = 'happiness': unknown outcome"),
-    ('colour = 1', r"unknown key 'discovery.\[0\].colour'|unknown key 'discovery\[0\].colour'"),
+    ('colour = 1', r"unknown key 'discovery\[0\].colour'; allowed keys here: benefit, candidate"),
 ])
 def test_unanswerable_discovery_questions(tmp_path, question, message):
     p = write(tmp_path, DISCOVERY + f"[[discovery]]\n{question}\n")
