@@ -164,9 +164,9 @@ def schema_leaves() -> list[Leaf]:
         return leaves
 
     out: list[Leaf] = []
-    for section in ("meta", "space", "population", "network", "needs", "access",
-                    "volunteering", "municipality"):
-        out += walk(schema.Scenario.model_fields[section].annotation, f"{section}.")
+    for section, f in schema.Scenario.model_fields.items():  # every section, a new one too
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
+            out += walk(f.annotation, f"{section}.")
     out += walk(schema.CarrierSpec, "carriers.0.")
     for name, cls in COOPERATION_PARAMS.items():
         out += walk(cls, f"cooperation.{name}.")
@@ -826,7 +826,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strict", action="store_true", help="exit 1 unless every case is clean")
     args = ap.parse_args(argv)
 
+    # this checkout's quartiersim, here and in every process started (--fresh, the store)
     sys.path.insert(0, str(ROOT / "src"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
     import quartiersim.cli  # noqa: F401  (imported once, before forking)
 
     # numpy's BLAS keeps threads; each child is a copy of this interpreter that runs one

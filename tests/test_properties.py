@@ -35,18 +35,7 @@ from quartiersim.config.cooperation import COOPERATION_PARAMS
 from quartiersim.config.domains import Domain
 from quartiersim.config.financing import INSTRUMENT_PARAMS
 from quartiersim.config.overrides import apply_overrides, parse_pairs
-from quartiersim.config.schema import (
-    Access,
-    CarrierSpec,
-    Meta,
-    Municipality,
-    Needs,
-    Network,
-    Population,
-    Space,
-    Volunteering,
-    build_scenario,
-)
+from quartiersim.config.schema import CarrierSpec, Scenario, build_scenario
 from quartiersim.errors import ScenarioError
 
 from conftest import ROOT
@@ -126,10 +115,9 @@ def _walk(section: type[BaseModel], prefix: str, **ctx: Any) -> list[Leaf]:
 
 def _leaves() -> list[Leaf]:
     out: list[Leaf] = []
-    for section, cls in (("meta", Meta), ("space", Space), ("population", Population),
-                         ("network", Network), ("needs", Needs), ("access", Access),
-                         ("volunteering", Volunteering), ("municipality", Municipality)):
-        out += _walk(cls, f"{section}.")
+    for section, f in Scenario.model_fields.items():  # every section, a new one too
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
+            out += _walk(f.annotation, f"{section}.")
     out += _walk(CarrierSpec, "carriers.0.")
     for name, cls in COOPERATION_PARAMS.items():
         out += _walk(cls, f"cooperation.{name}.", model=name)

@@ -366,7 +366,7 @@ class Volunteering(Strict):
     min_age: float = P(14.0, unit="years", ge=0, le=120,
                        description="Youngest age at which residents volunteer (and are activated).")
     resident_run_eur_per_hour: float = P(
-        5.0, unit="EUR per h", gt=0, le=1000,
+        5.0, unit="EUR per h", ge=0.1, le=1000,
         description="EUR a resident-run offer needs per volunteer hour it deploys without paid "
                     "coordination: material, room use and expense allowances.")
     share_low_hours: float = P(0.6, unit="share", ge=0, le=1,
