@@ -254,7 +254,7 @@ def test_report_with_an_unknown_discovery_outcome(tmp_path, capsys):
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "quartiersim.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+                          text=True, cwd=cwd, timeout=300, check=False)
 
 
 def test_subprocess_no_traceback_and_debug(tmp_path):

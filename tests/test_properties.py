@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -37,8 +38,6 @@ from quartiersim.config.financing import INSTRUMENT_PARAMS
 from quartiersim.config.overrides import apply_overrides, parse_pairs
 from quartiersim.config.schema import CarrierSpec, Scenario, build_scenario
 from quartiersim.errors import ScenarioError
-
-from conftest import ROOT
 
 settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
                           database=None, suppress_health_check=[HealthCheck.too_slow])
