@@ -110,6 +110,29 @@ def test_whatif_save_unwritable_rejected_before_the_runs(capsys, monkeypatch):
     assert "error: /proc/s.toml: cannot write the session file in /proc" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [
+    ["compare", str(TINY), "--models", "municipal", "--seeds", "1", "--years", "1"],
+    ["whatif", str(TINY), "--seeds", "1", "--years", "1"],
+])
+def test_table_out_unwritable_rejected_before_the_runs(argv, capsys, monkeypatch):
+    import quartiersim.cli.compare as compare_cmd
+    from quartiersim.studies.whatif import WhatIfSession
+
+    monkeypatch.setattr(compare_cmd, "compare", _no_work)
+    monkeypatch.setattr(WhatIfSession, "run", _no_work)
+    assert main([*argv, "--out", "/proc/table.csv"]) == 2
+    assert "error: /proc/table.csv: cannot write the table (--out) in /proc" in \
+        capsys.readouterr().err
+
+
+def test_table_out_is_written_atomically(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert main(["compare", str(TINY), "--models", "municipal", "--seeds", "1", "--years", "1",
+                 "--out", str(out)]) == 0
+    assert _strict_json(out.read_text())[0]["model"] == "municipal"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # no temporary file left
+
+
 def test_report_out_unwritable_rejected_first(tmp_path, capsys, monkeypatch):
     import quartiersim.cli.report as report_cmd
 
