@@ -661,6 +661,9 @@ class Job:
             import subprocess
 
             def pre() -> None:
+                # a shell's background job ignores SIGINT, and Python keeps an ignored
+                # SIGINT ignored: restore the default so that Ctrl-C reaches the command
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 if case.setup == "fsize":
                     import resource
 
