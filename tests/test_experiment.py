@@ -189,3 +189,158 @@ def test_cli_reports_experiment_errors_without_traceback(tmp_path, capsys):
     assert err.startswith("error: ") and "unknown outcome 'happiness'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing ran
+
+
+# --------------------------------------------------------------------------- issue 14
+@pytest.mark.parametrize("body, message", [
+    (BASE + '[uncertainties]\n"access.decay_length_m" = { low = "300", high = 900.0 }\n',
+     r"exp.toml: 'uncertainties.access.decay_length_m': low = '300': must be a number"),
+    (BASE + '[uncertainties]\n"access.decay_length_m" = { low = 300.0, high = true }\n',
+     r"'uncertainties.access.decay_length_m': high = True: must be a number"),
+    (BASE + '[uncertainties]\n"access.decay_length_m" = { low = nan, high = 900.0 }\n',
+     r"'uncertainties.access.decay_length_m': low = nan: must be a finite number"),
+    (BASE + '[uncertainties]\n"access.decay_length_m" = [300.0, inf]\n',
+     r"'uncertainties.access.decay_length_m' = inf is not valid .*must be a finite number"),
+    (BASE + '[uncertainties]\n"municipality.consolidation_regime" = { low = 0, high = 1 }\n',
+     r"'uncertainties.municipality.consolidation_regime' is true or false, not a number: give "
+     r"a list \[true, false\], not a range"),
+    (BASE + '[levers.scenario]\n"municipality.consolidation_regime" = ["yes", "no"]\n',
+     r"'levers.scenario.municipality.consolidation_regime' = 'yes' is not valid .*must be true "
+     r"or false"),
+    (BASE.replace('name = "t"', 'name = "../../x"'),
+     r"exp.toml: 'name': name = '../../x': must be a plain name of letters, digits, '.', '_' "
+     r"and '-' .*must stay inside results/"),
+    (BASE.replace('name = "t"', 'name = "/tmp/x"'), r"'name': name = '/tmp/x': must be a plain"),
+    (BASE.replace('name = "t"', 'name = ".."'), r"'name': name = '..': must be a plain"),
+    (BASE.replace('["tiny-quarter.toml"]', '["tiny-quarter.toml", "./tiny-quarter.toml"]'),
+     r"'scenarios\[1\]' = './tiny-quarter.toml' is the same file as 'scenarios\[0\]': list each "
+     r"scenario once"),
+    (BASE + '[levers]\ncooperation = ["municipal", "municipal"]\n',
+     r"'levers.cooperation' lists 'municipal' twice \(items 0 and 1\)"),
+    (BASE + '[uncertainties]\n"access.decay_length_m" = [300.0, 300.0]\n',
+     r"'uncertainties.access.decay_length_m' lists 300 twice"),
+    (BASE + '[uncertainties]\n"needs.counselling.escalation_delay_months" = { low = 1, high = 2 }'
+     '\n[design]\nlevels = 3\n',
+     r"'uncertainties.needs.counselling.escalation_delay_months' holds whole numbers: the range "
+     r"1-2 has 2 of them, fewer than design.levels = 3"),
+    (BASE + "replications = true\n".replace("replications", "seed"),
+     r"'seed' = True: must be an integer"),
+    (BASE + '[design]\nsecond_order = "yes"\n', r"'design.second_order' = 'yes': must be true or "
+     r"false"),
+])
+def test_issue14_bad_experiments(tmp_path, body, message):
+    p = write(tmp_path, body)
+    with pytest.raises(ExperimentError, match=message):
+        load_experiment(p)
+
+
+DISCOVERY = BASE + ('[levers]\ncooperation = ["municipal", "coproduction"]\n'
+                    '[uncertainties]\n"access.decay_length_m" = [300.0, 900.0]\n')
+
+
+@pytest.mark.parametrize("question, message", [
+    ('candidate = "feudal"', r"'discovery\[0\].candidate' = 'feudal': unknown cooperation model; "
+                             r"allowed: .*coproduction"),
+    ('candidate = "meeting_point"', r"'discovery\[0\].candidate' = 'meeting_point' is not run by "
+                                    r"the experiment; 'levers.cooperation' runs: municipal, "
+                                    r"coproduction"),
+    ('reference = "coproduction"', r"'discovery\[0\]': candidate and reference are both "
+                                   r"'coproduction'"),
+    ('cost = "municipal_cost"', r"'discovery\[0\].cost' = 'municipal_cost': unknown outcome; "
+                                r"allowed: coverage, "),
+    ('benefit = "happiness"', r"'discovery\[0\].benefit' = 'happiness': unknown outcome"),
+    ('colour = 1', r"unknown key 'discovery\[0\].colour'; allowed keys here: benefit, candidate"),
+])
+def test_unanswerable_discovery_questions(tmp_path, question, message):
+    p = write(tmp_path, DISCOVERY + f"[[discovery]]\n{question}\n")
+    with pytest.raises(ExperimentError, match=message):
+        load_experiment(p)
+
+
+def test_discovery_needs_an_uncertainty(tmp_path):
+    p = write(tmp_path, BASE + '[levers]\ncooperation = ["municipal", "coproduction"]\n'
+              "[[discovery]]\n")
+    with pytest.raises(ExperimentError, match=r"'discovery\[0\]': scenario discovery needs at "
+                                              r"least one uncertainty"):
+        load_experiment(p)
+    # the default question is asked only where it fits: no error without [[discovery]]
+    p = write(tmp_path, BASE + '[levers]\ncooperation = ["municipal"]\n', "b.toml")
+    assert load_experiment(p).runs()
+
+
+def test_same_scenario_content_twice(tmp_path):
+    (tmp_path / "copy.toml").write_text((DATA / "tiny-quarter.toml").read_text())
+    p = write(tmp_path, BASE.replace('["tiny-quarter.toml"]', '["tiny-quarter.toml", "copy.toml"]'))
+    with pytest.raises(ExperimentError, match=r"'scenarios\[1\]' = 'copy.toml' has the same "
+                                              r"content as 'scenarios\[0\]'"):
+        load_experiment(p)
+
+
+def test_every_design_point_is_validated_before_any_run(tmp_path):
+    # the ends of each range are valid, 3 of the 9 combinations are not
+    p = write(tmp_path, BASE + '[uncertainties]\n'
+              '"volunteering.share_low_hours" = { low = 0.3, high = 0.8 }\n'
+              '"volunteering.share_high_hours" = { low = 0.1, high = 0.5 }\n'
+              '[design]\nlevels = 3\n')
+    with pytest.raises(ExperimentError) as exc:
+        load_experiment(p)
+    lines = str(exc.value).splitlines()
+    assert lines[0] == f"{p}: 3 of 9 design points are invalid (checked before any run):"
+    assert lines[1] == ("  scenario tiny-quarter.toml, design point 5 (volunteering.share_low_hours "
+                        "= 0.55, volunteering.share_high_hours = 0.5): 'volunteering': "
+                        "share_low_hours + share_high_hours = 0.55 + 0.5: must not exceed 1 (the "
+                        "rest give middle hours)")
+    assert [ln.split(" (")[0] for ln in lines[1:4]] == [
+        f"  scenario tiny-quarter.toml, design point {i}" for i in (5, 7, 8)]
+    assert lines[-1].startswith("narrow the ranges or lists")
+
+
+def test_age_ranges_checked_at_every_sampled_point(tmp_path):
+    p = write(tmp_path, BASE + '[uncertainties]\n'
+              '"needs.counselling.min_age" = { low = 18.0, high = 90.0 }\n'
+              '"needs.counselling.max_age" = { low = 30.0, high = 120.0 }\n'
+              '[design]\nsampler = "latin_hypercube"\nsamples = 8\n')
+    with pytest.raises(ExperimentError, match=r"of 8 design points are invalid(.|\n)*"
+                                              r"'needs.counselling': max_age .* is below min_age"):
+        load_experiment(p)
+
+
+def test_a_rule_between_keys_is_judged_on_the_combinations_run(tmp_path):
+    # each end of share_high_hours is invalid with the file's share_low_hours (0.6), but
+    # every combination the design runs is valid: accepted
+    p = write(tmp_path, BASE + '[uncertainties]\n'
+              '"volunteering.share_low_hours" = { low = 0.1, high = 0.4 }\n'
+              '"volunteering.share_high_hours" = { low = 0.1, high = 0.5 }\n')
+    exp = load_experiment(p)
+    assert all(pt["volunteering.share_low_hours"] + pt["volunteering.share_high_hours"] <= 1
+               for pt in exp.design()[1])
+
+
+def test_lever_combinations_are_validated(tmp_path):
+    p = write(tmp_path, BASE + '[levers.scenario]\n"population.share_under_18" = [0.1, 0.8]\n'
+              '"population.share_65_plus" = [0.1, 0.3]\n')
+    with pytest.raises(ExperimentError, match=r"1 of 4 design points are invalid(.|\n)*"
+                                              r"population.share_under_18 = 0.8, "
+                                              r"population.share_65_plus = 0.3\): 'population': "
+                                              r"share_under_18 \+ share_65_plus"):
+        load_experiment(p)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b'\xef\xbb\xbf' + BASE.encode(), None),
+    (BASE.replace('"t"', '"M\xfcnster"').encode("latin-1"),
+     r"exp.toml: not a UTF-8 text file \(byte 0xfc at line 1\)"),
+])
+def test_experiment_file_encoding(tmp_path, data, message):
+    p = write(tmp_path, "")
+    p.write_bytes(data)
+    if message is None:
+        assert load_experiment(p).name == "t"
+    else:
+        with pytest.raises(ExperimentError, match=message):
+            load_experiment(p)
+
+
+def test_experiment_directory(tmp_path):
+    with pytest.raises(ExperimentError, match=r"is a directory, not an experiment file"):
+        load_experiment(tmp_path)

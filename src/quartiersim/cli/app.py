@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from quartiersim.cli.args import int_range
 from quartiersim.config.files import (
     DEFAULT_SCENARIO,
     SCENARIO_ENV,
@@ -380,7 +381,8 @@ def register_app(sub: Any) -> None:
     a.add_argument("scenario", nargs="?", default=None,
                    help=f"scenario TOML file to open (default: scenarios/{DEFAULT_SCENARIO})")
     a.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST})")
-    a.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    a.add_argument("--port", type=int_range(1, 65535), default=DEFAULT_PORT,
+                   help=f"TCP port, 1-65535 (default {DEFAULT_PORT})")
     a.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S, metavar="S",
                    help="seconds the server has to shut down on SIGTERM/SIGINT/SIGHUP before "
                         f"it is killed (default {STOP_TIMEOUT_S:g})")

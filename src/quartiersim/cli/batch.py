@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from quartiersim.cli import args as types
+from quartiersim.config.fileio import check_output_dir
+from quartiersim.errors import QuartiersimError
 from quartiersim.studies.batch import run_batch
 from quartiersim.studies.experiment import load_experiment
 
@@ -15,15 +18,17 @@ def register_batch(sub: Any) -> None:
     b = sub.add_parser("batch", help="run an experiment file: resumable, parallel, to Parquet")
     b.add_argument("experiment", help="experiment TOML file, e.g. experiments/dewak-comparison.toml")
     b.add_argument("--out", default=None, help="results directory (default results/<name>)")
-    b.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    b.add_argument("--workers", type=types.workers, default=None,
+                   help="local processes, >= 1 (default: all cores)")
     b.add_argument("--engine", choices=("local", "dask"), default="local")
     b.add_argument("--scheduler", default=None,
                    help="Dask scheduler address or scheduler JSON file (with --engine dask)")
-    b.add_argument("--replications", type=int, default=None,
+    b.add_argument("--replications", type=types.positive, default=None,
                    help="override the file's replications (reduced runs)")
-    b.add_argument("--samples", type=int, default=None,
+    b.add_argument("--samples", type=types.positive, default=None,
                    help="override the file's design samples (reduced runs)")
-    b.add_argument("--years", type=int, default=None, help="override the file's horizon")
+    b.add_argument("--years", type=types.years, default=None,
+                   help=f"override the file's horizon, 1-{types.MAX_YEARS}")
     b.add_argument("--cooperation", default=None,
                    help="comma-separated subset of the file's cooperation models to run")
     b.add_argument("--financing", default=None,
@@ -36,13 +41,21 @@ def register_batch(sub: Any) -> None:
 
 def cmd_batch(args: Any) -> int:
 
-    def names(text: str | None) -> list[str] | None:
-        return [n.strip() for n in text.split(",") if n.strip()] if text else None
+    def names(option: str, text: str | None) -> list[str] | None:
+        if text is None:
+            return None
+        out = [n.strip() for n in text.split(",") if n.strip()]
+        if not out:
+            raise QuartiersimError(f"{option} {text!r}: give at least one name "
+                                   "(comma-separated)")
+        return list(dict.fromkeys(out))
 
     exp = load_experiment(args.experiment, replications=args.replications,
                           samples=args.samples, years=args.years,
-                          cooperation=names(args.cooperation), financing=names(args.financing))
+                          cooperation=names("--cooperation", args.cooperation),
+                          financing=names("--financing", args.financing))
     out = Path(args.out) if args.out else Path("results") / exp.name
+    check_output_dir(out, "results directory")
     res = run_batch(exp, out, engine=args.engine, workers=args.workers,
                     scheduler=args.scheduler, progress=not args.no_progress, wait=args.wait)
     print(f"{exp.name}: {res.total} runs, {res.skipped} done before, {res.finished} finished, "

@@ -21,14 +21,22 @@ def table_rows(view: View) -> list[tuple[Outcome, str]]:
 
 
 def model_names(text: str | None) -> list[str] | None:
-    """``--models a,b`` as a list of names (None for all).
+    """``--models a,b`` as a list of names (None, when not given, for all).
 
     Raises:
-        QuartiersimError: an unknown name.
+        QuartiersimError: no name (``--models ,,``), a name twice, or an unknown name.
     """
-    if not text:
+    if text is None:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
+    allowed = ", ".join(sorted(COOPERATION_PARAMS))
+    if not names:
+        raise QuartiersimError(f"--models {text!r}: give at least one cooperation model name "
+                               f"(comma-separated); allowed: {allowed}")
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise QuartiersimError(f"--models {text!r}: {', '.join(twice)} named twice; name each "
+                               "model once")
     for n in names:
         if n not in COOPERATION_PARAMS:
             raise QuartiersimError(f"--models: unknown cooperation model {n!r}; allowed: "

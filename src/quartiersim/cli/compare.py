@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 import pandas as pd
 
+from quartiersim.cli import args as types
 from quartiersim.cli import tables
 from quartiersim.cli.common import model_names, write_geo
+from quartiersim.config.fileio import check_output_file, strict_json
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.outcomes import REGISTRY
@@ -37,6 +38,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from quartiersim.studies.geoimport import check_geo_installed
 
         check_geo_installed(f"--geo {geo}")  # before the runs
+        check_output_file(geo, "GeoPackage (--geo)")
         scenario = load_scenario(args.scenario, parse_pairs(args.set))
         table, cells = compare_with_cells(scenario, **kwargs)
         write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
@@ -48,7 +50,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                  for r in table.to_dict(orient="records")}
         tables.write_table(tables.tidy(results, outcomes, "model", extra), args.out)
     if args.json:
-        print(json.dumps(table.to_dict(orient="records"), default=float))
+        print(strict_json(table.to_dict(orient="records")))
         return 0
     con = tables.console()
     con.print(f"{args.scenario}: {args.seeds} seeds x {args.years} years, financing "
@@ -69,8 +71,10 @@ def register_compare(sub: Any, common: Any) -> None:
     c = sub.add_parser("compare", help="cooperation models side by side over seeds")
     common(c)
     c.add_argument("--models", default=None, help="comma-separated names (default: all)")
-    c.add_argument("--seeds", type=int, default=10, help="replications per model (default 10)")
-    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--seeds", type=types.seeds, default=10,
+                   help=f"replications per model, 1-{types.MAX_SEEDS} (default 10)")
+    c.add_argument("--workers", type=types.workers, default=None,
+                   help="processes, >= 1 (default: all cores)")
     c.add_argument("--geo", default=None, metavar="OUT.gpkg",
                    help="write per-cell outcomes (mean over seeds, one row per cell and model) and "
                         "the service points as a GeoPackage (geo extra)")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from quartiersim.config.fileio import check_output_dir
+from quartiersim.studies.experiment import check_stored_discovery
 from quartiersim.studies.report import write_report
 
 
@@ -16,6 +19,9 @@ def register_report(sub: Any) -> None:
 
 
 def cmd_report(args: Any) -> int:
+    # before the work: the output can be written, the questions can be answered
+    check_output_dir(args.out or Path(args.results) / "report", "report directory")
+    check_stored_discovery(args.results)
     paths = write_report(args.results, args.out)
     print(f"written: {paths[0]}, {paths[1]} and {len(paths) - 2} figures")
     return 0

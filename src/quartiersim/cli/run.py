@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from quartiersim.cli.common import table_rows, write_geo
+from quartiersim.config.fileio import check_output_dir, check_output_file, strict_json
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.registry import Kind, View
@@ -19,6 +19,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from quartiersim.studies.geoimport import check_geo_installed
 
         check_geo_installed(f"--geo {geo}")
+        check_output_file(geo, "GeoPackage (--geo)")
+    if args.out:  # before the run: a result is never computed only to be lost
+        check_output_dir(args.out, "output directory (--out)")
     scenario = load_scenario(args.scenario, parse_pairs(args.set))
     res = run(scenario, model=args.model, financing=args.financing, seed=args.seed,
               years=args.years, cells=bool(geo))
@@ -28,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_geo(geo, scenario, {res.summary["cooperation"]: res.cells},
                   res.summary["financing"], quiet=True)
     if args.json:
-        print(json.dumps(res.summary, default=float))
+        print(strict_json(res.summary))
         return 0
     s = res.summary
     print(f"{s['scenario']} | cooperation: {s['cooperation']} | financing: {s['financing']} | "

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from typing import Any
 
+from quartiersim.cli import args as types
 from quartiersim.cli import tables
 from quartiersim.cli.common import COOPERATION_NAMES
+from quartiersim.config.fileio import strict_json
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Kind, Outcome, Scope, View
@@ -66,8 +66,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
                          [*outcomes, *stress], "run", interval=False)
         tables.write_table(df, args.out)
     if args.json:  # strict JSON: a NaN outcome (not recovered) becomes null
-        print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                          for k, v in res.items()}, default=float))
+        print(strict_json(res))
         return 0
     shocks = "; ".join(f"{s['year']}: revenue {s['tax_revenue_change']:+.1%} for "
                        f"{s['duration_years']} y, transfer recipients "
@@ -102,11 +101,13 @@ def register_stress(sub: Any) -> None:
     """Add ``quartiersim stress SCENARIO [--model] [--financing] [--seed] [--shock] [--json]``."""
     s = sub.add_parser("stress", help="fiscal stress test: the scenario's shocks vs no shocks")
     s.add_argument("scenario", help="scenario TOML file with [[shocks]]")
-    s.add_argument("--model", default=None,
+    s.add_argument("--model", type=types.name, default=None,
                    help=f"cooperation model: {', '.join(COOPERATION_NAMES)} (default: the scenario's)")
-    s.add_argument("--financing", default=None, help="financing model name (default: the scenario's)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--years", type=int, default=10, help="horizon in years (default 10)")
+    s.add_argument("--financing", type=types.name, default=None,
+                   help="financing model name (default: the scenario's)")
+    s.add_argument("--seed", type=types.seed, default=0, help="random seed, >= 0 (default 0)")
+    s.add_argument("--years", type=types.years, default=10,
+                   help=f"horizon in years, 1-{types.MAX_YEARS} (default 10)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a scenario key by its dotted path (repeatable)")
     s.add_argument("--shock", choices=SHOCK_PARTS, default="all",

@@ -18,7 +18,6 @@ terminal, plain text when piped. The width is the terminal's, or ``COLUMNS``, or
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from quartiersim.config.fileio import atomic_write, check_output_file, strict_json
 from quartiersim.errors import QuartiersimError
 from quartiersim.sim.registry import Better, Outcome, OutcomeGroup, tree_rows
 from quartiersim.studies.format import format_value, is_missing
@@ -334,7 +334,8 @@ def check_out(path: str | None) -> Path | None:
     """The ``--out`` path, checked before any run.
 
     Raises:
-        QuartiersimError: a suffix other than .csv, .xlsx, .json; .xlsx without openpyxl.
+        QuartiersimError: a suffix other than .csv, .xlsx, .json; .xlsx without openpyxl;
+            a path that cannot be written (a directory, no write access).
     """
     if path is None:
         return None
@@ -347,24 +348,26 @@ def check_out(path: str | None) -> Path | None:
             import openpyxl  # noqa: F401
         except ImportError:
             raise QuartiersimError("--out FILE.xlsx needs openpyxl: pip install openpyxl") from None
-    return p
+    return check_output_file(p, "table (--out)")
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write ``df`` as CSV, Excel (one sheet, ``results``) or JSON (a list of records,
-    NaN as null) by the file's suffix; parent directories are created."""
+    NaN as null) by the file's suffix; parent directories are created. The file is
+    written atomically (a temporary file beside it, then renamed)."""
     p = check_out(str(path))
-    p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower()
-    if suffix == ".csv":
-        df.to_csv(p, index=False)
-    elif suffix == ".xlsx":
-        df.to_excel(p, index=False, sheet_name="results")
-    else:
-        records = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
-                   for r in df.to_dict(orient="records")]
-        p.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
-    return p
+
+    def write(tmp: Path) -> None:
+        if suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        elif suffix == ".xlsx":
+            df.to_excel(tmp, index=False, sheet_name="results", engine="openpyxl")
+        else:
+            tmp.write_text(strict_json(df.to_dict(orient="records"), indent=1) + "\n",
+                           encoding="utf-8")
+
+    return atomic_write(p, write)
 
 
 def add_table_options(parser: Any) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from typing import Any
 
 import pandas as pd
 
+from quartiersim.cli import args as types
 from quartiersim.cli import tables
 from quartiersim.cli.common import COOPERATION_NAMES
+from quartiersim.config.fileio import check_output_file, strict_json
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.outcomes import REGISTRY
@@ -45,6 +46,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     session = WhatIfSession(scenario=args.scenario, levers=parse_pairs(args.set), model=args.model,
                             financing=args.financing, seeds=args.seeds, years=args.years)
     validate_variant(load_scenario(args.scenario), session.levers, args.model, args.financing)
+    if args.save:  # before the runs: a result is never computed only to be lost
+        check_output_file(args.save, "session file")
     bar = progress_bar(2 * args.seeds, "what-if", enabled=not args.json)
 
     def progress(done: int, total: int) -> None:
@@ -61,8 +64,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.json:
         records = [{"outcome": name, **{c: None if math.isnan(row[c]) else float(row[c])
                                         for c in COLUMNS}} for name, row in table.iterrows()]
-        print(json.dumps({**{k: v for k, v in table.attrs.items()}, "outcomes": records},
-                         default=float))
+        print(strict_json({**dict(table.attrs), "outcomes": records}))
         return 0
     a = table.attrs
     changed = ", ".join(f"{k}={v}" for k, v in session.levers.items()) or "no lever changed"
@@ -91,12 +93,16 @@ def register_whatif(sub: Any) -> None:
     w.add_argument("scenario", help="scenario TOML file, e.g. scenarios/herten-innenstadt.toml")
     w.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="a lever or any dotted scenario key the variant changes (repeatable)")
-    w.add_argument("--model", default=None,
+    w.add_argument("--model", type=types.name, default=None,
                    help=f"the variant's cooperation model: {', '.join(COOPERATION_NAMES)}")
-    w.add_argument("--financing", default=None, help="the variant's financing model")
-    w.add_argument("--seeds", type=int, default=10, help="paired replications (default 10)")
-    w.add_argument("--years", type=int, default=10, help="horizon in years (default 10)")
-    w.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    w.add_argument("--financing", type=types.name, default=None,
+                   help="the variant's financing model")
+    w.add_argument("--seeds", type=types.seeds, default=10,
+                   help=f"paired replications, 1-{types.MAX_SEEDS} (default 10)")
+    w.add_argument("--years", type=types.years, default=10,
+                   help=f"horizon in years, 1-{types.MAX_YEARS} (default 10)")
+    w.add_argument("--workers", type=types.workers, default=None,
+                   help="processes, >= 1 (default: all cores)")
     w.add_argument("--save", default=None, metavar="SESSION.toml",
                    help="save the session (levers and results) to a TOML file")
     w.add_argument("--json", action="store_true", help="print JSON instead of a table")

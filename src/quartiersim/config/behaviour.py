@@ -30,7 +30,7 @@ class Demography(Strict):
         80.0, unit="years", ge=0, le=120,
         description="Age at which population.mortality_at_80_per_year is the annual "
                     "mortality (the key is named after this default).")
-    mortality_doubling_years: float = P(7.3, unit="years", gt=0, le=100,
+    mortality_doubling_years: float = P(7.3, unit="years", ge=0.5, le=100,
                                         description="Years of age over which mortality doubles.")
     move_out_factor_under_18: float = P(0.8, unit="factor", ge=0, le=20,
                                         description="Relative move-out rate under 18.")
@@ -68,8 +68,9 @@ class Demography(Strict):
     def _newcomer_shares(self) -> Demography:
         total = sum(self.newcomer_age_shares())
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"newcomer_share_under_18 + _18_49 + _50_64 + _65_plus = "
-                             f"{total:g}: the four shares must sum to 1")
+            raise ValueError(f"newcomer_share_under_18 + newcomer_share_18_49 + "
+                             f"newcomer_share_50_64 + newcomer_share_65_plus = {total:g}: the "
+                             "four shares must sum to 1")
         return self
 
     def move_out_factors(self) -> list[float]:

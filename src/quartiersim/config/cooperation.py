@@ -3,18 +3,26 @@
 The mechanisms are in :mod:`quartiersim.sim.cooperation`; this module only declares and
 validates what a scenario may set. :data:`COOPERATION_PARAMS` lists the models in the
 order ``compare`` shows them.
+
+Each section also says what the model needs of the quarter, checked before any run
+(:meth:`quartiersim.config.schema.Scenario.cooperation_params`): ``POINT_KIND``, the kind
+of service point it works from (its ``site``, or its offices), and ``NEEDS_CARRIERS``.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
-from quartiersim.config.domains import Domain
+from quartiersim.config.domains import Domain, PointKind
 from quartiersim.config.fields import P, Strict
 
 
 # --------------------------------------------------------------------------- 1 municipal provision
 class MunicipalParams(Strict):
+    POINT_KIND: ClassVar[PointKind | None] = PointKind.MUNICIPAL_OFFICE
+    NEEDS_CARRIERS: ClassVar[bool] = False
     offices: dict[Domain, str] = Field(
         default_factory=dict,
         description="Layout letter of the office of each domain's department; a domain "
@@ -25,8 +33,10 @@ class MunicipalParams(Strict):
 
 # --------------------------------------------------------------------------- 2 contracting out
 class ContractingParams(Strict):
+    POINT_KIND: ClassVar[PointKind | None] = None
+    NEEDS_CARRIERS: ClassVar[bool] = True
     contract_price_eur_per_hour: float = P(
-        69.80, unit="EUR per h", gt=0, le=1000,
+        69.80, unit="EUR per h", ge=1, le=1000,
         source="Fachleistungsstunde 69.80 EUR (City of Fürth 2024; docs/sources.md: fuerth-fls)",
         description="Price the municipality pays carriers per contracted service hour.")
     contract_management_share: float = P(0.03, unit="share of funds", ge=0, le=0.5,
@@ -36,6 +46,8 @@ class ContractingParams(Strict):
 
 # --------------------------------------------------------------------------- 3 co-production
 class CoproductionParams(Strict):
+    POINT_KIND: ClassVar[PointKind | None] = None
+    NEEDS_CARRIERS: ClassVar[bool] = True
     planning_share: float = P(0.05, unit="share of funds", ge=0, le=0.5,
                               description="Joint planning and network time of municipal staff.")
     coordination_fte: float = P(0.5, unit="FTE", ge=0, le=100, lever=True,
@@ -48,6 +60,7 @@ class CoproductionParams(Strict):
 
 # --------------------------------------------------------------------------- 4 integration centre
 class IntegrationCentreParams(CoproductionParams):
+    POINT_KIND: ClassVar[PointKind | None] = PointKind.CENTRE_SITE  # and the carriers
     site: str | None = Field(None, description="Layout letter of the centre (default: the "
                                                "first 'centre_site' point).")
     centre_rent_eur_per_month: float = P(3000.0, unit="EUR per month", ge=0, le=1e7,
@@ -66,6 +79,8 @@ class IntegrationCentreParams(CoproductionParams):
 
 # --------------------------------------------------------------------------- 5 meeting point
 class MeetingPointParams(Strict):
+    POINT_KIND: ClassVar[PointKind | None] = PointKind.MEETING_POINT_SITE
+    NEEDS_CARRIERS: ClassVar[bool] = False
     site: str | None = Field(None, description="Layout letter of the meeting point (default: "
                                                "the first 'meeting_point_site' point).")
     manager_fte: float = P(1.0, unit="FTE", ge=0, le=20, lever=True,
@@ -92,6 +107,8 @@ class MeetingPointParams(Strict):
 
 # --------------------------------------------------------------------------- 6 innovation lab
 class InnovationLabParams(Strict):
+    POINT_KIND: ClassVar[PointKind | None] = None
+    NEEDS_CARRIERS: ClassVar[bool] = True
     agency_fte: float = P(1.0, unit="FTE", ge=0, le=20, lever=True,
                           description="Staff of the volunteer agency (municipal staff cost).")
     agency_coordination_share: float = P(0.6, unit="share of agency time", ge=0, le=1,

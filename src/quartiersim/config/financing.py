@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import model_validator
+
 from quartiersim.config.domains import DOMAINS
 from quartiersim.config.fields import P, Strict
 from quartiersim.config.messages import validate_section
-from quartiersim.errors import UnknownNameError
+from quartiersim.errors import ScenarioError, UnknownNameError
 
 if TYPE_CHECKING:
     from quartiersim.config.schema import Scenario
@@ -52,6 +54,13 @@ class GrantProgrammeParams(Strict):
     half_saturation_fte: float = P(0.1, unit="FTE", gt=0, le=100,
                                    description="Staff capacity at which the approval chance "
                                                "is half its maximum.")
+
+    @model_validator(mode="after")
+    def _years(self) -> GrantProgrammeParams:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year {self.end_year} is before start_year "
+                             f"{self.start_year}: the programme must fund at least one year")
+        return self
 
 
 class ContinuationParams(Strict):
@@ -198,7 +207,11 @@ def validate_financing(scenario: Scenario, name: str) -> list[tuple[str, Strict]
             raise UnknownNameError(
                 f"{scenario.path}: 'financing.{name}.{inst_name}': unknown instrument; allowed: "
                 f"{', '.join(sorted(INSTRUMENT_PARAMS))}")
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{scenario.path}: 'financing.{name}.{inst_name}' = {raw!r}: "
+                                "give a table of the instrument's parameters ({} for its "
+                                "defaults)")
         params = INSTRUMENT_PARAMS[inst_name]
-        out.append((inst_name, validate_section(params, raw if isinstance(raw, dict) else {},
-                                                ("financing", name, inst_name), scenario.path)))
+        out.append((inst_name, validate_section(params, raw, ("financing", name, inst_name),
+                                                scenario.path)))
     return out

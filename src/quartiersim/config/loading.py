@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
+import os
 from pathlib import Path
 from typing import Any
 
+from quartiersim.config.fileio import read_toml
 from quartiersim.config.overrides import apply_overrides
 from quartiersim.config.schema import Scenario, build_scenario
 from quartiersim.errors import ScenarioError
@@ -23,21 +24,17 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         The frozen, validated :class:`Scenario`.
 
     Raises:
-        ScenarioError: the file is missing, not valid TOML, or a key is unknown, of the
-            wrong type or out of range; the message names the file, key and what is allowed.
+        ScenarioError: the file is missing, a directory, unreadable, not UTF-8 or not
+            valid TOML, or a key is unknown, of the wrong type, out of range or breaks a
+            rule between keys; the message names the file, key and what is allowed.
     """
     p = Path(path)
-    if not p.is_file():
+    if not os.path.lexists(p):
         here = p.parent if str(p.parent) not in ("", ".") else Path(".")
         existing = sorted(str(f) for f in here.glob("*.toml")) if here.is_dir() else []
         hint = f"; scenario files there: {', '.join(existing)}" if existing else ""
         raise ScenarioError(f"{p}: no such scenario file{hint}")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{p}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{p}: not a UTF-8 text file: {exc}") from None
+    raw = read_toml(p, "scenario file", ScenarioError)
     if overrides:
-        raw = apply_overrides(raw, overrides)
+        raw = apply_overrides(raw, overrides, str(p))
     return build_scenario(raw, str(p))

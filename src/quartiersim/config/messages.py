@@ -38,7 +38,26 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
     return sorted(fields) if fields else None
 
 
+#: What is allowed, by pydantic error type, where pydantic's own words are vague.
+_TYPE_TEXT = {
+    "finite_number": "must be a finite number (nan and inf are not allowed)",
+    "bool_type": "must be true or false (a TOML boolean, without quotes)",
+    "bool_parsing": "must be true or false (a TOML boolean, without quotes)",
+    "int_type": "must be an integer (a whole number, without quotes)",
+    "int_from_float": "must be an integer (a whole number, without quotes)",
+    "int_parsing": "must be an integer (a whole number, without quotes)",
+    "float_type": "must be a number (without quotes)",
+    "float_parsing": "must be a number (without quotes)",
+    "string_type": "must be a text in quotes",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "list_type": "must be a list [ ... ]",
+}
+
+
 def _allowed_text(err: dict[str, Any]) -> str:
+    if err["type"] in _TYPE_TEXT:
+        return _TYPE_TEXT[err["type"]]
     ctx = err.get("ctx") or {}
     bounds = []
     for key, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
@@ -59,7 +78,12 @@ def format_validation_error(exc: ValidationError, path: str, model: type[BaseMod
         loc = tuple(prefix) + tuple(p for p in err["loc"])
         key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
         key = key.replace(".[", "[")
-        if err["type"] == "extra_forbidden":
+        if loc and loc[-1] == "[key]":  # a key of a table keyed by an enum (domains)
+            key = key.removesuffix("[key]")
+            expected = (err.get("ctx") or {}).get("expected", "")
+            allowed = expected.replace("'", "").replace(" or ", ", ")
+            lines.append(f"{path}: unknown key '{key}'; allowed keys here: {allowed}")
+        elif err["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, tuple(err["loc"]))
             hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
             lines.append(f"{path}: unknown key '{key}'{hint}")

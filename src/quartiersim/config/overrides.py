@@ -35,12 +35,16 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any],
+                    path: str | None = None) -> dict[str, Any]:
     """Set dotted keys (``population.residents``) in a raw scenario dict (a copy).
 
     List elements are addressed by index: ``carriers.0.own_funds_eur_per_year``.
-    Raises :class:`ScenarioError` when a path runs through a non-table value.
+    Raises :class:`ScenarioError` when a path runs through a non-table value or a list
+    index that does not exist; the message starts with ``path`` (the scenario file) when
+    given.
     """
+    where = f"{path}: " if path else ""
     out = copy.deepcopy(raw)
     for key, value in overrides.items():
         parts = key.split(".")
@@ -48,22 +52,23 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
         for i, part in enumerate(parts[:-1]):
             if isinstance(cur, list):
                 if not part.isdigit() or int(part) >= len(cur):
-                    raise ScenarioError(f"override '{key}': '{part}' is not an index of a list "
-                                        f"of {len(cur)} items")
+                    raise ScenarioError(f"{where}override '{key}': '{part}' is not an index of "
+                                        f"a list of {len(cur)} items")
                 cur = cur[int(part)]
             elif isinstance(cur, dict):
                 cur = cur.setdefault(part, {})
             else:
-                raise ScenarioError(f"override '{key}': '{'.'.join(parts[:i + 1])}' is a value, "
-                                    "not a table")
+                raise ScenarioError(f"{where}override '{key}': '{'.'.join(parts[:i + 1])}' is "
+                                    "a value, not a table")
         last = parts[-1]
         if isinstance(cur, list):
             if not last.isdigit() or int(last) >= len(cur):
-                raise ScenarioError(f"override '{key}': '{last}' is not an index of a list")
+                raise ScenarioError(f"{where}override '{key}': '{last}' is not an index of a "
+                                    f"list of {len(cur)} items")
             cur[int(last)] = value
         elif isinstance(cur, dict):
             cur[last] = value
         else:
-            raise ScenarioError(f"override '{key}': '{'.'.join(parts[:-1])}' is a value, "
-                                "not a table")
+            raise ScenarioError(f"{where}override '{key}': '{'.'.join(parts[:-1])}' is a "
+                                "value, not a table")
     return out

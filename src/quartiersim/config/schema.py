@@ -12,13 +12,18 @@ Each numeric field carries ``unit`` and ``source`` metadata (``json_schema_extra
 The app's lever controls, experiment ranges and docs derive from this metadata, so no
 default is typed twice. Behavioural defaults (need incidence, escalation, attrition)
 live here; quarter facts (residents, shares, budget, layout) live in the scenario files.
+
+Every number is finite (no ``nan`` or ``inf``) and of its declared type (no ``"5"`` or
+``true`` for a number). Quantities that something is divided by (costs per hour, hours,
+lengths) have a small positive floor instead of ``> 0``: a value such as ``5e-324``
+turns a budget into infinitely many hours and the outcomes into NaN.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from quartiersim.config.behaviour import CarrierBehaviour, Demography
 from quartiersim.config.cooperation import COOPERATION_PARAMS
@@ -27,8 +32,20 @@ from quartiersim.config.fields import ASSUMPTION, P, Strict
 from quartiersim.config.financing import validate_financing
 from quartiersim.config.messages import lookup, validate_section
 from quartiersim.config.overrides import apply_overrides
+from quartiersim.errors import ScenarioError
 
-__all__ = ["ASSUMPTION", "P", "Strict"]
+__all__ = ["ASSUMPTION", "MAX_LAYOUT_CELLS", "P", "Strict"]
+
+#: Largest layout, in cells (rows x columns). Every cell costs each run about 2.3 kB of
+#: memory and its share of the set-up time (a Mesa grid cell, a column of the
+#: walking-distance table): measured on a 500 x 500 layout, 0.7 GB and 20 s for one
+#: year; a 1500 x 1500 layout took 5.5 GB and 3 minutes. 250,000 cells (500 x 500 at
+#: 50 m: 25 km x 25 km, a large city) keep a run per core within a 24 GB machine.
+MAX_LAYOUT_CELLS = 250_000
+
+#: A non-negative finite number, strict (no strings or booleans), for values in tables
+#: keyed by domain.
+NonNegative = Annotated[float, Field(strict=True, ge=0)]
 
 
 # --------------------------------------------------------------------------- meta, space
@@ -100,6 +117,13 @@ class Space(Strict):
     @model_validator(mode="after")
     def _check_layout(self) -> Space:
         width = len(self.layout[0])
+        cells = len(self.layout) * max(len(row) for row in self.layout)
+        if cells > MAX_LAYOUT_CELLS:
+            raise ValueError(
+                f"layout of {len(self.layout)} rows x {width} columns = {cells:,} cells: at "
+                f"most {MAX_LAYOUT_CELLS:,} cells (e.g. 500 x 500), because every cell costs "
+                "each run about 2.3 kB of memory and set-up time (a 1500 x 1500 layout needs "
+                "5.5 GB and 3 minutes); use larger cells (cell_size_m) for a larger area")
         for r, row in enumerate(self.layout):
             if len(row) != width:
                 raise ValueError(f"row {r} has {len(row)} cells, row 0 has {width}: "
@@ -115,7 +139,17 @@ class Space(Strict):
                 allowed = " ".join(repr(s) for s in LAND_USE_SYMBOLS)
                 raise ValueError(f"unknown symbol {ch!r} at row {r}, column {c}; allowed: "
                                  f"{allowed} or an upper-case service point letter")
-        placed = {ch for row in self.layout for ch in row if ch.isupper()}
+        placed: dict[str, list[tuple[int, int]]] = {}
+        for r, row in enumerate(self.layout):
+            for c, ch in enumerate(row):
+                if ch.isupper() and ch not in LAND_USE_SYMBOLS:
+                    placed.setdefault(ch, []).append((r, c))
+        for letter, cells_at in placed.items():
+            if len(cells_at) > 1:
+                where = ", ".join(f"row {r} column {c}" for r, c in cells_at[:4])
+                raise ValueError(f"service point {letter!r} is on the layout {len(cells_at)} "
+                                 f"times ({where}): each letter marks one point, give the "
+                                 "others their own letters")
         for letter in self.service_points:
             if letter not in placed:
                 raise ValueError(f"service point {letter!r} is declared but not on the layout")
@@ -177,6 +211,15 @@ class Population(Strict):
                                         description="Gompertz mortality q(80); how it changes "
                                                     "with age: [demography].")
 
+    @model_validator(mode="after")
+    def _age_shares(self) -> Population:
+        total = self.share_under_18 + self.share_65_plus
+        if total > 1:
+            raise ValueError(f"share_under_18 + share_65_plus = {self.share_under_18:g} + "
+                             f"{self.share_65_plus:g} = {total:g}: must not exceed 1 (they are "
+                             "shares of the same residents; the rest are 18-64)")
+        return self
+
 
 class Network(Strict):
     """The social network over which awareness spreads and volunteers are activated."""
@@ -210,7 +253,7 @@ class DomainNeed(Strict):
     multiplier_single_65_plus: float = P(1.0, unit="factor", ge=0, le=20)
     multiplier_mobility_limited: float = P(1.0, unit="factor", ge=0, le=20)
     multiplier_age_75_plus: float = P(1.0, unit="factor", ge=0, le=20)
-    hours_per_month: float = P(4.0, unit="h per month", gt=0, le=200)
+    hours_per_month: float = P(4.0, unit="h per month", ge=0.1, le=200)
     resolve_probability_unserved: float = P(0.05, unit="probability per month", ge=0, le=1)
     resolve_probability_served: float = P(0.15, unit="probability per month", ge=0, le=1)
     escalation_delay_months: int = P(3, unit="months", ge=0, le=120)
@@ -287,10 +330,10 @@ class Access(Strict):
     residents with a language barrier) x exp(-walking distance / decay length).
     """
 
-    decay_length_m: float = P(600.0, unit="m", gt=0, le=1e9,
+    decay_length_m: float = P(600.0, unit="m", ge=1, le=1e9,
                               source="assumption; distance decay exists in 77 % of 108 studies "
                                      "(Kelly et al. 2016, BMJ Open) but no German parameter")
-    decay_length_limited_m: float = P(300.0, unit="m", gt=0, le=1e9,
+    decay_length_limited_m: float = P(300.0, unit="m", ge=1, le=1e9,
                                       description="Decay length for residents limited_from_age+ "
                                                   "or mobility-limited.")
     limited_from_age: float = P(75.0, unit="years", ge=0, le=120,
@@ -336,18 +379,18 @@ class Volunteering(Strict):
     min_age: float = P(14.0, unit="years", ge=0, le=120,
                        description="Youngest age at which residents volunteer (and are activated).")
     resident_run_eur_per_hour: float = P(
-        5.0, unit="EUR per h", gt=0, le=1000,
+        5.0, unit="EUR per h", ge=0.1, le=1000,
         description="EUR a resident-run offer needs per volunteer hour it deploys without paid "
                     "coordination: material, room use and expense allowances.")
     share_low_hours: float = P(0.6, unit="share", ge=0, le=1,
                                source="Freiwilligensurvey 2019 ch. 6: 60.0 % give <= 2 h/week")
     share_high_hours: float = P(0.171, unit="share", ge=0, le=1,
                                 source="Freiwilligensurvey 2019 ch. 6: 17.1 % give >= 6 h/week")
-    low_hours_per_month: float = P(6.0, unit="h per month", gt=0, le=200,
+    low_hours_per_month: float = P(6.0, unit="h per month", ge=0.1, le=200,
                                    source="derived: 1.5 h/week x 4.3 (Freiwilligensurvey 2019 band <= 2 h)")
-    mid_hours_per_month: float = P(17.0, unit="h per month", gt=0, le=200,
+    mid_hours_per_month: float = P(17.0, unit="h per month", ge=0.1, le=200,
                                    source="derived: 4 h/week x 4.3 (Freiwilligensurvey 2019 band 3-5 h)")
-    high_hours_per_month: float = P(30.0, unit="h per month", gt=0, le=200,
+    high_hours_per_month: float = P(30.0, unit="h per month", ge=0.1, le=200,
                                     source="derived: 7 h/week x 4.3 (Freiwilligensurvey 2019 band >= 6 h)")
     attrition_per_year_coordinated: float = P(
         0.20, unit="per year", ge=0, le=1,
@@ -364,7 +407,7 @@ class Volunteering(Strict):
     activation_per_volunteer_tie: float = P(0.002, unit="probability per month", ge=0, le=1,
                                             description="Extra chance per tie to an active volunteer.")
     volunteer_hours_per_coordinator_hour: float = P(
-        10.0, unit="h per h", gt=0, le=1000,
+        10.0, unit="h per h", ge=0.1, le=1000,
         description="Volunteer hours one paid coordinator hour can coordinate.")
     elderly_support: float = P(0.25, unit="share of volunteers", ge=0, le=1)
     youth_education: float = P(0.25, unit="share of volunteers", ge=0, le=1)
@@ -383,9 +426,13 @@ class Volunteering(Strict):
     @model_validator(mode="after")
     def _shares(self) -> Volunteering:
         if self.share_low_hours + self.share_high_hours > 1:
-            raise ValueError("share_low_hours + share_high_hours must not exceed 1")
+            raise ValueError(f"share_low_hours + share_high_hours = {self.share_low_hours:g} + "
+                             f"{self.share_high_hours:g}: must not exceed 1 (the rest give "
+                             "middle hours)")
         if sum(getattr(self, d.value) for d in DOMAINS) <= 0:
-            raise ValueError("at least one domain share of volunteers must be positive")
+            names = ", ".join(d.value for d in DOMAINS)
+            raise ValueError(f"the domain shares of volunteers ({names}) are all 0: at least "
+                             "one must be positive")
         return self
 
 
@@ -395,7 +442,7 @@ class CarrierSpec(Strict):
 
     name: str
     point: str = Field(description="Letter of its premises on the layout.")
-    staff_fte: dict[Domain, float] = Field(
+    staff_fte: dict[Domain, Annotated[float, Field(strict=True, ge=0, le=1000)]] = Field(
         default_factory=dict, description="Staff funded from own funds, FTE by domain.")
     coordination_fte: float = P(0.0, unit="FTE", ge=0, le=100,
                                 description="Own-funded paid coordination of volunteers.")
@@ -403,17 +450,10 @@ class CarrierSpec(Strict):
                                       description="Donations, church tax, membership fees.")
     rent_eur_per_month: float = P(900.0, unit="EUR per month", ge=0, le=1e7)
     reserve_eur: float = P(20_000.0, unit="EUR", ge=0, le=1e9)
-    cost_eur_per_staff_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
+    cost_eur_per_staff_hour: float = P(60.70, unit="EUR per h", ge=1, le=1000,
                                        source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
                                               "less a 15 % overhead share (assumption)")
     overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
-
-    @model_validator(mode="after")
-    def _fte(self) -> CarrierSpec:
-        for d, v in self.staff_fte.items():
-            if not (0 <= v <= 1000):
-                raise ValueError(f"staff_fte.{d.value} = {v}: must be between 0 and 1000")
-        return self
 
 
 # --------------------------------------------------------------------------- municipality
@@ -429,7 +469,7 @@ class Municipality(Strict):
     expense_growth_per_year: float = P(0.025, unit="per year", ge=-0.5, le=0.5)
     consolidation_aid_eur_per_year: float = P(0.0, unit="EUR per year", ge=0, le=1e10)
     consolidation_aid_until_year: int = P(0, unit="year", ge=0, le=2200)
-    consolidation_regime: bool = Field(
+    consolidation_regime: StrictBool = Field(
         False, description="Under a budget-consolidation regime (Haushaltssicherung / "
                            "Stärkungspakt) a deficit year cuts voluntary spending.")
     voluntary_budget_eur_per_year: float = P(..., unit="EUR per year", ge=0, le=1e10, lever=True,
@@ -463,24 +503,26 @@ class Municipality(Strict):
                                             description="Share of a year's surplus that restores a cut "
                                                         "voluntary line the next year, up to its "
                                                         "pre-cut level; assumption.")
-    staff_cost_eur_per_hour: float = P(60.70, unit="EUR per h", gt=0, le=1000,
+    staff_cost_eur_per_hour: float = P(60.70, unit="EUR per h", ge=1, le=1000,
                                        source="derived: Fachleistungsstunde 69.80 EUR (Fuerth 2024) "
                                               "less a 15 % overhead share (assumption); "
                                               "municipal staff assumed at carriers' cost")
     overhead_share: float = P(0.15, unit="share of staff cost", ge=0, le=2)
-    domain_shares: dict[Domain, float] = Field(
+    domain_shares: dict[Domain, NonNegative] = Field(
         default_factory=lambda: {Domain.ELDERLY_SUPPORT: 0.2, Domain.YOUTH_EDUCATION: 0.25,
                                  Domain.INTEGRATION: 0.15, Domain.HEALTH_PREVENTION: 0.1,
                                  Domain.SOCIAL_PARTICIPATION: 0.1, Domain.COUNSELLING: 0.2},
         description="Shares of the voluntary budget by domain (the departments' budget lines; "
                     "assumption). Normalised to sum 1.")
-    hours_per_fte_per_month: float = P(133.0, unit="h per month", gt=0, le=744,
+    hours_per_fte_per_month: float = P(133.0, unit="h per month", ge=1, le=744,
                                        description="Productive hours of one FTE (1,600 h/yr).")
 
     @model_validator(mode="after")
     def _shares(self) -> Municipality:
-        if any(v < 0 for v in self.domain_shares.values()) or sum(self.domain_shares.values()) <= 0:
-            raise ValueError("domain_shares must be non-negative and sum to more than 0")
+        if sum(self.domain_shares.values()) <= 0:
+            given = ", ".join(f"{d.value} = {v:g}" for d, v in self.domain_shares.items())
+            raise ValueError(f"domain_shares ({given or 'none given'}) must sum to more than "
+                             "0 (they are normalised)")
         return self
 
     def domain_share_array(self) -> list[float]:
@@ -553,6 +595,11 @@ class Scenario(Strict):
             if spec is None:
                 raise ValueError(f"carriers[{i}].point = {c.point!r} is not a service point of "
                                  f"the layout; declared: {', '.join(self.space.service_points)}")
+            if spec.kind is not PointKind.CARRIER_PREMISES:
+                raise ValueError(
+                    f"carriers[{i}].point = {c.point!r} is a {spec.kind.value} ({spec.name}); "
+                    f"a carrier's point must be of kind 'carrier_premises': "
+                    f"{_letters(self, PointKind.CARRIER_PREMISES)}")
         return self
 
     # source path, set by load_scenario (not part of the schema)
@@ -563,16 +610,53 @@ class Scenario(Strict):
         """The file this scenario was read from."""
         return self._path
 
-    def cooperation_params(self, name: str) -> BaseModel:
-        """Validated parameters of cooperation model ``name`` (defaults where the file is silent)."""
+    def cooperation_params(self, name: str, *, runnable: bool = True) -> BaseModel:
+        """Validated parameters of cooperation model ``name`` (defaults where the file is
+        silent). Layout letters (``site``, ``offices``) must name points of the right kind.
+
+        Args:
+            runnable: also check that the quarter has what the model needs (a point of
+                its ``POINT_KIND``, carriers), so that a run cannot fail at its set-up.
+
+        Raises:
+            UnknownNameError: ``name`` is not a cooperation model.
+            ScenarioError: an invalid parameter, a letter of the wrong kind of point, or
+                (``runnable``) a quarter the model cannot run in.
+        """
         params = lookup(COOPERATION_PARAMS, name, "cooperation model", self._path)
-        return validate_section(params, self.cooperation.get(name, {}),
-                                 ("cooperation", name), self._path)
+        out = validate_section(params, self.cooperation.get(name, {}),
+                               ("cooperation", name), self._path)
+        kind = getattr(params, "POINT_KIND", None)
+        letters = [("site", out.site, kind)] if getattr(out, "site", None) else []
+        letters += [(f"offices.{d.value}", v, PointKind.MUNICIPAL_OFFICE)
+                    for d, v in (getattr(out, "offices", None) or {}).items()]
+        for key, letter, kind in letters:
+            spec = self.space.service_points.get(letter)
+            if spec is None or spec.kind is not kind:
+                what = "not a service point" if spec is None else \
+                    f"a {spec.kind.value} ({spec.name})"
+                raise ScenarioError(
+                    f"{self._path}: 'cooperation.{name}.{key}' = {letter!r}: {what}; allowed: "
+                    f"points of kind '{kind.value}': {_letters(self, kind)}")
+        if runnable:
+            if kind is not None and not any(p.kind is kind for p in self.space.service_points.values()):
+                raise ScenarioError(f"{self._path}: cooperation model {name!r} needs a service "
+                                    f"point of kind '{kind.value}' on the layout "
+                                    "(space.service_points)")
+            if getattr(params, "NEEDS_CARRIERS", False) and not self.carriers:
+                raise ScenarioError(f"{self._path}: cooperation model {name!r} needs at least "
+                                    "one carrier ([[carriers]])")
+        return out
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A new scenario with dotted-key overrides applied and validated like the file."""
         raw = self.model_dump(mode="json")
-        return build_scenario(apply_overrides(raw, overrides), self._path)
+        return build_scenario(apply_overrides(raw, overrides, self._path), self._path)
+
+
+def _letters(scenario: Scenario, kind: PointKind) -> str:
+    found = [k for k, v in scenario.space.service_points.items() if v.kind is kind]
+    return ", ".join(found) or "none on this layout"
 
 
 def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
@@ -585,8 +669,8 @@ def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
     scenario = validate_section(Scenario, raw, (), path)
     object.__setattr__(scenario, "_path", path)
     # every named cooperation and financing section must validate now, before any agent exists
-    for name in scenario.cooperation:
-        scenario.cooperation_params(name)
+    for name in scenario.cooperation:  # runnable or not: a section may wait for its site
+        scenario.cooperation_params(name, runnable=False)
     for name in scenario.financing:
         validate_financing(scenario, name)
     scenario.cooperation_params(scenario.default_cooperation)

@@ -199,9 +199,9 @@ def municipal_cost_per_resident_year(run: FinishedRun) -> float:
     return run.per_resident_year(run.municipal_voluntary + run.municipal_mandatory)
 
 
-def cost_per_covered_hour(run: FinishedRun) -> float:
+def cost_per_covered_hour(run: FinishedRun) -> float | None:
     voluntary_all = run.model.ledger.total(category=CostCategory.VOLUNTARY)
-    return voluntary_all / run.served if run.served > 0 else float("nan")
+    return voluntary_all / run.served if run.served > 0 else None
 
 
 def total_cost(run: FinishedRun) -> float:
@@ -354,7 +354,8 @@ REGISTRY = Registry([
             "EUR per served need-hour", _M, cost_per_covered_hour, views=_views(T, H),
             short="Voluntary cost per covered hour (EUR)", better=_LO,
             label_de="Kosten freiwilliger Leistungen je gedeckter Stunde (EUR)",
-            description="voluntary spending of all payers / served hours (NaN without any)"),
+            description="voluntary spending of all payers / served hours (None, JSON null, "
+                        "without any)"),
     Outcome("total_cost_eur", "Total cost, all payers (EUR)", Kind.EUR, "EUR over the run", _M,
             total_cost, series="total_cost_eur", views=_views(T, W, R), better=_LO,
             label_de="Gesamtkosten, alle Kostenträger (EUR)"),

@@ -41,7 +41,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
+import math
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -49,9 +50,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from quartiersim.config.fields import Strict
+from quartiersim.config.fileio import read_text, read_toml
+from quartiersim.config.financing import validate_financing
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
@@ -69,6 +80,10 @@ def known_outcomes() -> list[str]:
     """Every outcome name an experiment may list (run-dependent families as
     ``budget_balance_<year>_eur``), from the outcome registry."""
     return REGISTRY.allowed(EXPERIMENT_SCOPES)
+
+
+#: An experiment name: it names the directory results/<name>.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 
 
 class ExperimentError(ScenarioError):
@@ -96,8 +111,21 @@ class Range(Strict):
     """An uncertainty range [low, high]: samples are rounded to integers when the scenario
     key holds an integer (e.g. ``escalation_delay_months``)."""
 
-    low: float | int
-    high: float | int
+    low: StrictFloat | StrictInt
+    high: StrictFloat | StrictInt
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):  # one message, not one per member of float | int
+            for end in ("low", "high"):
+                v = data.get(end)
+                if end in data and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise ValueError(f"{end} = {v!r}: must be a number (without quotes)")
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ValueError(f"{end} = {v!r}: must be a finite number (nan and inf are "
+                                     "not allowed)")
+        return data
 
     @model_validator(mode="after")
     def _order(self) -> Range:
@@ -128,9 +156,9 @@ class Design(Strict):
     """
 
     sampler: Sampler = Sampler.FULL_FACTORIAL
-    samples: int = Field(16, ge=1, le=1_000_000)
-    levels: int = Field(3, ge=2, le=100)
-    second_order: bool = False
+    samples: int = Field(16, ge=1, le=1_000_000, strict=True)
+    levels: int = Field(3, ge=2, le=100, strict=True)
+    second_order: StrictBool = False
 
     @model_validator(mode="after")
     def _sobol_power_of_two(self) -> Design:
@@ -153,16 +181,19 @@ class Discovery(Strict):
 class ExperimentSpec(Strict):
     """The schema of an experiment file (see the module docstring)."""
 
-    name: str
+    name: str = Field(description="Names the results directory, results/<name>: letters, "
+                                  "digits, '.', '_' and '-' only.")
     description: str = ""
     scenarios: list[str] = Field(min_length=1, description="Scenario files, relative to the "
                                  "experiment file.")
     levers: Levers = Levers()
     uncertainties: dict[str, Range | list[Any]] = Field(default_factory=dict)
     design: Design = Design()
-    replications: int = Field(10, ge=1, le=100_000, description="Seeds per design point.")
-    years: int = Field(10, ge=1, le=200, description="Horizon in years.")
-    seed: int = Field(0, ge=0, description="Experiment seed; run seeds derive from it.")
+    replications: int = Field(10, ge=1, le=100_000, strict=True,
+                              description="Seeds per design point.")
+    years: int = Field(10, ge=1, le=200, strict=True, description="Horizon in years.")
+    seed: int = Field(0, ge=0, strict=True,
+                      description="Experiment seed; run seeds derive from it.")
     common_random_numbers: SeedSharing = Field(
         SeedSharing.LEVERS,
         description="Which runs share their seed: 'levers' (runs that differ only in levers: "
@@ -177,6 +208,15 @@ class ExperimentSpec(Strict):
     discovery: list[Discovery] = Field(
         default_factory=lambda: [Discovery()],
         description="Scenario-discovery questions for the report ([[discovery]] tables).")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not _NAME.fullmatch(v) or v in (".", ".."):
+            raise ValueError(f"name = {v!r}: must be a plain name of letters, digits, '.', '_' "
+                             "and '-' (at most 100, no '/' or '..'): it names the results "
+                             "directory results/<name>, which must stay inside results/")
+        return v
 
 
 @dataclass(frozen=True)
@@ -406,16 +446,136 @@ def _current_value(scenario: Scenario, key: str) -> Any:
 
 def _check_key(path: str, section: str, key: str, values: list[Any],
                scenarios: list[Scenario]) -> None:
-    """Each value of a lever or uncertainty key must be valid for every scenario."""
+    """Each value of a lever or uncertainty key must be a valid value of that key for
+    every scenario (type, bounds, an existing key). A rule between keys
+    (``share_low_hours + share_high_hours <= 1``) is left to the check of every design
+    point, where the other keys have the values the runs give them."""
     for sc in scenarios:
         for v in values:
             try:
                 sc.with_overrides({key: v})
             except ScenarioError as exc:
+                if f"'{key}'" not in str(exc):
+                    continue  # a rule between keys: decided per design point
                 detail = str(exc).replace(f"{sc.path}: ", "")
                 raise ExperimentError(
                     f"{path}: '{section}.{key}' = {v!r} is not valid for scenario {sc.path}: "
                     f"{detail}") from None
+
+
+def _short(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+
+
+def _no_duplicates(path: Path, key: str, values: list[Any]) -> None:
+    """A list of lever or uncertainty values names each value once (a value twice runs
+    the same runs twice under one key: half of them would be lost)."""
+    seen: dict[str, int] = {}
+    for i, v in enumerate(values):
+        c = _canonical(v)
+        if c in seen:
+            raise ExperimentError(f"{path}: '{key}' lists {_short(v)} twice (items {seen[c]} "
+                                  f"and {i}): give each value once")
+        seen[c] = i
+
+
+def check_discovery(questions: list[Discovery], where: str, run_models: list[str] | None,
+                    has_uncertainties: bool) -> None:
+    """Each ``[[discovery]]`` question must be answerable: candidate and reference are
+    two different cooperation models the experiment runs (``run_models``; None: any
+    known model), cost and benefit are outcomes, and there is an uncertainty to
+    discover over. Otherwise PRIM would silently leave the question out.
+
+    Raises:
+        ExperimentError: the message names ``where``, the question and what is allowed.
+    """
+    for i, q in enumerate(questions):
+        key = f"discovery[{i}]"
+        for role in ("candidate", "reference"):
+            name = getattr(q, role)
+            if name not in COOPERATION_MODELS:
+                raise ExperimentError(f"{where}: '{key}.{role}' = {name!r}: unknown cooperation "
+                                      f"model; allowed: {', '.join(sorted(COOPERATION_MODELS))}")
+            if run_models is not None and name not in run_models:
+                raise ExperimentError(f"{where}: '{key}.{role}' = {name!r} is not run by the "
+                                      f"experiment; 'levers.cooperation' runs: "
+                                      f"{', '.join(run_models)}")
+        if q.candidate == q.reference:
+            raise ExperimentError(f"{where}: '{key}': candidate and reference are both "
+                                  f"{q.candidate!r}; compare two different models")
+        for role in ("cost", "benefit"):
+            name = getattr(q, role)
+            if not REGISTRY.is_known(name, EXPERIMENT_SCOPES):
+                raise ExperimentError(f"{where}: '{key}.{role}' = {name!r}: unknown outcome; "
+                                      f"allowed: {', '.join(known_outcomes())}")
+        if not has_uncertainties:
+            raise ExperimentError(f"{where}: '{key}': scenario discovery needs at least one "
+                                  "uncertainty ([uncertainties]) to find its ranges")
+
+
+def check_stored_discovery(results_dir: str | Path) -> None:
+    """Check the ``[[discovery]]`` questions stored in a results directory's
+    ``manifest.json`` (written by an older version, or edited) before a report is made.
+
+    Raises:
+        ExperimentError: a question is not a valid ``[[discovery]]`` table or names an
+            unknown model or outcome (the message names the manifest and the key).
+    """
+    manifest = Path(results_dir) / "manifest.json"
+    if not manifest.is_file():
+        return
+    try:
+        doc = json.loads(read_text(manifest, "results manifest", ExperimentError))
+    except json.JSONDecodeError as exc:
+        raise ExperimentError(f"{manifest}: not valid JSON: {exc}") from None
+    raw = doc.get("experiment", {}).get("discovery", []) if isinstance(doc, dict) else []
+    raw = [raw] if isinstance(raw, dict) else raw
+    try:
+        questions = [Discovery.model_validate(q) for q in raw]
+    except ValidationError as exc:
+        raise ExperimentError(format_validation_error(exc, str(manifest), Discovery,
+                                                      ("experiment", "discovery"))) from None
+    check_discovery(questions, str(manifest), None, True)
+
+
+#: Invalid design points listed in full in the message (the rest are counted).
+MAX_LISTED_POINTS = 10
+
+
+def _check_design_points(exp: Experiment) -> None:
+    """Build the scenario of every scenario x lever setting x design point (validation
+    only, no agent) with every cooperation and financing model it is run under, and
+    report all invalid points in one message, before the first run."""
+    _, points = exp.design()
+    settings = exp.lever_settings()
+    if points == [{}] and settings == [{}]:
+        return  # only the scenarios themselves, validated when they were loaded
+    failures: list[str] = []
+    total = 0
+    for sc, rel in zip(exp.scenarios, exp.scenario_files):
+        for lev in settings:
+            for dp, unc in enumerate(points):
+                total += 1
+                overrides = {**lev, **unc}
+                try:
+                    variant = sc.with_overrides(overrides)
+                    for coop in exp.cooperation_models(sc):
+                        variant.cooperation_params(coop)
+                    for fin in exp.financing_models(sc):
+                        validate_financing(variant, fin)
+                except ScenarioError as exc:
+                    detail = "; ".join(line.replace(f"{sc.path}: ", "")
+                                       for line in str(exc).splitlines())
+                    values = ", ".join(f"{k} = {_short(v)}" for k, v in overrides.items())
+                    failures.append(f"scenario {rel}, design point {dp} ({values}): {detail}")
+    if failures:
+        listed = [f"  {f}" for f in failures[:MAX_LISTED_POINTS]]
+        if len(failures) > MAX_LISTED_POINTS:
+            listed.append(f"  ... and {len(failures) - MAX_LISTED_POINTS} more")
+        raise ExperimentError(
+            f"{exp.path}: {len(failures)} of {total} design points are invalid (checked before "
+            "any run):\n" + "\n".join(listed) + "\nnarrow the ranges or lists so that every "
+            "combination is a valid scenario")
 
 
 def load_experiment(path: str | Path, *, replications: int | None = None,
@@ -431,22 +591,24 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
             those of the full experiment, so a later full batch resumes from it).
 
     Returns:
-        The validated :class:`Experiment`.
+        The validated :class:`Experiment`; every run it declares builds a valid scenario.
 
     Raises:
-        ExperimentError: the file is missing or not valid TOML; a key is unknown, of the
-            wrong type or out of range; a scenario file is invalid; a cooperation or
-            financing name is unknown for a scenario; a lever or uncertainty key is not a
-            scenario key or one of its values is out of the scenario's range; an outcome
-            is unknown. The message names the file, key and what is allowed.
+        ExperimentError: the file is missing, unreadable or not valid TOML; a key is
+            unknown, of the wrong type or out of range; the name is not a plain name;
+            a scenario file is invalid or listed twice; a cooperation or financing name
+            is unknown for a scenario or listed twice; a lever or uncertainty key is not
+            a scenario key, one of its values is invalid, or a range is given for a
+            true/false key; any design point (every combination of lever values and
+            uncertainty values) is not a valid scenario; a ``[[discovery]]`` question
+            cannot be answered; an outcome is unknown. The message names the file, key
+            and what is allowed.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ExperimentError(f"{p}: no such experiment file")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{p}: not valid TOML: {exc}") from None
+    raw = read_toml(p, "experiment file", ExperimentError)
+    file_levers = raw.get("levers") if isinstance(raw.get("levers"), dict) else {}
+    file_cooperation = file_levers.get("cooperation")
+    file_cooperation = list(file_cooperation) if isinstance(file_cooperation, list) else None
     for name, value in (("replications", replications), ("years", years)):
         if value is not None:
             raw[name] = value
@@ -481,19 +643,35 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
     except ValidationError as exc:
         raise ExperimentError(format_validation_error(exc, str(p), ExperimentSpec)) from None
 
-    # scenarios
+    # scenarios, each once (the same scenario twice would give its runs the same keys)
     scenarios, files = [], []
+    seen_files: dict[Path, int] = {}
+    seen_content: dict[str, int] = {}
     for i, rel in enumerate(spec.scenarios):
         sp = (p.parent / rel) if not Path(rel).is_absolute() else Path(rel)
+        where = sp.resolve()
+        if where in seen_files:
+            raise ExperimentError(f"{p}: 'scenarios[{i}]' = {rel!r} is the same file as "
+                                  f"'scenarios[{seen_files[where]}]': list each scenario once")
+        seen_files[where] = i
         try:
-            scenarios.append(load_scenario(sp))
+            sc = load_scenario(sp)
         except ScenarioError as exc:
             raise ExperimentError(f"{p}: 'scenarios[{i}]' = {rel!r}: {exc}") from None
+        digest = _digest(sc.model_dump(mode="json"))
+        if digest in seen_content:
+            raise ExperimentError(f"{p}: 'scenarios[{i}]' = {rel!r} has the same content as "
+                                  f"'scenarios[{seen_content[digest]}]': its runs would be "
+                                  "the same runs; list each scenario once")
+        seen_content[digest] = i
+        scenarios.append(sc)
         files.append(rel)
 
     # levers: model names per scenario
     from quartiersim.config.financing import financing_spec
 
+    _no_duplicates(p, "levers.cooperation", spec.levers.cooperation)
+    _no_duplicates(p, "levers.financing", spec.levers.financing)
     for name in spec.levers.cooperation:
         if name not in COOPERATION_MODELS:
             raise ExperimentError(f"{p}: 'levers.cooperation': unknown cooperation model "
@@ -510,10 +688,11 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
             except ScenarioError as exc:
                 raise ExperimentError(f"{p}: 'levers.financing' = {name!r}: {exc}") from None
 
-    # scenario-key levers and uncertainties
+    # scenario-key levers and uncertainties, each value on its own
     for key, values in spec.levers.scenario.items():
         if not values:
             raise ExperimentError(f"{p}: 'levers.scenario.{key}': give at least one value")
+        _no_duplicates(p, f"levers.scenario.{key}", values)
         _check_key(str(p), "levers.scenario", key, values, scenarios)
     integer_keys = set()
     for key, u in spec.uncertainties.items():
@@ -522,15 +701,26 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
                                   "a key is one or the other")
         if isinstance(u, Range):
             current = _current_value(scenarios[0], key)
-            if isinstance(current, int) and not isinstance(current, bool):
+            if isinstance(current, bool):
+                raise ExperimentError(f"{p}: 'uncertainties.{key}' is true or false, not a "
+                                      "number: give a list [true, false], not a range")
+            if isinstance(current, int):
                 integer_keys.add(key)
                 values = [int(round(u.low)), int(round(u.high))]
+                d = spec.design
+                if d.sampler is Sampler.FULL_FACTORIAL and values[1] - values[0] + 1 < d.levels:
+                    raise ExperimentError(
+                        f"{p}: 'uncertainties.{key}' holds whole numbers: the range "
+                        f"{values[0]}-{values[1]} has {values[1] - values[0] + 1} of them, fewer "
+                        f"than design.levels = {d.levels} (levels would repeat); list the "
+                        "values or lower design.levels")
             else:
                 values = [float(u.low), float(u.high)]
         else:
             if not u:
                 raise ExperimentError(f"{p}: 'uncertainties.{key}': give at least one value "
                                       "or a range {{ low = .., high = .. }}")
+            _no_duplicates(p, f"uncertainties.{key}", u)
             values = u
         _check_key(str(p), "uncertainties", key, values, scenarios)
     if spec.design.sampler is not Sampler.FULL_FACTORIAL and not spec.uncertainties:
@@ -542,4 +732,11 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
         if not REGISTRY.is_known(name, EXPERIMENT_SCOPES):
             raise ExperimentError(f"{p}: 'outcomes': unknown outcome {name!r}; allowed: "
                                   f"{', '.join(known_outcomes())}")
-    return Experiment(spec, str(p), scenarios, files, frozenset(integer_keys))
+    # discovery questions the file asks (the default question is asked only where it fits)
+    if "discovery" in raw:
+        run_models = file_cooperation or sorted({sc.default_cooperation for sc in scenarios})
+        check_discovery(spec.discovery, str(p), run_models, bool(spec.uncertainties))
+
+    exp = Experiment(spec, str(p), scenarios, files, frozenset(integer_keys))
+    _check_design_points(exp)  # every combination, not only the ends of each range
+    return exp

@@ -43,22 +43,19 @@ class RunResult:
     cells: CellOutcomes | None = field(default=None, repr=False)
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``summary.json`` and ``series.parquet`` into ``out_dir`` (created)."""
-        import json
+        """Write ``summary.json`` (strict JSON: an undefined outcome is null) and
+        ``series.parquet`` into ``out_dir`` (created), each atomically (a temporary file
+        in ``out_dir``, then renamed): a failed write leaves no partial file."""
+        from quartiersim.config.fileio import (
+            atomic_write,
+            atomic_write_text,
+            strict_json,
+        )
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        p1 = out / "summary.json"
-        p1.write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
-        p2 = out / "series.parquet"
-        self.series.to_parquet(p2)
+        p1 = atomic_write_text(out / "summary.json", strict_json(self.summary, indent=2) + "\n")
+        p2 = atomic_write(out / "series.parquet", self.series.to_parquet)
         return [p1, p2]
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario:
@@ -86,10 +83,12 @@ def run(scenario: Scenario | str | Path, model: str | None = None, financing: st
 
     Raises:
         ScenarioError: invalid scenario, override, model or financing name.
-        QuartiersimError: ``years`` < 1.
+        QuartiersimError: ``years`` < 1 or ``seed`` < 0.
     """
     if not isinstance(years, int) or years < 1:
         raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise QuartiersimError(f"seed = {seed!r}: must be a whole number >= 0")
     sc = _resolve(scenario, overrides)
     m = QuarterModel(sc, cooperation=model, financing=financing, rng=seed, years=years,
                      keep_bookings=keep_bookings, track_cells=cells)

@@ -136,6 +136,16 @@ def block_side(residents_per_quarter: float, template: Template | None = None) -
     return side
 
 
+def max_residents() -> int:
+    """The scenario schema's bound of ``population.residents`` (and so of a city)."""
+    from quartiersim.config.schema import Municipality, Population
+
+    bounds = [getattr(m, "le", None) for f in (Population.model_fields["residents"],
+                                               Municipality.model_fields["residents_city"])
+              for m in f.metadata]
+    return int(min(b for b in bounds if b is not None))
+
+
 def _fmt(x: float) -> str:
     return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.1f}"
 
@@ -145,14 +155,23 @@ def synthesize(residents: int, quarters: int, name: str | None = None,
     """The TOML text of a synthetic city of ``residents`` residents in ``quarters`` quarters.
 
     Raises:
-        QuartiersimError: residents < quarters, quarters < 1, or more service points than
-            :data:`MAX_POINTS`.
+        QuartiersimError: residents < quarters, quarters < 1, residents above the
+            scenario schema's bound (``population.residents``), more service points than
+            :data:`MAX_POINTS`, or a layout above the schema's
+            :data:`~quartiersim.config.schema.MAX_LAYOUT_CELLS`: the file would be one the
+            loader rejects, so nothing is written.
     """
+    from quartiersim.config.schema import MAX_LAYOUT_CELLS
+
     if quarters < 1:
         raise QuartiersimError(f"--quarters {quarters}: must be >= 1")
     if residents < quarters:
         raise QuartiersimError(f"--residents {residents}: must be at least the number of "
                                f"quarters ({quarters})")
+    most = max_residents()
+    if residents > most:
+        raise QuartiersimError(f"--residents {residents}: at most {most:,}, the bound of "
+                               "population.residents in the scenario schema")
     t = load_template(template)
     districts = min(MAX_DISTRICTS, quarters)
     if quarters + districts + 2 > MAX_POINTS:
@@ -162,6 +181,12 @@ def synthesize(residents: int, quarters: int, name: str | None = None,
     side = block_side(per_quarter, t)
     cols = math.ceil(math.sqrt(quarters))
     rows = math.ceil(quarters / cols)
+    if rows * side * cols * side > MAX_LAYOUT_CELLS:
+        raise QuartiersimError(
+            f"--residents {residents} --quarters {quarters}: the layout would be "
+            f"{rows * side} x {cols * side} = {rows * side * cols * side:,} cells; a scenario "
+            f"has at most {MAX_LAYOUT_CELLS:,} (space.layout in the scenario schema: memory "
+            "and set-up time per cell); use fewer residents")
     grid = [["g"] * (cols * side) for _ in range(rows * side)]  # unused blocks stay green
     letters = iter(POINT_LETTERS)
     carrier_pts: list[str] = []

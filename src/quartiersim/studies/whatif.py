@@ -20,18 +20,28 @@ CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing 
 from __future__ import annotations
 
 import json
+import math
+import os
 import threading
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from quartiersim.config.fields import Strict
+from quartiersim.config.fileio import atomic_write_text, check_output_file, read_text
 from quartiersim.config.financing import (
     BUILTIN_FINANCING,
     INSTRUMENT_PARAMS,
@@ -45,7 +55,7 @@ from quartiersim.errors import QuartiersimError, ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import REGISTRY
-from quartiersim.sim.registry import View, tree_rows
+from quartiersim.sim.registry import Scope, View, tree_rows
 from quartiersim.studies.pool import Cancelled
 from quartiersim.studies.runner import mean_ci, run_many
 
@@ -329,29 +339,82 @@ def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- sessions
 class _SessionMeta(Strict):
-    scenario: str
+    scenario: str = Field(description="The scenario file: absolute, or relative to the "
+                                      "session file's directory.")
     model: str | None = None
     financing: str | None = None
-    seeds: int = Field(10, ge=1, le=10_000)
-    years: int = Field(10, ge=1, le=200)
+    seeds: int = Field(10, ge=1, le=10_000, strict=True)
+    years: int = Field(10, ge=1, le=200, strict=True)
+
+
+#: A result value: a number, or nan where the outcome has no value (n/a); never inf.
+_Value = Annotated[float, Field(strict=True)]
 
 
 class _SessionResult(Strict):
-    baseline_mean: float
-    baseline_ci_low: float
-    baseline_ci_high: float
-    variant_mean: float
-    variant_ci_low: float
-    variant_ci_high: float
-    difference_mean: float
-    difference_ci_low: float
-    difference_ci_high: float
+    model_config = ConfigDict(allow_inf_nan=True)  # nan = n/a (as to_toml writes it)
+
+    baseline_mean: _Value
+    baseline_ci_low: _Value
+    baseline_ci_high: _Value
+    variant_mean: _Value
+    variant_ci_low: _Value
+    variant_ci_high: _Value
+    difference_mean: _Value
+    difference_ci_low: _Value
+    difference_ci_high: _Value
+
+    @model_validator(mode="after")
+    def _no_inf(self) -> _SessionResult:
+        for name in COLUMNS:
+            if math.isinf(getattr(self, name)):
+                raise ValueError(f"{name} = {getattr(self, name)}: must be a number or nan (n/a)")
+        return self
 
 
 class _SessionFile(Strict):
     session: _SessionMeta
     levers: dict[str, bool | int | float | str | dict[str, Any]] = Field(default_factory=dict)
     results: dict[str, _SessionResult] = Field(default_factory=dict)
+
+    @field_validator("results")
+    @classmethod
+    def _known_outcomes(cls, v: dict[str, _SessionResult]) -> dict[str, _SessionResult]:
+        unknown = [k for k in v if not REGISTRY.is_known(k, Scope.SUMMARY)]
+        if unknown:
+            raise ValueError(f"unknown outcome {unknown[0]!r} in [results]; allowed: "
+                             f"{', '.join(REGISTRY.allowed(Scope.SUMMARY))}")
+        return v
+
+
+def _scenario_ref(scenario: str | Path, session_dir: Path | None) -> str:
+    """The scenario path as a session file stores it: relative to the session file's
+    directory when both are in one project (a common directory other than the root: the
+    project can move as a whole), else absolute."""
+    target = Path(scenario).resolve()
+    if session_dir is None:
+        return str(target)
+    here = session_dir.resolve()
+    try:
+        common = Path(os.path.commonpath([target, here]))
+    except ValueError:  # another drive (Windows)
+        return str(target)
+    if common == Path(common.anchor):
+        return str(target)
+    return os.path.relpath(target, here)
+
+
+def _scenario_path(ref: str, session_file: Path) -> str:
+    """The scenario a session file names: absolute, or relative to the session file's
+    directory; a path relative to the working directory (as older versions wrote) is
+    found when nothing is at the first place."""
+    p = Path(ref)
+    if p.is_absolute():
+        return str(p)
+    beside = os.path.normpath(session_file.parent / p)
+    if not os.path.exists(beside) and p.exists():
+        return str(p)
+    return beside
 
 
 @dataclass
@@ -380,11 +443,18 @@ class WhatIfSession:
                               model=self.model, financing=self.financing, **kwargs)
         return self.results
 
-    def to_toml(self) -> str:
-        """The session as TOML text (levers under ``[levers]``, results by outcome)."""
+    def to_toml(self, session_dir: str | Path | None = None) -> str:
+        """The session as TOML text (levers under ``[levers]``, results by outcome; nan
+        where an outcome has no value).
+
+        Args:
+            session_dir: the directory the text will be saved in: the scenario path is
+                written relative to it (None: absolute).
+        """
         import tomli_w
 
-        meta: dict[str, Any] = {"scenario": self.scenario, "seeds": self.seeds, "years": self.years}
+        ref = _scenario_ref(self.scenario, Path(session_dir) if session_dir is not None else None)
+        meta: dict[str, Any] = {"scenario": ref, "seeds": self.seeds, "years": self.years}
         if self.model:
             meta["model"] = self.model
         if self.financing:
@@ -397,42 +467,55 @@ class WhatIfSession:
                 "sets [levers]\n" + tomli_w.dumps(doc))
 
     def save(self, path: str | Path) -> Path:
-        """Write the session to a TOML file (parents created); returns the path."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(self.to_toml(), encoding="utf-8")
+        """Write the session to a TOML file (parents created, written atomically); the
+        scenario path is stored relative to the file's directory. Returns the path.
+
+        Raises:
+            QuartiersimError: the file cannot be written there (checked first).
+            OSError: writing failed (the old file, if any, is kept).
+        """
+        p = check_output_file(path, "session file")
+        atomic_write_text(p, self.to_toml(p.parent))
         return p
 
     @classmethod
     def load(cls, path: str | Path) -> WhatIfSession:
         """Read a session file as data (TOML + schema; nothing is executed).
 
-        The levers are checked against the scenario (which must exist) like ``--set``.
+        The scenario path is absolute or relative to the session file's directory. The
+        levers are checked against the scenario (which must exist) like ``--set``.
 
         Raises:
-            ScenarioError: missing file, invalid TOML, unknown keys, wrong types, or levers
-                the scenario rejects; the message names the file and key.
+            ScenarioError: missing, unreadable or non-UTF-8 file, invalid TOML, unknown
+                keys or outcomes, wrong types (``years = true``, ``seeds = "10"``), nan or
+                inf, or levers the scenario rejects; the message names the file and key.
         """
         p = Path(path)
-        if not p.is_file():
-            raise ScenarioError(f"{p}: no such session file")
         try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raw = tomllib.loads(read_text(p, "session file", ScenarioError))
+        except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{p}: not a valid TOML session file: {exc}") from None
         try:
             doc = _SessionFile.model_validate(raw)
         except ValidationError as exc:
             raise ScenarioError(format_validation_error(exc, str(p), _SessionFile)) from None
-        base = load_scenario(doc.session.scenario)
-        validate_variant(base, doc.levers, doc.session.model, doc.session.financing)
+        scenario = _scenario_path(doc.session.scenario, p)
+        try:
+            base = load_scenario(scenario)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{p}: 'session.scenario' = {doc.session.scenario!r}: "
+                                f"{exc}") from None
+        try:
+            validate_variant(base, doc.levers, doc.session.model, doc.session.financing)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{p}: [levers] or [session]: {exc}") from None
         results = None
         if doc.results:
             results = pd.DataFrame.from_dict(
                 {k: [getattr(r, c) for c in COLUMNS] for k, r in doc.results.items()},
                 orient="index", columns=list(COLUMNS))
             results.index.name = "outcome"
-        return cls(scenario=doc.session.scenario, levers=dict(doc.levers), model=doc.session.model,
+        return cls(scenario=scenario, levers=dict(doc.levers), model=doc.session.model,
                    financing=doc.session.financing, seeds=doc.session.seeds,
                    years=doc.session.years, results=results)
 
