@@ -40,29 +40,17 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
-import math
-import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import (
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
     ValidationError,
-    field_validator,
-    model_validator,
 )
 
-from quartiersim.config.fields import Strict
-from quartiersim.config.fileio import read_text, read_toml
-from quartiersim.config.financing import validate_financing
+from quartiersim.config.fileio import read_toml
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
@@ -70,153 +58,27 @@ from quartiersim.errors import ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Scope
+from quartiersim.studies.experiment_checks import (
+    _check_design_points,
+    _check_key,
+    _current_value,
+    _flatten,
+    _no_duplicates,
+    check_discovery,
+)
+from quartiersim.studies.experiment_spec import (
+    ExperimentError,
+    ExperimentSpec,
+    Range,
+    Sampler,
+    SeedSharing,
+    _canonical,
+    known_outcomes,
+)
 
 #: Scopes of the outcomes an experiment may list under ``outcomes``: every run's summary
 #: and what the batch runner adds (:func:`quartiersim.sim.outcomes.batch_extras`).
 EXPERIMENT_SCOPES: tuple[Scope, ...] = (Scope.SUMMARY, Scope.BATCH)
-
-
-def known_outcomes() -> list[str]:
-    """Every outcome name an experiment may list (run-dependent families as
-    ``budget_balance_<year>_eur``), from the outcome registry."""
-    return REGISTRY.allowed(EXPERIMENT_SCOPES)
-
-
-#: An experiment name: it names the directory results/<name>.
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
-
-
-class ExperimentError(ScenarioError):
-    """An experiment file is invalid; the message names the file, key and what is allowed."""
-
-
-class Sampler(StrEnum):
-    """Designs for sampling the uncertainties."""
-
-    FULL_FACTORIAL = "full_factorial"
-    LATIN_HYPERCUBE = "latin_hypercube"
-    SOBOL = "sobol"
-    MORRIS = "morris"
-
-
-class SeedSharing(StrEnum):
-    """Which runs share their seed (common random numbers)."""
-
-    LEVERS = "levers"  #: runs that differ only in levers (paired lever comparisons)
-    LEVERS_AND_UNCERTAINTIES = "levers_and_uncertainties"  #: ... or in uncertainty values
-    NONE = "none"  #: every run key has its own seed
-
-
-class Range(Strict):
-    """An uncertainty range [low, high]: samples are rounded to integers when the scenario
-    key holds an integer (e.g. ``escalation_delay_months``)."""
-
-    low: StrictFloat | StrictInt
-    high: StrictFloat | StrictInt
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers(cls, data: Any) -> Any:
-        if isinstance(data, dict):  # one message, not one per member of float | int
-            for end in ("low", "high"):
-                v = data.get(end)
-                if end in data and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                    raise ValueError(f"{end} = {v!r}: must be a number (without quotes)")
-                if isinstance(v, float) and not math.isfinite(v):
-                    raise ValueError(f"{end} = {v!r}: must be a finite number (nan and inf are "
-                                     "not allowed)")
-        return data
-
-    @model_validator(mode="after")
-    def _order(self) -> Range:
-        if not self.high > self.low:
-            raise ValueError(f"high = {self.high} must be greater than low = {self.low}")
-        return self
-
-
-
-class Levers(Strict):
-    """Policy levers: all combinations are run."""
-
-    cooperation: list[str] = Field(default_factory=list, description="Cooperation model names; "
-                                   "empty = the scenario's default.")
-    financing: list[str] = Field(default_factory=list, description="Financing model names; "
-                                 "empty = the scenario's default.")
-    scenario: dict[str, list[Any]] = Field(
-        default_factory=dict, description="Dotted scenario keys with the list of values to run.")
-
-
-class Design(Strict):
-    """How uncertainties are sampled.
-
-    ``samples`` means: Latin hypercube: design points; Sobol: base samples N (SALib
-    Saltelli scheme, N (2k + 2) points with second-order indices, N (k + 2) without; a
-    power of 2); Morris: trajectories r ((k + 1) r points). ``levels``: points per range
-    in a full factorial design; grid levels in a Morris design.
-    """
-
-    sampler: Sampler = Sampler.FULL_FACTORIAL
-    samples: int = Field(16, ge=1, le=1_000_000, strict=True)
-    levels: int = Field(3, ge=2, le=100, strict=True)
-    second_order: StrictBool = False
-
-    @model_validator(mode="after")
-    def _sobol_power_of_two(self) -> Design:
-        if self.sampler is Sampler.SOBOL and self.samples & (self.samples - 1):
-            raise ValueError(f"samples = {self.samples}: a Sobol design needs a power of 2")
-        return self
-
-
-class Discovery(Strict):
-    """A scenario-discovery question for PRIM: under which uncertainties does the
-    ``candidate`` lever setting cost the municipality less than the ``reference`` at no
-    lower coverage (paired by scenario, other levers, design point and replication)?"""
-
-    candidate: str = "coproduction"
-    reference: str = "municipal"
-    cost: str = "municipal_cost_eur"
-    benefit: str = "coverage"
-
-
-class ExperimentSpec(Strict):
-    """The schema of an experiment file (see the module docstring)."""
-
-    name: str = Field(description="Names the results directory, results/<name>: letters, "
-                                  "digits, '.', '_' and '-' only.")
-    description: str = ""
-    scenarios: list[str] = Field(min_length=1, description="Scenario files, relative to the "
-                                 "experiment file.")
-    levers: Levers = Levers()
-    uncertainties: dict[str, Range | list[Any]] = Field(default_factory=dict)
-    design: Design = Design()
-    replications: int = Field(10, ge=1, le=100_000, strict=True,
-                              description="Seeds per design point.")
-    years: int = Field(10, ge=1, le=200, strict=True, description="Horizon in years.")
-    seed: int = Field(0, ge=0, strict=True,
-                      description="Experiment seed; run seeds derive from it.")
-    common_random_numbers: SeedSharing = Field(
-        SeedSharing.LEVERS,
-        description="Which runs share their seed: 'levers' (runs that differ only in levers: "
-                    "paired comparisons), 'levers_and_uncertainties' (only the replication "
-                    "changes the seed: sensitivity designs see the parameter's effect, not a "
-                    "new random world), 'none'.")
-    outcomes: list[str] = Field(
-        default_factory=lambda: ["coverage", "municipal_cost_eur", "mandatory_cases",
-                                 "total_cost_eur", "carriers_surviving"],
-        description="Outcomes of interest for reports and sensitivity analysis (every "
-                    "outcome is stored anyway).")
-    discovery: list[Discovery] = Field(
-        default_factory=lambda: [Discovery()],
-        description="Scenario-discovery questions for the report ([[discovery]] tables).")
-
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, v: str) -> str:
-        if not _NAME.fullmatch(v) or v in (".", ".."):
-            raise ValueError(f"name = {v!r}: must be a plain name of letters, digits, '.', '_' "
-                             "and '-' (at most 100, no '/' or '..'): it names the results "
-                             "directory results/<name>, which must stay inside results/")
-        return v
 
 
 @dataclass(frozen=True)
@@ -260,14 +122,8 @@ class RunSpec:
                 "seed": self.seed, "years": self.years}
 
 
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_scalar)
 
 
-def _json_scalar(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _digest(obj: Any) -> str:
@@ -413,169 +269,6 @@ class Experiment:
                         out.append(RunSpec(key, sc, sc_file, coop, fin, dict(lev), dict(unc),
                                            dp, rep, seed, spec.years))
         return out
-
-
-def _flatten(raw: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b": [1, 2]}``; a table with a ``low`` or ``high``
-    key is a leaf (a range)."""
-    if not isinstance(raw, dict):
-        return {prefix: raw}
-    if prefix and ("low" in raw or "high" in raw):
-        return {prefix: raw}
-    out: dict[str, Any] = {}
-    for k, v in raw.items():
-        out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
-    return out
-
-
-def _current_value(scenario: Scenario, key: str) -> Any:
-    """The value of a dotted key in the scenario (its default where the file is silent),
-    or None when the key does not resolve to a value."""
-    cur: Any = scenario
-    for part in key.split("."):
-        if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        elif isinstance(cur, dict):
-            cur = cur.get(part)
-        elif cur is not None and part in getattr(type(cur), "model_fields", {}):
-            cur = getattr(cur, part)
-        else:
-            return None
-    return cur
-
-
-def _check_key(path: str, section: str, key: str, values: list[Any],
-               scenarios: list[Scenario]) -> None:
-    """Each value of a lever or uncertainty key must be a valid value of that key for
-    every scenario (type, bounds, an existing key). A rule between keys
-    (``share_low_hours + share_high_hours <= 1``) is left to the check of every design
-    point, where the other keys have the values the runs give them."""
-    for sc in scenarios:
-        for v in values:
-            try:
-                sc.with_overrides({key: v})
-            except ScenarioError as exc:
-                if f"'{key}'" not in str(exc):
-                    continue  # a rule between keys: decided per design point
-                detail = str(exc).replace(f"{sc.path}: ", "")
-                raise ExperimentError(
-                    f"{path}: '{section}.{key}' = {v!r} is not valid for scenario {sc.path}: "
-                    f"{detail}") from None
-
-
-def _short(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else repr(v)
-
-
-def _no_duplicates(path: Path, key: str, values: list[Any]) -> None:
-    """A list of lever or uncertainty values names each value once (a value twice runs
-    the same runs twice under one key: half of them would be lost)."""
-    seen: dict[str, int] = {}
-    for i, v in enumerate(values):
-        c = _canonical(v)
-        if c in seen:
-            raise ExperimentError(f"{path}: '{key}' lists {_short(v)} twice (items {seen[c]} "
-                                  f"and {i}): give each value once")
-        seen[c] = i
-
-
-def check_discovery(questions: list[Discovery], where: str, run_models: list[str] | None,
-                    has_uncertainties: bool) -> None:
-    """Each ``[[discovery]]`` question must be answerable: candidate and reference are
-    two different cooperation models the experiment runs (``run_models``; None: any
-    known model), cost and benefit are outcomes, and there is an uncertainty to
-    discover over. Otherwise PRIM would silently leave the question out.
-
-    Raises:
-        ExperimentError: the message names ``where``, the question and what is allowed.
-    """
-    for i, q in enumerate(questions):
-        key = f"discovery[{i}]"
-        for role in ("candidate", "reference"):
-            name = getattr(q, role)
-            if name not in COOPERATION_MODELS:
-                raise ExperimentError(f"{where}: '{key}.{role}' = {name!r}: unknown cooperation "
-                                      f"model; allowed: {', '.join(sorted(COOPERATION_MODELS))}")
-            if run_models is not None and name not in run_models:
-                raise ExperimentError(f"{where}: '{key}.{role}' = {name!r} is not run by the "
-                                      f"experiment; 'levers.cooperation' runs: "
-                                      f"{', '.join(run_models)}")
-        if q.candidate == q.reference:
-            raise ExperimentError(f"{where}: '{key}': candidate and reference are both "
-                                  f"{q.candidate!r}; compare two different models")
-        for role in ("cost", "benefit"):
-            name = getattr(q, role)
-            if not REGISTRY.is_known(name, EXPERIMENT_SCOPES):
-                raise ExperimentError(f"{where}: '{key}.{role}' = {name!r}: unknown outcome; "
-                                      f"allowed: {', '.join(known_outcomes())}")
-        if not has_uncertainties:
-            raise ExperimentError(f"{where}: '{key}': scenario discovery needs at least one "
-                                  "uncertainty ([uncertainties]) to find its ranges")
-
-
-def check_stored_discovery(results_dir: str | Path) -> None:
-    """Check the ``[[discovery]]`` questions stored in a results directory's
-    ``manifest.json`` (written by an older version, or edited) before a report is made.
-
-    Raises:
-        ExperimentError: a question is not a valid ``[[discovery]]`` table or names an
-            unknown model or outcome (the message names the manifest and the key).
-    """
-    manifest = Path(results_dir) / "manifest.json"
-    if not manifest.is_file():
-        return
-    try:
-        doc = json.loads(read_text(manifest, "results manifest", ExperimentError))
-    except json.JSONDecodeError as exc:
-        raise ExperimentError(f"{manifest}: not valid JSON: {exc}") from None
-    raw = doc.get("experiment", {}).get("discovery", []) if isinstance(doc, dict) else []
-    raw = [raw] if isinstance(raw, dict) else raw
-    try:
-        questions = [Discovery.model_validate(q) for q in raw]
-    except ValidationError as exc:
-        raise ExperimentError(format_validation_error(exc, str(manifest), Discovery,
-                                                      ("experiment", "discovery"))) from None
-    check_discovery(questions, str(manifest), None, True)
-
-
-#: Invalid design points listed in full in the message (the rest are counted).
-MAX_LISTED_POINTS = 10
-
-
-def _check_design_points(exp: Experiment) -> None:
-    """Build the scenario of every scenario x lever setting x design point (validation
-    only, no agent) with every cooperation and financing model it is run under, and
-    report all invalid points in one message, before the first run."""
-    _, points = exp.design()
-    settings = exp.lever_settings()
-    if points == [{}] and settings == [{}]:
-        return  # only the scenarios themselves, validated when they were loaded
-    failures: list[str] = []
-    total = 0
-    for sc, rel in zip(exp.scenarios, exp.scenario_files):
-        for lev in settings:
-            for dp, unc in enumerate(points):
-                total += 1
-                overrides = {**lev, **unc}
-                try:
-                    variant = sc.with_overrides(overrides)
-                    for coop in exp.cooperation_models(sc):
-                        variant.cooperation_params(coop)
-                    for fin in exp.financing_models(sc):
-                        validate_financing(variant, fin)
-                except ScenarioError as exc:
-                    detail = "; ".join(line.replace(f"{sc.path}: ", "")
-                                       for line in str(exc).splitlines())
-                    values = ", ".join(f"{k} = {_short(v)}" for k, v in overrides.items())
-                    failures.append(f"scenario {rel}, design point {dp} ({values}): {detail}")
-    if failures:
-        listed = [f"  {f}" for f in failures[:MAX_LISTED_POINTS]]
-        if len(failures) > MAX_LISTED_POINTS:
-            listed.append(f"  ... and {len(failures) - MAX_LISTED_POINTS} more")
-        raise ExperimentError(
-            f"{exp.path}: {len(failures)} of {total} design points are invalid (checked before "
-            "any run):\n" + "\n".join(listed) + "\nnarrow the ranges or lists so that every "
-            "combination is a valid scenario")
 
 
 def load_experiment(path: str | Path, *, replications: int | None = None,
@@ -740,3 +433,16 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
     exp = Experiment(spec, str(p), scenarios, files, frozenset(integer_keys))
     _check_design_points(exp)  # every combination, not only the ends of each range
     return exp
+
+
+# the public names of the experiment modules, importable from here
+from quartiersim.studies.experiment_checks import check_stored_discovery  # noqa: E402
+from quartiersim.studies.experiment_spec import (  # noqa: E402
+    Design,
+    Discovery,
+    Levers,
+)
+
+__all__ = ["Design", "Discovery", "Experiment", "ExperimentError", "ExperimentSpec", "Levers",
+           "Range", "RunSpec", "Sampler", "SeedSharing", "check_discovery",
+           "check_stored_discovery", "derive_seed", "known_outcomes", "load_experiment"]
