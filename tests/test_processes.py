@@ -198,7 +198,10 @@ def test_every_process_module_is_reached_from_step():
 
     package = ROOT / "src" / "quartiersim" / "sim" / "processes"
     source = inspect.getsource(QuarterModel.step) + inspect.getsource(QuarterModel.plan_year)
+    # initialization (ODD 5) runs before month 1: provide and spin-up, reached from __init__
+    source += inspect.getsource(QuarterModel.provide) + inspect.getsource(QuarterModel.spin_up)
     assert "self.plan_year()" in inspect.getsource(QuarterModel.step)
+    assert "self.spin_up(" in inspect.getsource(QuarterModel.__init__)
     for p in package.glob("*.py"):
         if p.name != "__init__.py":
             assert f"{p.stem}." in source, p.stem

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from quartiersim.config.domains import DOMAINS, CofinancingRoute, CostCategory, Domain, Payer
+from quartiersim.config.domains import (
+    DOMAINS,
+    CofinancingRoute,
+    CostCategory,
+    Domain,
+    Payer,
+)
 
 if TYPE_CHECKING:
     from quartiersim.config.schema import CarrierSpec

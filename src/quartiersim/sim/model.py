@@ -13,7 +13,6 @@ the Mesa interface onto those rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 from operator import attrgetter
 
 import numpy as np
@@ -22,8 +21,6 @@ from mesa import DataCollector, Model
 from quartiersim.config.domains import AccessClass
 from quartiersim.config.schema import Scenario, Shock
 from quartiersim.sim.agents import Carrier, Municipality, Resident, Volunteer
-from quartiersim.sim.cooperation import COOPERATION_MODELS, CooperationModel
-from quartiersim.sim.financing import FinancingModel
 from quartiersim.sim.ledger import Ledger
 from quartiersim.sim.population import TieCounter, adjacency, populate, to_networkx
 from quartiersim.sim.processes import (
@@ -32,6 +29,7 @@ from quartiersim.sim.processes import (
     carriers,
     cofinancing,
     demography,
+    initialization,
     matching,
     needs,
     payments,
@@ -47,10 +45,6 @@ from quartiersim.sim.state import CellTotals, MonthState, RunTotals
 
 __all__ = ["SERIES_KEYS", "QuarterModel"]
 
-
-def _stat(key: str, model: QuarterModel) -> float:
-    """DataCollector reporter (via functools.partial): one monthly statistic."""
-    return model.month_stats[key]
 
 
 def _view(path: str, doc: str) -> property:
@@ -144,7 +138,7 @@ class QuarterModel(Model):
         self.shocks: tuple[Shock, ...] = ()
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
-        self.datacollector = DataCollector(model_reporters={k: partial(_stat, k) for k in SERIES_KEYS})
+        self.datacollector = DataCollector(model_reporters=recording.reporters())
         if self.spin_up_months > 0:  # the status quo first, the same draws for every model
             su = scenario.spin_up
             self.provide(su.cooperation or scenario.default_cooperation, su.financing)
@@ -221,45 +215,12 @@ class QuarterModel(Model):
 
     # ------------------------------------------------------------------ initialization
     def provide(self, cooperation: str, financing: str) -> None:
-        """Organise provision by ``cooperation`` and ``financing`` (at the start, and at
-        the end of the spin-up): what a previous cooperation model set up is undone
-        (municipal staff, carriers' funded staff, premises and overhead), the new one is
-        set up. Funds and payments follow at :meth:`plan_year`."""
-        self.municipality.staff_fte[:] = 0.0
-        self.municipality.coordination_fte[:] = 0.0
-        for c in self.carriers_list:
-            c.funded_fte[:] = 0.0
-            c.funded_coordination_fte = 0.0
-            c.point = self.space.point(c.spec.point)
-            c.rent_eur_per_month, c.overhead_share = c.spec.rent_eur_per_month, c.spec.overhead_share
-        self.cooperation: CooperationModel = COOPERATION_MODELS[cooperation](
-            self, self.config.cooperation_params(cooperation))
-        self.cooperation.setup()
-        self.financing = FinancingModel(self, financing)
+        """Organise provision by ``cooperation`` and ``financing`` (:func:`initialization.provide`)."""
+        initialization.provide(self, cooperation, financing)
 
     def spin_up(self, months: int, keep_bookings: bool = False) -> None:
-        """Run ``months`` months before the horizon under the provision in place (the
-        status quo), at start-year prices, without shocks, population trend or budget
-        closes, so that the need stock, running cases and volunteers reach their
-        steady state (docs/ODD.md, 5 "Initialization"). Then the horizon starts: the
-        step counter, ledger, run totals, series and budget history begin anew."""
-        self.spinning_up = True
-        self.plan_year()
-        self.run_months(months)
-        self.spinning_up = False
-        self.steps = 0  # the horizon's month 1 is the next step (Mesa's time runs on)
-        self.ledger = Ledger(self.years + 1, keep_entries=keep_bookings)
-        self.totals = RunTotals.empty()
-        self.municipality.reset()
-        for c in self.carriers_list:  # carriers' accounts count the horizon only
-            c.received_eur = c.spent_eur = c.rent_paid_eur = c.overhead_paid_eur = 0.0
-            c.reserve_start_eur = c.reserve_eur
-        a, n_cells = self.residents, self.space.n_cells
-        self.cell_residents_start = np.bincount(a.home_cell[a.alive], minlength=n_cells)
-        if self.cells is not None:
-            self.cells = CellTotals.empty(n_cells)
-        self.month_stats = dict.fromkeys(SERIES_KEYS, 0.0)
-        self.datacollector = DataCollector(model_reporters={k: partial(_stat, k) for k in SERIES_KEYS})
+        """Run ``months`` under the status quo before the horizon (:func:`initialization.spin_up`)."""
+        initialization.spin_up(self, months, keep_bookings)
 
     # ------------------------------------------------------------------ queries
     def open_carriers(self) -> list[Carrier]:

@@ -3,7 +3,12 @@ the protocol in :mod:`quartiersim.sim.cooperation.base`, the parameters in
 :mod:`quartiersim.config.cooperation`)."""
 
 from quartiersim.config.cooperation import COOPERATION_PARAMS
-from quartiersim.sim.cooperation.base import COOPERATION_MODELS, CooperationModel, Payment, register
+from quartiersim.sim.cooperation.base import (
+    COOPERATION_MODELS,
+    CooperationModel,
+    Payment,
+    register,
+)
 from quartiersim.sim.cooperation.contracting import Contracting
 from quartiersim.sim.cooperation.coproduction import Coproduction
 from quartiersim.sim.cooperation.innovation_lab import InnovationLab

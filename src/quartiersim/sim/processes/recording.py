@@ -3,6 +3,7 @@ after matching, and the month's statistics for the DataCollector (``SERIES_KEYS`
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -86,3 +87,13 @@ def record_month(model: QuarterModel) -> None:
     s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
     # aware is cleared for vacant slots, so this is the share over residents
     s["awareness"] = np.count_nonzero(a.aware) / (n_alive * N_DOMAINS) if n_alive else 0.0
+
+
+def month_stat(key: str, model: QuarterModel) -> float:
+    """DataCollector reporter (via functools.partial): one monthly statistic."""
+    return model.month_stats[key]
+
+
+def reporters() -> dict[str, partial]:
+    """The DataCollector's model reporters: one per series key (``SERIES_KEYS``)."""
+    return {k: partial(month_stat, k) for k in SERIES_KEYS}
