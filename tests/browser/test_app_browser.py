@@ -11,6 +11,20 @@ import re
 
 import pytest
 
+
+def map_screenshot(locator, attempts: int = 20) -> bytes:
+    """A screenshot of the map canvas; the canvas is redrawn (replaced in the DOM) while the
+    page updates, so a screenshot of a replaced element is taken again of the new one."""
+    from playwright.sync_api import Error
+
+    for _ in range(attempts - 1):
+        try:
+            return locator.screenshot()
+        except Error as exc:
+            if "not attached" not in str(exc) and "not stable" not in str(exc):
+                raise
+    return locator.screenshot()
+
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 30_000
@@ -74,12 +88,12 @@ def test_change_levers_reset_step_redraws(app_url, page):
     # only the two levers changed: no slider snapped its value on the way
     variant = panel.get_by_text(re.compile("Variant changes")).inner_text()
     assert variant.count(" = ") == 1, variant
-    before = game_map.screenshot()
+    before = map_screenshot(game_map)
     page.get_by_role("button", name="Step", exact=True).click()
     page.get_by_text("Time: 1.0").wait_for()
     # the map's title names the month: wait until the canvas differs from before the step
     for _ in range(50):
-        if game_map.screenshot() != before:
+        if map_screenshot(game_map) != before:
             break
         page.wait_for_timeout(100)
     else:
