@@ -26,11 +26,16 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
   and overload were recalibrated (initial awareness 0.7, spread 0.03 per aware tie,
   overload multiplier 1.5) so that awareness stays level and money can raise coverage.
   Coverage rises, mandatory cases fall; v1 was retired.
-- v4 (current): a deliberate model change (issue 10, part B): runs start after a 48-month
+- v4: a deliberate model change (issue 10, part B): runs start after a 48-month
   spin-up under the status quo (``[spin_up]``), newcomers keep the start's composition,
   all quarter prices follow the expense index, and the consolidation rule cuts the
   voluntary line in proportion to the gap and restores it from surpluses. Year 1 now has
   running mandatory cases; the 3-year need stock is that of the settled quarter.
+- v5 (current): new outcomes only (issue 11: need episodes -- ``reach``,
+  ``time_to_service_months``, ``escalation_rate``, ``episodes_resolved_share``,
+  ``need_episodes``, by domain and group --, mandatory cases per 1,000 by domain,
+  ``volunteer_share_14_plus``). No random draw or process changed: every key of v4 was
+  reproduced exactly before the file was regenerated.
 """
 
 from __future__ import annotations

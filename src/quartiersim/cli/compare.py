@@ -22,7 +22,7 @@ def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]
     """The :func:`~quartiersim.studies.runner.compare` table as results (model -> outcome
     -> mean and 95 % interval) and the registry's outcomes it holds, in table order."""
     names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
-    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH), among=names)
+    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH, Scope.COMPARISON), among=names)
     outcomes = [o for o in found if o.name in set(names)]
     records: list[dict[str, Any]] = table.to_dict(orient="records")
     return {r["model"]: tables.estimates(r, [o.name for o in outcomes]) for r in records}, outcomes

@@ -52,7 +52,9 @@ DISTANCE_BANDS_M: tuple[float, ...] = (250, 500, 1000)
 
 
 def _share(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else 1.0
+    """``num / den``; NaN (JSON null) where ``den`` is 0: a share of nothing is undefined,
+    not 1 (no need is not full coverage)."""
+    return float(num / den) if den > 0 else math.nan
 
 
 class FinishedRun:
@@ -127,8 +129,7 @@ def unmet_need_hours(run: FinishedRun) -> float:
 
 def coverage_final_year(run: FinishedRun) -> float:
     last = run.series.iloc[-12:]
-    need = float(last["need_hours"].sum())
-    return float(last["served_hours"].sum()) / need if need > 0 else 1.0
+    return _share(float(last["served_hours"].sum()), float(last["need_hours"].sum()))
 
 
 def _band_edges(part: str) -> tuple[float, float]:
@@ -155,7 +156,7 @@ def coverage_in_distance_band(run: FinishedRun, part: str) -> float:
 def coverage_by_distance_band(model: QuarterModel, bands_m: tuple[float, ...] = DISTANCE_BANDS_M
                               ) -> dict[str, float]:
     """Last month's coverage by walking distance from home to the nearest service point:
-    ``{"0-250m": share, ..., "1000-infm": share}`` (1.0 where nobody in a band had a need;
+    ``{"0-250m": share, ..., "1000-infm": share}`` (NaN where nobody in a band had a need;
     empty without service points)."""
     if len(model.space.points) == 0:
         return {}
@@ -172,6 +173,44 @@ def coverage_after_grant(run: FinishedRun) -> float | None:
     return float(after["served_hours"].sum()) / need_after if need_after > 0 else None
 
 
+# ------------------------------------------------------------------------- need episodes
+def _episode_counts(run: FinishedRun, part: str | None = None) -> dict[str, float]:
+    """The episode counters (:class:`~quartiersim.sim.state.EpisodeTotals`) overall, of one
+    domain or of one group (``part``)."""
+    ep = run.model.totals.episodes
+    if part is None:
+        return {k: float(v.sum()) for k, v in ep.by_domain.items()}
+    if part in {d.value for d in DOMAINS}:
+        k = DOMAINS.index(Domain(part))
+        return {name: float(v[k]) for name, v in ep.by_domain.items()}
+    g = list(Group).index(Group(part))
+    return {name: float(v[g]) for name, v in ep.by_group.items()}
+
+
+def reach(run: FinishedRun, part: str | None = None) -> float:
+    c = _episode_counts(run, part)
+    return _share(c["reached"], c["reached"] + c["not_reached"])
+
+
+def time_to_service_months(run: FinishedRun, part: str | None = None) -> float:
+    c = _episode_counts(run, part)
+    return _share(c["wait_months"], c["served"])
+
+
+def escalation_rate(run: FinishedRun, part: str | None = None) -> float:
+    c = _episode_counts(run, part)
+    return _share(c["escalated"], c["begun"])
+
+
+def episodes_resolved_share(run: FinishedRun) -> float:
+    c = _episode_counts(run)
+    return _share(c["resolved"], c["begun"])
+
+
+def need_episodes(run: FinishedRun) -> int:
+    return int(_episode_counts(run)["begun"])
+
+
 # ------------------------------------------------------------------------- cases
 def mandatory_cases(run: FinishedRun) -> int:
     return int(run.model.new_cases.sum())
@@ -180,6 +219,18 @@ def mandatory_cases(run: FinishedRun) -> int:
 def mandatory_cases_per_1000_residents_year(run: FinishedRun) -> float:
     y, r = run.years, run.mean_residents
     return mandatory_cases(run) / r * 1000.0 / y if y and r else 0.0
+
+
+def mandatory_cases_per_1000_of_domain(run: FinishedRun, part: str) -> float:
+    y, r = run.years, run.mean_residents
+    k = DOMAINS.index(Domain(part))
+    return float(run.model.new_cases[k]) / r * 1000.0 / y if y and r else 0.0
+
+
+def volunteer_share_14_plus(run: FinishedRun) -> float:
+    a, min_age = run.model.residents, run.model.config.volunteering.min_age
+    eligible = int(np.count_nonzero(a.alive & (a.age >= min_age)))
+    return _share(len(run.model.volunteer_of_slot), eligible)
 
 
 # ------------------------------------------------------------------------- cost
@@ -287,6 +338,7 @@ DISTANCE_PARTS = tuple(
 
 # ------------------------------------------------------------------------- the registry
 _C, _K, _M, _S = OutcomeGroup.COVERAGE, OutcomeGroup.CASES, OutcomeGroup.COST, OutcomeGroup.SUSTAINABILITY
+_E = OutcomeGroup.EPISODES
 _V, _Q, _B = OutcomeGroup.VOLUNTEERS, OutcomeGroup.QUARTER, OutcomeGroup.BUDGET
 _HI, _LO = Better.HIGHER, Better.LOWER
 T, ST, W, R, MAP, H = View.TABLE, View.STRESS, View.WHATIF, View.REPORT, View.COVERAGE_MAP, View.HEADLINE
@@ -301,11 +353,14 @@ def _views(*views: View) -> frozenset[View]:
 REGISTRY = Registry([
     Outcome("coverage", "Demand coverage (served / needed hours)", Kind.SHARE,
             "share of need-hours", _C, coverage, series="coverage",
-            views=_views(T, ST, W, R, MAP, H), short="Coverage (share)", better=_HI,
+            views=_views(T, ST, W, R, MAP), short="Coverage (share)", better=_HI,
             label_de="Bedarfsdeckung (gedeckte / benötigte Stunden)",
-            description="served / needed need-hours over the run (1.0 where nothing was "
-                        "needed); a resident in a mandatory case keeps the need in the "
-                        "denominator, unmet by the offers"),
+            description="served / needed need-hours, summed over the months of the run: a "
+                        "ratio of stocks, not of episodes (a need that is served resolves "
+                        "sooner and leaves the stock, so an effective offer lowers the "
+                        "denominator and the coverage of what is left); a resident in a "
+                        "mandatory case keeps the need in the denominator, unmet by the "
+                        "offers; NaN (JSON null) where nothing was needed"),
     Outcome("coverage_{part}", "Coverage, {part}", Kind.SHARE, "share of need-hours", _C,
             coverage_of_domain, series="coverage_{part}", views=_views(T), parent="coverage",
             row_label="{part}", better=_HI, label_de="Bedarfsdeckung, {part}",
@@ -322,6 +377,55 @@ REGISTRY = Registry([
     Outcome("unmet_need_hours", "Unmet need (h over the run)", Kind.HOURS,
             "need-hours over the run", _C, unmet_need_hours, series="unmet_need_hours",
             views=_views(T), better=_LO, label_de="Ungedeckter Bedarf (Stunden im Zeitraum)"),
+    Outcome("reach", "Reach: need episodes served within 3 months", Kind.SHARE,
+            "share of need episodes", _E, reach, views=_views(T, W, R, H),
+            short="Reach (share served within 3 months)", better=_HI,
+            label_de="Erreichte Bedarfe (innerhalb von 3 Monaten versorgt)",
+            description="need episodes begun in the horizon that received any service in "
+                        "the onset month or the two after it / those whose 3-month window "
+                        "was observed (censored: the resident left or the run ended first); "
+                        "NaN without such episodes"),
+    Outcome("reach_{part}", "Reach, {part}", Kind.SHARE, "share of need episodes", _E, reach,
+            views=_views(T), parent="reach", row_label="{part}", better=_HI,
+            label_de="Erreichte Bedarfe, {part}", description="reach of one need domain",
+            parts=DOMAIN_PARTS),
+    Outcome("reach_{part}", "Reach, {part}", Kind.SHARE, "share of need episodes", _E, reach,
+            views=_views(T, W), parent="reach", row_label="{part}", better=_HI,
+            label_de="Erreichte Bedarfe, {part}",
+            description="reach of the need episodes of one resident group (the group when "
+                        "reach was decided)", parts=GROUP_PARTS),
+    Outcome("time_to_service_months", "Months from onset to first service", Kind.MONTHS,
+            "months", _E, time_to_service_months, views=_views(T, W, R), better=_LO,
+            short="Months to first service",
+            label_de="Monate bis zur ersten Hilfe",
+            description="mean months from a need's onset to its first service (0 = served in "
+                        "the onset month), over the episodes begun in the horizon that were "
+                        "served in it; NaN without any"),
+    Outcome("escalation_rate", "Escalation rate: need episodes ending in a mandatory case",
+            Kind.SHARE, "share of need episodes", _E, escalation_rate, views=_views(T, W, R, H),
+            short="Escalation rate (share of need episodes)", better=_LO,
+            label_de="Eskalationsrate (Bedarfe, die in einem Pflichtfall enden)",
+            description="need episodes begun in the horizon that ended in a mandatory case "
+                        "within it / need episodes begun in the horizon; NaN without any"),
+    Outcome("escalation_rate_{part}", "Escalation rate, {part}", Kind.SHARE,
+            "share of need episodes", _E, escalation_rate, views=_views(T), parent="escalation_rate",
+            row_label="{part}", better=_LO, label_de="Eskalationsrate, {part}",
+            description="escalation rate of one need domain", parts=DOMAIN_PARTS),
+    Outcome("escalation_rate_{part}", "Escalation rate, {part}", Kind.SHARE,
+            "share of need episodes", _E, escalation_rate, views=_views(T, W),
+            parent="escalation_rate", row_label="{part}", better=_LO,
+            label_de="Eskalationsrate, {part}",
+            description="escalation rate of the need episodes of one resident group (the "
+                        "group when the episode ended)", parts=GROUP_PARTS),
+    Outcome("episodes_resolved_share", "Need episodes resolved", Kind.SHARE,
+            "share of need episodes", _E, episodes_resolved_share, views=_views(T, R),
+            better=_HI, label_de="Gelöste Bedarfe (Anteil)",
+            description="need episodes begun in the horizon that were resolved within it / "
+                        "need episodes begun in the horizon (the rest escalated, left the "
+                        "quarter with the resident or were still open at the end)"),
+    Outcome("need_episodes", "Need episodes begun", Kind.COUNT, "episodes over the run", _E,
+            need_episodes, views=_views(T), label_de="Begonnene Bedarfe",
+            description="needs that arose in the horizon (one resident, one domain)"),
     Outcome("mandatory_cases", "Mandatory cases started", Kind.COUNT, "cases over the run", _K,
             mandatory_cases, series="new_mandatory_cases", views=_views(T, ST, W, R),
             better=_LO, label_de="Begonnene Pflichtleistungsfälle",
@@ -333,6 +437,20 @@ REGISTRY = Registry([
             short="Mandatory cases per 1,000 residents and year", better=_LO,
             label_de="Pflichtleistungsfälle je 1.000 Einwohner:innen und Jahr",
             description="mandatory cases started / mean residents x 1,000 / years"),
+    Outcome("mandatory_cases_per_1000_residents_year_{part}",
+            "Mandatory cases per 1,000 residents and year, {part}", Kind.RATE,
+            "cases per 1,000 residents and year", _K, mandatory_cases_per_1000_of_domain,
+            parent="mandatory_cases_per_1000_residents_year", row_label="{part}", better=_LO,
+            label_de="Pflichtleistungsfälle je 1.000 Einwohner:innen und Jahr, {part}",
+            description="mandatory cases started in one domain / mean residents x 1,000 / "
+                        "years", parts=DOMAIN_PARTS),
+    Outcome("mandatory_cases_avoided", "Mandatory cases avoided against the reference model",
+            Kind.COUNT, "cases over the run", _K, scope=Scope.COMPARISON,
+            views=_views(T, W, R), parent="mandatory_cases", row_label="avoided against the reference",
+            better=_HI, label_de="Vermiedene Pflichtleistungsfälle gegenüber dem Referenzmodell",
+            description="mandatory cases of the scenario's reference model (default_cooperation; "
+                        "in a what-if: the baseline) minus this model's, seed by seed (common "
+                        "random numbers); computed by compare and whatif"),
     Outcome("municipal_cost_eur", "Municipal cost (EUR over the run)", Kind.EUR,
             "EUR over the run", _M, municipal_cost, series="municipal_cost_eur",
             views=_views(T, ST, W, R), better=_LO, label_de="Kommunale Kosten (EUR im Zeitraum)",
@@ -351,7 +469,7 @@ REGISTRY = Registry([
             label_de="Kommunale Kosten je Einwohner:in und Jahr (EUR)",
             description="municipal cost / mean residents / years"),
     Outcome("cost_per_covered_hour_eur", "Voluntary cost per covered hour (EUR)", Kind.EUR,
-            "EUR per served need-hour", _M, cost_per_covered_hour, views=_views(T, H),
+            "EUR per served need-hour", _M, cost_per_covered_hour, views=_views(T),
             short="Voluntary cost per covered hour (EUR)", better=_LO,
             label_de="Kosten freiwilliger Leistungen je gedeckter Stunde (EUR)",
             description="voluntary spending of all payers / served hours (None, JSON null, "
@@ -373,6 +491,11 @@ REGISTRY = Registry([
             "quits per volunteer-year", _V, volunteer_attrition, views=_views(T), better=_LO,
             label_de="Ausstieg Ehrenamtlicher (Anteil je Jahr)",
             description="volunteers who quit per volunteer-year (share per year)"),
+    Outcome("volunteer_share_14_plus", "Volunteers among residents 14+ at end", Kind.SHARE,
+            "share of residents volunteering.min_age+", _V, volunteer_share_14_plus,
+            better=_HI, label_de="Anteil Ehrenamtlicher an den Einwohner:innen ab 14",
+            description="volunteers at the end / living residents of at least "
+                        "volunteering.min_age (14) at the end"),
     Outcome("carriers_surviving", "Carriers open at end", Kind.COUNT, "carriers", _Q,
             carriers_surviving, series="carriers_open", views=_views(T, R), better=_HI,
             label_de="Am Ende tätige Träger"),
