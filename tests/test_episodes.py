@@ -14,7 +14,6 @@ from quartiersim.cli import main
 from quartiersim.config.domains import DOMAINS, Domain
 from quartiersim.sim import episodes, outcomes
 from quartiersim.sim.model import QuarterModel
-from quartiersim.sim.processes import demography
 from quartiersim.sim.state import RunTotals
 
 K = DOMAINS.index(Domain.COUNSELLING)

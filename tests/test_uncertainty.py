@@ -271,3 +271,45 @@ def test_whatif_under_uncertainty_for_the_app():
     row = table.set_index("outcome").loc["reach"]
     assert row["draws"] == 2 and 0.0 <= row["p_variant_better"] <= 1.0
     assert row["regret_variant_mean"] >= 0 and not math.isnan(row["difference_mean"])
+
+
+# --------------------------------------------------------------------------- batch
+def _posterior_experiment(tmp_path, design: str, uncertainties: str = "",
+                          posterior: bool = True):
+    from conftest import ROOT
+
+    quarter = (ROOT / "tests" / "data" / "tiny-quarter.toml").read_text()
+    if posterior:
+        pd.DataFrame({"access.decay_length_m": [400.0, 800.0],
+                      "weight": [0.25, 0.75]}).to_parquet(tmp_path / "post.parquet")
+        quarter += '\n[uncertainty]\nposterior = "post.parquet"\n'
+    (tmp_path / "tiny-quarter.toml").write_text(quarter)
+    exp = tmp_path / "exp.toml"
+    exp.write_text(f'name = "p"\nscenarios = ["tiny-quarter.toml"]\nreplications = 1\n'
+                   f'years = 1\nseed = 5\n\n{uncertainties}\n[design]\n{design}\n')
+    return exp
+
+
+def test_batch_draws_design_points_from_the_posterior(tmp_path):
+    from quartiersim.studies.experiment import load_experiment
+
+    exp = load_experiment(_posterior_experiment(tmp_path, 'sampler = "posterior"\nsamples = 40\n'))
+    x, points = exp.design()
+    assert len(points) == 40 and exp.uncertainty_keys == ["access.decay_length_m"]
+    values = [pt["access.decay_length_m"] for pt in points]
+    assert set(values) <= {400.0, 800.0} and 20 <= values.count(800.0) <= 38  # by weight
+    assert len(exp.runs()) == 40
+
+
+@pytest.mark.parametrize(("design", "uncertainties", "posterior", "message"), [
+    ('sampler = "posterior"', '[uncertainties]\n"access.trust_carrier" = { low = 0.5, high = 1.0 }\n',
+     True, r"'design.sampler' = 'posterior': leave \[uncertainties\] out"),
+    ('sampler = "posterior"', "", False, r"'design.sampler' = 'posterior': .*no posterior: set "
+                                         r"'uncertainty.posterior'"),
+])
+def test_batch_posterior_design_errors(design, uncertainties, posterior, message, tmp_path):
+    from quartiersim.studies.experiment import load_experiment
+    from quartiersim.studies.experiment_spec import ExperimentError
+
+    with pytest.raises(ExperimentError, match=message):
+        load_experiment(_posterior_experiment(tmp_path, design, uncertainties, posterior))

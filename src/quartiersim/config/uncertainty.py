@@ -131,8 +131,13 @@ def is_integer_key(scenario: Scenario, key: str) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_values(scenario: Scenario, where: str, key: str, values: list[Any]) -> None:
-    """Each value must be a valid value of ``key`` (an existing numeric key, in bounds)."""
+def check_values(scenario: Scenario, where: str, key: str, values: list[Any]) -> None:
+    """Each of ``values`` must be a valid value of ``key`` (an existing numeric key, in
+    bounds); ``where`` names the place in messages.
+
+    Raises:
+        ScenarioError: naming the file, ``where``, the key and the value.
+    """
     v = current_value(scenario, key)
     if isinstance(v, bool) or (v is not None and not isinstance(v, (int, float))):
         raise ScenarioError(f"{scenario.path}: {where}: '{key}' is not a number "
@@ -199,7 +204,7 @@ def read_posterior(scenario: Scenario) -> pd.DataFrame:
     for col in params:
         lo, hi = df[col].min(), df[col].max()
         ends = [int(x) if is_integer_key(scenario, col) else float(x) for x in (lo, hi)]
-        _check_values(scenario, f"{where} ({path}) column", col, ends)
+        check_values(scenario, f"{where} ({path}) column", col, ends)
     if WEIGHT_COLUMN in df.columns:
         w = df[WEIGHT_COLUMN].to_numpy(dtype=float)
         if (w < 0).any() or w.sum() <= 0:
@@ -226,10 +231,10 @@ def check_uncertainty(scenario: Scenario) -> None:
                                 "uncertainty section cannot be uncertain itself")
         ends = [int(round(r.low)), int(round(r.high))] if is_integer_key(scenario, key) \
             else [float(r.low), float(r.high)]
-        _check_values(scenario, "'uncertainty.ranges'", key, ends)
+        check_values(scenario, "'uncertainty.ranges'", key, ends)
     if unc.posterior is not None:
         read_posterior(scenario)
 
 
-__all__ = ["WEIGHT_COLUMN", "UncertainRange", "Uncertainty", "check_uncertainty",
+__all__ = ["WEIGHT_COLUMN", "UncertainRange", "Uncertainty", "check_uncertainty", "check_values",
            "current_value", "fixed", "is_integer_key", "posterior_path", "read_posterior"]

@@ -36,7 +36,12 @@ import pandas as pd
 
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.schema import Scenario
-from quartiersim.config.uncertainty import WEIGHT_COLUMN, fixed, is_integer_key, read_posterior
+from quartiersim.config.uncertainty import (
+    WEIGHT_COLUMN,
+    fixed,
+    is_integer_key,
+    read_posterior,
+)
 from quartiersim.errors import QuartiersimError, ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
