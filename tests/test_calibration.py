@@ -178,3 +178,17 @@ def test_distance_of_a_value_and_of_a_band():
     assert math.isinf(band.distance(math.nan))
     value = Target(name="v", outcome="coverage", value=0.3, sd=0.05, source="s")
     assert value.distance(0.4) == pytest.approx(2.0)
+
+
+def test_the_stop_share_is_the_surveys_measure_of_the_quit_rate(tiny_raw, write_scenario):
+    """Surveys give the share of volunteers who stop within a year; the run counts quits
+    per volunteer-year (a rate). 35 % a year is a rate of -ln(0.65) = 0.43."""
+    tiny_raw["population"]["residents"] = 300
+    tiny_raw["volunteering"].update(rate=0.3, attrition_per_year_uncoordinated=0.35,
+                                    attrition_per_year_coordinated=0.35)
+    s = qs.run(write_scenario(tiny_raw), years=3, seed=1).summary
+    assert s["volunteer_stop_share_per_year"] == pytest.approx(
+        1 - math.exp(-s["volunteer_attrition"]))
+    # at a constant 35 % a year (no coordination, no overload without offers):
+    assert s["volunteer_stop_share_per_year"] == pytest.approx(0.35, abs=0.06)
+    assert s["volunteer_attrition"] == pytest.approx(-math.log(0.65), abs=0.08)

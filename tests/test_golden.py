@@ -34,8 +34,9 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
 - v5 (current): new outcomes only (issue 11: need episodes -- ``reach``,
   ``time_to_service_months``, ``escalation_rate``, ``episodes_resolved_share``,
   ``need_episodes``, by domain and group --, mandatory cases per 1,000 by domain,
-  ``volunteer_share_14_plus``). No random draw or process changed: every key of v4 was
-  reproduced exactly before the file was regenerated.
+  ``volunteer_share_14_plus``, ``volunteer_stop_share_per_year``). No random draw or
+  process changed: every key of v4 was reproduced exactly before the file was
+  regenerated.
 """
 
 from __future__ import annotations

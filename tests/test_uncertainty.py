@@ -313,3 +313,17 @@ def test_batch_posterior_design_errors(design, uncertainties, posterior, message
 
     with pytest.raises(ExperimentError, match=message):
         load_experiment(_posterior_experiment(tmp_path, design, uncertainties, posterior))
+
+
+def test_posterior_draws_add_the_declared_ranges_of_the_rest(tmp_path, tiny_raw, write_scenario):
+    pd.DataFrame({"access.decay_length_m": [300.0, 700.0]}).to_parquet(tmp_path / "post.parquet")
+    path = write_scenario(tiny_raw)
+    path.write_text(path.read_text() + '\n[uncertainty]\nposterior = "post.parquet"\n'
+                    '[uncertainty.ranges]\n"access.trust_municipal_office" = '
+                    '{ low = 0.4, high = 0.8 }\n"access.decay_length_m" = '
+                    '{ low = 100.0, high = 200.0 }\n')
+    d = unc.draw_parameters(qs.load_scenario(path), "posterior", 30, seed=2)
+    assert list(d.columns) == ["access.decay_length_m", "access.trust_municipal_office"]
+    assert set(d["access.decay_length_m"]) <= {300.0, 700.0}  # the posterior wins
+    assert d["access.trust_municipal_office"].between(0.4, 0.8).all()
+    assert d["access.trust_municipal_office"].nunique() == 30

@@ -77,12 +77,20 @@ def check_installed() -> None:
 class Simulator:
     """One ABC simulation: the scenario's status quo with drawn parameters, a fresh seed
     from numpy's global generator (pyabc seeds it in each worker), the targets' outcomes
-    as the summary statistics. Picklable, for worker processes and Dask."""
+    as the summary statistics. Picklable, for worker processes and Dask.
+
+    After ``deadline`` a simulation returns missing values at once: it is rejected, the
+    generation under way reaches pyabc's evaluation limit (population size / minimum
+    acceptance rate) within seconds and is dropped, and the last complete generation is
+    the posterior. So the wall-clock budget holds even when a generation would take long."""
 
     scenario: Scenario
     spec: TargetsFile
+    deadline: float = math.inf  # time.time() after which a simulation is not run
 
     def __call__(self, params: dict[str, Any]) -> dict[str, float]:
+        if time.time() > self.deadline:  # out of time: rejected at once, the generation
+            return {t.name: math.nan for t in self.spec.targets}  # ends unfinished
         values = parameter_values(self.spec, self.scenario, params)
         seed = int(np.random.randint(0, 2**31 - 1))
         try:
@@ -168,6 +176,7 @@ class CalibrationResult:
             ``acceptance``.
         simulations, seconds: model runs and wall-clock time of ABC-SMC.
         files: the files written (when an output directory was given).
+        note: how ABC-SMC ended when it was not by its stopping rules.
     """
 
     posterior: pd.DataFrame
@@ -178,6 +187,7 @@ class CalibrationResult:
     seconds: float
     spec: TargetsFile
     files: list[Path] = field(default_factory=list)
+    note: str = ""
 
 
 def _sampler(workers: int, scheduler: str | None) -> Any:
@@ -191,8 +201,8 @@ def _sampler(workers: int, scheduler: str | None) -> Any:
                                    "'.[dask]'") from None
         return pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
     if workers <= 1:
-        return pyabc.sampler.SingleCoreSampler()
-    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+        return pyabc.sampler.SingleCoreSampler(check_max_eval=True)
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers, check_max_eval=True)
 
 
 def _quiet_pyabc() -> None:
@@ -274,7 +284,8 @@ def calibrate(scenario: Scenario | str | Path, targets: str | Path | None = None
     # the first generation accepts every prior draw whose run did not fail: no separate
     # calibration sample of the threshold (it would cost a generation's runs)
     eps = pyabc.QuantileEpsilon(initial_epsilon=FAILED_DISTANCE / 2, alpha=0.5)
-    abc = pyabc.ABCSMC(Simulator(sc, spec), _prior(spec), Distance(spec),
+    deadline = time.time() + 60.0 * spec.abc.max_minutes
+    abc = pyabc.ABCSMC(Simulator(sc, spec, deadline), _prior(spec), Distance(spec),
                        population_size=spec.abc.population_size, eps=eps,
                        sampler=_sampler(workers, scheduler))
     abc.new(db, {t.name: _observed(t) for t in spec.targets})
@@ -283,12 +294,19 @@ def calibrate(scenario: Scenario | str | Path, targets: str | Path | None = None
                                daemon=True)
     watcher.start()
     t0 = time.monotonic()
+    note = ""
     try:
         history = abc.run(minimum_epsilon=spec.abc.minimum_epsilon,
                           max_nr_populations=spec.abc.generations,
                           min_acceptance_rate=spec.abc.min_acceptance_rate,
                           max_walltime=timedelta(minutes=spec.abc.max_minutes),
                           max_total_nr_simulations=spec.abc.max_simulations)
+    except AssertionError as exc:  # pyabc: a generation's weights did not normalise
+        history = abc.history
+        note = (f"generation {history.max_t + 1} was dropped ({exc}); the posterior is "
+                f"generation {history.max_t}")
+        if history.max_t < 0:
+            raise CalibrationError(f"ABC-SMC failed in its first generation: {exc}") from None
     finally:
         stop.set()
         watcher.join()
@@ -302,7 +320,8 @@ def calibrate(scenario: Scenario | str | Path, targets: str | Path | None = None
     result = CalibrationResult(posterior, parameter_table(spec, posterior),
                                check_fit(sc, spec, posterior, workers=workers,
                                          progress=progress),
-                               pops, int(history.total_nr_simulations), seconds, spec)
+                               pops, int(history.total_nr_simulations), seconds, spec,
+                               note=note)
     if out_path is not None:
         from quartiersim.studies.calibration_report import write_outputs
 

@@ -149,12 +149,15 @@ class Abc(Strict):
     generations: int = Field(8, ge=1, le=100, strict=True,
                              description="Most generations (populations).")
     max_minutes: float = Field(17.0, gt=0, le=10_000,
-                               description="Stop after this wall-clock time (the generation "
-                                           "under way is finished).")
+                               description="Stop after this wall-clock time: the generation "
+                                           "under way is dropped, the last complete one is "
+                                           "the posterior.")
     max_simulations: int = Field(4000, ge=1, le=10_000_000, strict=True,
                                  description="Stop after this many model runs in all.")
-    min_acceptance_rate: float = Field(0.02, ge=0, le=1,
-                                       description="Stop when a generation accepts fewer.")
+    min_acceptance_rate: float = Field(0.02, gt=0, le=1,
+                                       description="Stop when a generation would accept fewer "
+                                                   "(it is dropped after population size / "
+                                                   "this rate runs).")
     minimum_epsilon: float = Field(0.0, ge=0,
                                    description="Stop when the threshold reaches this distance.")
     check_draws: int = Field(20, ge=1, le=10_000, strict=True,

@@ -104,8 +104,10 @@ def draw_parameters(scenario: Scenario, source: str, draws: int, seed: int = 0) 
 
     Args:
         source: ``"posterior"``: rows of the calibrated posterior, drawn with replacement
-            by their weights; ``"ranges"``: a Latin hypercube over the declared ranges
-            (scipy.stats.qmc), uniform in each, whole numbers for integer keys.
+            by their weights, and the declared ranges of the uncertain parameters the
+            posterior lacks (a Latin hypercube); ``"ranges"``: a Latin hypercube over the
+            declared ranges (scipy.stats.qmc), uniform in each; whole numbers for integer
+            keys.
         seed: seed of the draws (the same seed, the same parameter sets).
 
     Raises:
@@ -120,18 +122,16 @@ def draw_parameters(scenario: Scenario, source: str, draws: int, seed: int = 0) 
         params = [c for c in post.columns if c != WEIGHT_COLUMN]
         idx = rng.choice(len(post), size=n, replace=True, p=post[WEIGHT_COLUMN].to_numpy())
         table = post.iloc[idx][params].reset_index(drop=True)
+        rest = {k: r for k, r in scenario.uncertainty.ranges.items() if k not in params}
+        if rest:  # uncertain parameters the calibration did not fit: their declared ranges
+            table = pd.concat([table, _latin_hypercube(rest, n, rng)], axis=1)
     elif source == "ranges":
         ranges = scenario.uncertainty.ranges
         if not ranges:
             raise ScenarioError(f"{scenario.path}: no uncertain parameters: declare them as "
                                 "[uncertainty.ranges] \"<key>\" = { low = .., high = .. } "
                                 "(or use --uncertainty posterior)")
-        from scipy.stats import qmc
-
-        u = qmc.LatinHypercube(d=len(ranges), seed=rng).random(n)
-        lo = np.array([r.low for r in ranges.values()], dtype=float)
-        hi = np.array([r.high for r in ranges.values()], dtype=float)
-        table = pd.DataFrame(lo + u * (hi - lo), columns=list(ranges))
+        table = _latin_hypercube(ranges, n, rng)
     else:
         raise QuartiersimError(f"uncertainty source {source!r}: allowed: {', '.join(SOURCES)}")
     for key in table.columns:
@@ -139,6 +139,16 @@ def draw_parameters(scenario: Scenario, source: str, draws: int, seed: int = 0) 
             table[key] = table[key].round().astype(int)
     table.index.name = "draw"
     return table
+
+
+def _latin_hypercube(ranges: dict[str, Any], n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` draws uniform in each range, a Latin hypercube (scipy.stats.qmc)."""
+    from scipy.stats import qmc
+
+    u = qmc.LatinHypercube(d=len(ranges), seed=rng).random(n)
+    lo = np.array([r.low for r in ranges.values()], dtype=float)
+    hi = np.array([r.high for r in ranges.values()], dtype=float)
+    return pd.DataFrame(lo + u * (hi - lo), columns=list(ranges))
 
 
 def _values(row: pd.Series) -> dict[str, Any]:
