@@ -74,6 +74,8 @@ def test_prim_finds_where_the_leader_loses():
     assert box.limits["low"].iloc[0] == pytest.approx(0.7, abs=0.05) and box.density > 0.9
     few = unc.prim_box(x, (x["p"] > 0.98).to_numpy(), "q?")
     assert "too few for PRIM (it needs 10; draw more parameter sets)" in few.note
+    most = unc.prim_box(x, (x["p"] < 0.7).to_numpy(), "q?")  # the rarer answer: p > 0.7
+    assert most.target == "no" and most.limits["low"].iloc[0] == pytest.approx(0.7, abs=0.05)
 
 
 # --------------------------------------------------------------------------- draws
@@ -132,8 +134,11 @@ def _posterior_scenario(tmp_path, tiny_raw, write_scenario, frame: pd.DataFrame 
 def test_posterior_errors_name_the_file_the_key_and_what_is_wrong(frame, message, tmp_path,
                                                                   tiny_raw, write_scenario):
     path = _posterior_scenario(tmp_path, tiny_raw, write_scenario, frame)
+    sc = qs.load_scenario(path)  # loads: the posterior is checked where it is used
     with pytest.raises(ScenarioError, match=message):
-        qs.load_scenario(path)
+        unc.draw_parameters(sc, "posterior", 3)
+    with pytest.raises(ScenarioError, match=message):  # before any run
+        unc.compare_uncertain(sc, "posterior", draws=2, years=1, workers=1, progress=False)
 
 
 def test_a_posterior_that_is_not_parquet(tmp_path, tiny_raw, write_scenario):
@@ -141,7 +146,7 @@ def test_a_posterior_that_is_not_parquet(tmp_path, tiny_raw, write_scenario):
     path = _posterior_scenario(tmp_path, tiny_raw, write_scenario, None)
     with pytest.raises(ScenarioError, match=r"'uncertainty.posterior' = 'post.parquet': not a "
                                             r"readable Parquet file"):
-        qs.load_scenario(path)
+        read_posterior(qs.load_scenario(path))
 
 
 @pytest.mark.parametrize(("ranges", "message"), [
@@ -190,13 +195,17 @@ def test_drawing_needs_what_the_scenario_declares(tiny_raw, write_scenario):
                        "posterior|ranges; give --uncertainty too"),
     (["--uncertainty", "guess"], "argument --uncertainty: invalid choice: 'guess'"),
     (["--uncertainty", "ranges", "--all"], "--all is not available with --uncertainty"),
-    (["--uncertainty", "posterior"], "no posterior: set 'uncertainty.posterior'"),
 ])
 def test_cli_errors_before_any_run(argv, message, capsys):
     with pytest.raises(SystemExit) if "argument" in message else _no_raise():
         code = main(["compare", str(HERTEN), *argv])
         assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_without_a_posterior(tiny_raw, write_scenario, capsys):
+    assert main(["compare", str(write_scenario(tiny_raw)), "--uncertainty", "posterior"]) == 2
+    assert "no posterior: set 'uncertainty.posterior'" in capsys.readouterr().err
 
 
 class _no_raise:
@@ -237,7 +246,7 @@ def test_compare_counts_cases_avoided_against_the_reference_even_when_not_shown(
 
 def test_compare_uncertainty_prints_p_best_and_regret_per_model(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    scenario = tmp_path / "herten.toml"
+    scenario = tmp_path / "herten.toml"  # a copy without its posterior: ranges still work
     scenario.write_text(HERTEN.read_text() + "\n", encoding="utf-8")
     argv = ["compare", str(scenario), "--uncertainty", "ranges", "--draws", "3", "--years", "1",
             "--workers", "1", "--models", "municipal,coproduction",

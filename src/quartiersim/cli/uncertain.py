@@ -56,9 +56,10 @@ def box_lines(b: Box) -> list[str]:
     """PRIM's answer in words."""
     head = f"{b.question} It loses it in {b.hits} of {b.cases} draws."
     if b.limits.empty:
-        return [head, f"  PRIM: {b.note or 'no restriction found'}."]
+        return [head, f"  PRIM: {b.note or 'no parameter restricted to 90 % of its range or less'}."]
+    where = "lost" if b.target == "yes" else "kept"
     lines = [head, f"  PRIM box (coverage {b.coverage:.0%}, density {b.density:.0%}, "
-                   f"mass {b.mass:.0%}): the lead is mostly lost where"]
+                   f"mass {b.mass:.0%}): the lead is mostly {where} where"]
     for r in b.limits.itertuples():
         what = r.values if r.values else f"{r.low:.4g} to {r.high:.4g}"
         lines.append(f"    {r.uncertainty} is {what}")

@@ -14,8 +14,9 @@ In a scenario file::
 A range's key is any numeric scenario key (``--set`` syntax); both ends must be valid
 values of it. The posterior is a Parquet file with one column per parameter (a scenario
 key, valid at its smallest and largest value) and an optional ``weight`` column (the
-importance weights of ABC-SMC, non-negative, not all zero). Both are checked when the
-scenario is loaded, before any run; a drawn parameter set is applied with :func:`fixed`.
+importance weights of ABC-SMC, non-negative, not all zero). The ranges are checked when
+the scenario is loaded, the posterior when a command draws from it (before any run); a
+drawn parameter set is applied with :func:`fixed`.
 """
 
 from __future__ import annotations
@@ -217,9 +218,10 @@ def read_posterior(scenario: Scenario) -> pd.DataFrame:
 
 
 def check_uncertainty(scenario: Scenario) -> None:
-    """Check the scenario's ``[uncertainty]`` before any run: every range key a numeric
-    scenario key valid at both ends (rounded for whole-number keys), the posterior readable
-    and valid (:func:`read_posterior`).
+    """Check the scenario's ``[uncertainty]`` when it is loaded: every range key a numeric
+    scenario key valid at both ends (rounded for whole-number keys). The posterior file is
+    checked where it is used (:func:`read_posterior`, before any run of the command that
+    draws from it), so that a scenario copied without its posterior still loads.
 
     Raises:
         ScenarioError: naming the file, the key and what is wrong.
@@ -232,8 +234,6 @@ def check_uncertainty(scenario: Scenario) -> None:
         ends = [int(round(r.low)), int(round(r.high))] if is_integer_key(scenario, key) \
             else [float(r.low), float(r.high)]
         check_values(scenario, "'uncertainty.ranges'", key, ends)
-    if unc.posterior is not None:
-        read_posterior(scenario)
 
 
 __all__ = ["WEIGHT_COLUMN", "UncertainRange", "Uncertainty", "check_uncertainty", "check_values",

@@ -307,9 +307,12 @@ class Box:
 
     Attributes:
         question: the question in words.
-        cases: draws (or pairs) asked; hits: those where the answer is the target.
-        limits: one row per restricted parameter: ``uncertainty``, ``low``, ``high``
-            (``values`` for a categorical one).
+        cases: draws (or pairs) asked; hits: those where the answer is yes.
+        limits: one row per parameter the box restricts to at most 90 % of its range
+            over the cases: ``uncertainty``, ``low``, ``high`` (``values`` for a
+            categorical one).
+        target: the answer the box describes: ``"yes"``, or ``"no"`` when yes is the
+            majority (scenario discovery describes the rarer answer).
         coverage, density, mass: of the chosen box (PRIM's terms; shares).
         note: why there is no box, when there is none.
     """
@@ -319,6 +322,7 @@ class Box:
     hits: int
     limits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["uncertainty", "low", "high", "values"]))
+    target: str = "yes"
     coverage: float = math.nan
     density: float = math.nan
     mass: float = math.nan
@@ -326,18 +330,23 @@ class Box:
 
 
 def prim_box(x: pd.DataFrame, y: np.ndarray, question: str) -> Box:
-    """PRIM on ``x`` (one row per case, one column per uncertainty) for the cases where
-    ``y`` is True. The box chosen is the point of the peeling trajectory with the highest
-    coverage x density. No box when fewer than :data:`MIN_PRIM_CASES` cases are True or
-    all are (the note says why). Needs ``ema_workbench`` (the ``analysis`` extra)."""
+    """PRIM on ``x`` (one row per case, one column per uncertainty) for the rarer answer
+    of ``y`` (the True cases, or the False ones when True is the majority: ``target``).
+    The box chosen is the point of the peeling trajectory with the highest coverage x
+    density; only parameters it restricts to at most 90 % of their range are listed. No
+    box when the rarer answer has fewer than :data:`MIN_PRIM_CASES` cases or the answer
+    never varies (the note says why). Needs ``ema_workbench`` (the ``analysis`` extra)."""
     y = np.asarray(y, dtype=bool)
     box = Box(question, len(y), int(y.sum()))
-    if y.all():
+    if y.all() or not y.any():
         box.note = "the answer is the same in every case: nothing to discover"
         return box
+    if y.mean() > 0.5:
+        box.target, y = "no", ~y
     if y.sum() < MIN_PRIM_CASES:
-        box.note = (f"only {int(y.sum())} of {len(y)} cases: too few for PRIM (it needs "
-                    f"{MIN_PRIM_CASES}; draw more parameter sets)")
+        box.note = (f"only {int(y.sum())} of {len(y)} cases have the rarer answer "
+                    f"('{box.target}'): too few for PRIM (it needs {MIN_PRIM_CASES}; draw "
+                    "more parameter sets)")
         return box
     try:
         from ema_workbench.analysis import prim
@@ -361,8 +370,11 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, question: str) -> Box:
             if lo != init[col].iloc[0]:
                 rows.append({"uncertainty": col, "low": math.nan, "high": math.nan,
                              "values": ", ".join(sorted(map(str, lo)))})
-        elif lo != init[col].iloc[0] or hi != init[col].iloc[1]:
-            rows.append({"uncertainty": col, "low": float(lo), "high": float(hi), "values": ""})
+        else:
+            full = float(init[col].iloc[1]) - float(init[col].iloc[0])
+            if full > 0 and (float(hi) - float(lo)) <= 0.9 * full:
+                rows.append({"uncertainty": col, "low": float(lo), "high": float(hi),
+                             "values": ""})
     box.limits = pd.DataFrame(rows, columns=["uncertainty", "low", "high", "values"])
     box.coverage, box.density, box.mass = (float(found.coverage), float(found.density),
                                            float(found.mass))

@@ -178,8 +178,9 @@ def ranking_sections(results: Results) -> list[_Section]:
             else:
                 where = "; ".join(f"{x.uncertainty} {x.values or f'{x.low:.4g} to {x.high:.4g}'}"
                                   for x in box.limits.itertuples())
+                how = "lost" if box.target == "yes" else "kept"
                 text += (f"PRIM box (coverage {box.coverage:.2f}, density {box.density:.2f}): "
-                         f"{where}. ")
+                         f"the lead is mostly {how} where {where}. ")
         out.append(_Section(f"Rankings over the uncertainties: {r.label}", text.strip(),
                             pd.DataFrame(rows)))
     return out
