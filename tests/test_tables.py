@@ -96,8 +96,8 @@ def test_headline_leaves_out_columns_and_rows_with_nothing_to_show():
     assert "Mandatory" not in text and "c " not in text and "*0.400" in text
     assert notes == ["Left out: Mandatory cases started (n/a or zero for every model).",
                      "Left out: c (n/a for every outcome).",
-                     "* best in the column (higher reach and coverage, lower escalation, "
-                     "fewer cases, lower cost)."]
+                     "* best in the column (higher reach, lower escalation, fewer cases, "
+                     "lower cost)."]
 
 
 def test_best_is_not_marked_when_all_show_the_same_value():
