@@ -4,7 +4,6 @@ episodes count, censoring, and no leaks through newcomers, leavers or the spin-u
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -108,7 +107,7 @@ def test_without_offers_nobody_is_reached_and_time_to_service_is_undefined(tiny_
     r = qs.run(write_scenario(tiny_raw), years=2, seed=3)
     s = r.summary
     assert s["need_episodes"] > 50 and s["reach"] == 0.0
-    assert math.isnan(s["time_to_service_months"])
+    assert s["time_to_service_months"] is None  # undefined: None (JSON null), never NaN
     assert 0 < s["escalation_rate"] < 1 and 0 < s["episodes_resolved_share"] < 1
     assert s["escalation_rate_counselling"] == s["escalation_rate"]
 
@@ -144,8 +143,8 @@ def test_coverage_is_undefined_without_need(tiny_raw, write_scenario, capsys):
     tiny_raw["needs"]["counselling"].update(onset_probability_per_month=0.0)
     path = write_scenario(tiny_raw)
     s = qs.run(path, years=1).summary
-    assert math.isnan(s["coverage"]) and math.isnan(s["coverage_counselling"])
-    assert math.isnan(s["reach"]) and s["need_episodes"] == 0
+    assert s["coverage"] is None and s["coverage_counselling"] is None  # not 1.0
+    assert s["reach"] is None and s["need_episodes"] == 0
     assert main(["run", str(path), "--years", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["coverage"] is None and out["reach"] is None and out["escalation_rate"] is None

@@ -51,10 +51,11 @@ DISCOUNT_RATE = 0.03
 DISTANCE_BANDS_M: tuple[float, ...] = (250, 500, 1000)
 
 
-def _share(num: float, den: float) -> float:
-    """``num / den``; NaN (JSON null) where ``den`` is 0: a share of nothing is undefined,
-    not 1 (no need is not full coverage)."""
-    return float(num / den) if den > 0 else math.nan
+def _share(num: float, den: float) -> float | None:
+    """``num / den``; None (JSON null) where ``den`` is 0: a share of nothing is undefined,
+    not 1 (no need is not full coverage). The summary holds None, never NaN, for an
+    undefined outcome."""
+    return float(num / den) if den > 0 else None
 
 
 class FinishedRun:
@@ -101,16 +102,16 @@ class FinishedRun:
 
 
 # ------------------------------------------------------------------------- coverage
-def coverage(run: FinishedRun) -> float:
+def coverage(run: FinishedRun) -> float | None:
     return _share(run.served, run.need)
 
 
-def coverage_of_domain(run: FinishedRun, part: str) -> float:
+def coverage_of_domain(run: FinishedRun, part: str) -> float | None:
     k = DOMAINS.index(Domain(part))
     return _share(run.model.acc_served[k], run.model.acc_need[k])
 
 
-def coverage_of_group(run: FinishedRun, part: str) -> float:
+def coverage_of_group(run: FinishedRun, part: str) -> float | None:
     g = list(Group).index(Group(part))
     return _share(run.model.acc_served_group[g], run.model.acc_need_group[g])
 
@@ -127,7 +128,7 @@ def unmet_need_hours(run: FinishedRun) -> float:
     return run.need - run.served
 
 
-def coverage_final_year(run: FinishedRun) -> float:
+def coverage_final_year(run: FinishedRun) -> float | None:
     last = run.series.iloc[-12:]
     return _share(float(last["served_hours"].sum()), float(last["need_hours"].sum()))
 
@@ -161,8 +162,11 @@ def coverage_by_distance_band(model: QuarterModel, bands_m: tuple[float, ...] = 
     if len(model.space.points) == 0:
         return {}
     edges = (0.0, *bands_m, np.inf)
-    return {f"{int(lo)}-{'inf' if hi == np.inf else int(hi)}m":
-            _share(*_distance_band_hours(model, lo, hi)) for lo, hi in pairwise(edges)}
+    out = {}
+    for lo, hi in pairwise(edges):
+        share = _share(*_distance_band_hours(model, lo, hi))
+        out[f"{int(lo)}-{'inf' if hi == np.inf else int(hi)}m"] = math.nan if share is None else share
+    return out
 
 
 def coverage_after_grant(run: FinishedRun) -> float | None:
@@ -187,22 +191,22 @@ def _episode_counts(run: FinishedRun, part: str | None = None) -> dict[str, floa
     return {name: float(v[g]) for name, v in ep.by_group.items()}
 
 
-def reach(run: FinishedRun, part: str | None = None) -> float:
+def reach(run: FinishedRun, part: str | None = None) -> float | None:
     c = _episode_counts(run, part)
     return _share(c["reached"], c["reached"] + c["not_reached"])
 
 
-def time_to_service_months(run: FinishedRun, part: str | None = None) -> float:
+def time_to_service_months(run: FinishedRun, part: str | None = None) -> float | None:
     c = _episode_counts(run, part)
     return _share(c["wait_months"], c["served"])
 
 
-def escalation_rate(run: FinishedRun, part: str | None = None) -> float:
+def escalation_rate(run: FinishedRun, part: str | None = None) -> float | None:
     c = _episode_counts(run, part)
     return _share(c["escalated"], c["begun"])
 
 
-def episodes_resolved_share(run: FinishedRun) -> float:
+def episodes_resolved_share(run: FinishedRun) -> float | None:
     c = _episode_counts(run)
     return _share(c["resolved"], c["begun"])
 
@@ -227,7 +231,7 @@ def mandatory_cases_per_1000_of_domain(run: FinishedRun, part: str) -> float:
     return float(run.model.new_cases[k]) / r * 1000.0 / y if y and r else 0.0
 
 
-def volunteer_share_14_plus(run: FinishedRun) -> float:
+def volunteer_share_14_plus(run: FinishedRun) -> float | None:
     a, min_age = run.model.residents, run.model.config.volunteering.min_age
     eligible = int(np.count_nonzero(a.alive & (a.age >= min_age)))
     return _share(len(run.model.volunteer_of_slot), eligible)
@@ -283,10 +287,10 @@ def volunteer_attrition(run: FinishedRun) -> float:
     return run.model.volunteers_quit / vol_years if vol_years > 0 else 0.0
 
 
-def volunteer_stop_share_per_year(run: FinishedRun) -> float:
+def volunteer_stop_share_per_year(run: FinishedRun) -> float | None:
     vol_years = run.model.volunteer_months / 12.0
     if vol_years <= 0:
-        return math.nan
+        return None
     return 1.0 - math.exp(-run.model.volunteers_quit / vol_years)
 
 
@@ -367,7 +371,7 @@ REGISTRY = Registry([
                         "sooner and leaves the stock, so an effective offer lowers the "
                         "denominator and the coverage of what is left); a resident in a "
                         "mandatory case keeps the need in the denominator, unmet by the "
-                        "offers; NaN (JSON null) where nothing was needed"),
+                        "offers; None (JSON null) where nothing was needed"),
     Outcome("coverage_{part}", "Coverage, {part}", Kind.SHARE, "share of need-hours", _C,
             coverage_of_domain, series="coverage_{part}", views=_views(T), parent="coverage",
             row_label="{part}", better=_HI, label_de="Bedarfsdeckung, {part}",
@@ -391,7 +395,7 @@ REGISTRY = Registry([
             description="need episodes begun in the horizon that received any service in "
                         "the onset month or the two after it / those whose 3-month window "
                         "was observed (censored: the resident left or the run ended first); "
-                        "NaN without such episodes"),
+                        "None (JSON null) without such episodes"),
     Outcome("reach_{part}", "Reach, {part}", Kind.SHARE, "share of need episodes", _E, reach,
             views=_views(T), parent="reach", row_label="{part}", better=_HI,
             label_de="Erreichte Bedarfe, {part}", description="reach of one need domain",
@@ -407,13 +411,14 @@ REGISTRY = Registry([
             label_de="Monate bis zur ersten Hilfe",
             description="mean months from a need's onset to its first service (0 = served in "
                         "the onset month), over the episodes begun in the horizon that were "
-                        "served in it; NaN without any"),
+                        "served in it; None (JSON null) without any"),
     Outcome("escalation_rate", "Escalation rate: need episodes ending in a mandatory case",
             Kind.SHARE, "share of need episodes", _E, escalation_rate, views=_views(T, W, R, H),
             short="Escalation rate (share of need episodes)", better=_LO,
             label_de="Eskalationsrate (Bedarfe, die in einem Pflichtfall enden)",
             description="need episodes begun in the horizon that ended in a mandatory case "
-                        "within it / need episodes begun in the horizon; NaN without any"),
+                        "within it / need episodes begun in the horizon; None (JSON null) "
+                        "without any"),
     Outcome("escalation_rate_{part}", "Escalation rate, {part}", Kind.SHARE,
             "share of need episodes", _E, escalation_rate, views=_views(T), parent="escalation_rate",
             row_label="{part}", better=_LO, label_de="Eskalationsrate, {part}",

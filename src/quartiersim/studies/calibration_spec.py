@@ -17,7 +17,7 @@ model gains or renames parameters only the file changes::
     name = "attrition"
     outcome = "volunteer_attrition"   # the summary statistic: an outcome of the registry
     band = [0.20, 0.35]               # or: value = 0.3 and sd = 0.02
-    source = "docs/sources.md: ncvo-2019, cncs-2008 (20-35 % stop within a year)"
+    source = "20-35 % stop within a year (docs/sources.md: ncvo-2019, cncs-2008)"
     fit = true                        # false: held back to check the fit
 
     [parameters]                      # the parameters fitted, with their priors
