@@ -25,11 +25,11 @@ leaves, or whose window is still open at the end of the run, is left undecided (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quartiersim.config.domains import N_DOMAINS, Group
+from quartiersim.config.domains import DOMAINS, N_DOMAINS, Domain, Group
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -134,3 +134,47 @@ def open_counted(model: QuarterModel) -> tuple[np.ndarray, np.ndarray]:
     a = model.residents
     onset, need = a.flat("need_onset_month"), a.flat("need_hours")
     return _count(np.flatnonzero((onset >= 1) & (need > 0)), a.n, a)
+
+
+# ------------------------------------------------------------------------- outcomes
+# Pure functions of a finished run (quartiersim.sim.outcomes.FinishedRun), declared in the
+# outcome registry (quartiersim.sim.outcomes.REGISTRY); undefined shares are None.
+def _share(num: float, den: float) -> float | None:
+    return float(num / den) if den > 0 else None
+
+
+def _episode_counts(run: Any, part: str | None = None) -> dict[str, float]:
+    """The episode counters (:class:`~quartiersim.sim.state.EpisodeTotals`) overall, of one
+    domain or of one group (``part``)."""
+    ep = run.model.totals.episodes
+    if part is None:
+        return {k: float(v.sum()) for k, v in ep.by_domain.items()}
+    if part in {d.value for d in DOMAINS}:
+        k = DOMAINS.index(Domain(part))
+        return {name: float(v[k]) for name, v in ep.by_domain.items()}
+    g = list(Group).index(Group(part))
+    return {name: float(v[g]) for name, v in ep.by_group.items()}
+
+
+def reach(run: Any, part: str | None = None) -> float | None:
+    c = _episode_counts(run, part)
+    return _share(c["reached"], c["reached"] + c["not_reached"])
+
+
+def time_to_service_months(run: Any, part: str | None = None) -> float | None:
+    c = _episode_counts(run, part)
+    return _share(c["wait_months"], c["served"])
+
+
+def escalation_rate(run: Any, part: str | None = None) -> float | None:
+    c = _episode_counts(run, part)
+    return _share(c["escalated"], c["begun"])
+
+
+def episodes_resolved_share(run: Any) -> float | None:
+    c = _episode_counts(run)
+    return _share(c["resolved"], c["begun"])
+
+
+def need_episodes(run: Any) -> int:
+    return int(_episode_counts(run)["begun"])

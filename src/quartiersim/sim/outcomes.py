@@ -22,6 +22,13 @@ import numpy as np
 
 from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Group, Payer
 from quartiersim.sim.cells import CellOutcomes, cell_outcomes
+from quartiersim.sim.episodes import (
+    episodes_resolved_share,
+    escalation_rate,
+    need_episodes,
+    reach,
+    time_to_service_months,
+)
 from quartiersim.sim.ledger import PAYERS
 from quartiersim.sim.registry import (
     Better,
@@ -175,44 +182,6 @@ def coverage_after_grant(run: FinishedRun) -> float | None:
     after = series[series["year"] > end] if end is not None and len(series) else series.iloc[:0]
     need_after = float(after["need_hours"].sum()) if len(after) else 0.0
     return float(after["served_hours"].sum()) / need_after if need_after > 0 else None
-
-
-# ------------------------------------------------------------------------- need episodes
-def _episode_counts(run: FinishedRun, part: str | None = None) -> dict[str, float]:
-    """The episode counters (:class:`~quartiersim.sim.state.EpisodeTotals`) overall, of one
-    domain or of one group (``part``)."""
-    ep = run.model.totals.episodes
-    if part is None:
-        return {k: float(v.sum()) for k, v in ep.by_domain.items()}
-    if part in {d.value for d in DOMAINS}:
-        k = DOMAINS.index(Domain(part))
-        return {name: float(v[k]) for name, v in ep.by_domain.items()}
-    g = list(Group).index(Group(part))
-    return {name: float(v[g]) for name, v in ep.by_group.items()}
-
-
-def reach(run: FinishedRun, part: str | None = None) -> float | None:
-    c = _episode_counts(run, part)
-    return _share(c["reached"], c["reached"] + c["not_reached"])
-
-
-def time_to_service_months(run: FinishedRun, part: str | None = None) -> float | None:
-    c = _episode_counts(run, part)
-    return _share(c["wait_months"], c["served"])
-
-
-def escalation_rate(run: FinishedRun, part: str | None = None) -> float | None:
-    c = _episode_counts(run, part)
-    return _share(c["escalated"], c["begun"])
-
-
-def episodes_resolved_share(run: FinishedRun) -> float | None:
-    c = _episode_counts(run)
-    return _share(c["resolved"], c["begun"])
-
-
-def need_episodes(run: FinishedRun) -> int:
-    return int(_episode_counts(run)["begun"])
 
 
 # ------------------------------------------------------------------------- cases
