@@ -231,8 +231,8 @@ def _carrier_in_deficit(months: int, **behaviour: float):
 
 
 def test_staff_cut_share_sets_the_monthly_cut_in_deficit():
-    assert _carrier_in_deficit(1).own_fte[5] == pytest.approx(0.2 * 0.9)
-    assert _carrier_in_deficit(1, staff_cut_share_per_deficit_month=0.5).own_fte[5] == \
+    assert _carrier_in_deficit(1).own_target_fte[5] == pytest.approx(0.2 * 0.9)
+    assert _carrier_in_deficit(1, staff_cut_share_per_deficit_month=0.5).own_target_fte[5] == \
         pytest.approx(0.2 * 0.5)
 
 

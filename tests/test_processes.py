@@ -74,6 +74,7 @@ def _volunteer_world(tiny_raw, coordination_fte):
     tiny_raw["needs"]["counselling"]["hours_per_month"] = 0.5  # demand below volunteer hours
     tiny_raw["volunteering"] = {"rate": 0.05, "activation_probability_per_month": 0.0,
                                 "activation_per_volunteer_tie": 0.0, "counselling": 1.0,
+                                "uncoordinated_productivity": 0.0,
                                 "elderly_support": 0.0, "youth_education": 0.0,
                                 "integration": 0.0, "health_prevention": 0.0,
                                 "social_participation": 0.0}
@@ -88,7 +89,8 @@ def test_paid_coordination_deploys_volunteers_and_keeps_them(tiny_raw, write_sce
                     years=2).summary
     without = qs.run(write_scenario(_volunteer_world(tiny_raw, 0.0), "b.toml"), seed=seed,
                      years=2).summary
-    assert without["volunteer_hours"] == 0.0  # nobody coordinates: no volunteer offer
+    # nobody coordinates, and uncoordinated volunteers deliver nothing here
+    assert without["volunteer_hours"] == 0.0
     assert with_c["volunteer_hours"] > 0.0
     assert with_c["volunteer_attrition"] < without["volunteer_attrition"]
     assert with_c["coverage"] > without["coverage"]
@@ -113,8 +115,10 @@ def test_carrier_in_deficit_cuts_staff_and_closes(tiny_raw, write_scenario):
     m = _model(write_scenario, tiny_raw)
     carrier = m.carriers_list[0]
     m.run_months(1)
-    assert carrier.own_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
-    m.run_months(11)
+    assert carrier.own_target_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
+    m.run_months(1)
+    assert carrier.own_fte[5] == pytest.approx(0.9)  # gone the next month (no notice here)
+    m.run_months(10)
     assert not carrier.is_open
     assert capacity(m)[0][carrier.point.index].sum() == 0.0
     assert carrier.received_eur == pytest.approx(carrier.spent_eur + carrier.reserve_eur)

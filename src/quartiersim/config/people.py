@@ -191,6 +191,16 @@ class Volunteering(Strict):
     volunteer_hours_per_coordinator_hour: float = P(
         10.0, unit="h per h", ge=0.1, le=1000,
         description="Volunteer hours one paid coordinator hour can coordinate.")
+    uncoordinated_productivity: float = P(
+        0.3, unit="share of the hours", ge=0, le=1,
+        description="Share of their hours volunteers still deliver where paid coordination "
+                    "(and resident-run money) does not reach them: self-organised help "
+                    "goes on, at a fraction (assumption).")
+    rebind_probability_per_month: float = P(
+        0.05, unit="probability per month", ge=0, le=1,
+        description="Monthly chance of a volunteer whose place closed (a carrier that "
+                    "closed; coordination gone with it) to find a new place, the nearest "
+                    "volunteer point; until then they deliver nothing (assumption).")
     elderly_support: float = P(0.25, unit="share of volunteers", ge=0, le=1)
     youth_education: float = P(0.25, unit="share of volunteers", ge=0, le=1)
     integration: float = P(0.15, unit="share of volunteers", ge=0, le=1)

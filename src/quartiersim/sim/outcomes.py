@@ -446,6 +446,19 @@ REGISTRY = Registry([
     Outcome("awareness", "Awareness of the offers", Kind.SHARE, "share of residents x domains",
             _C, scope=Scope.SERIES, series="awareness", better=_HI,
             label_de="Kenntnis der Angebote"),
+    Outcome("staff_fte", "Paid staff employed", Kind.RATE, "FTE", _Q, scope=Scope.SERIES,
+            series="staff_fte", label_de="Beschäftigte Fachkräfte (Vollzeitstellen)",
+            description="FTE employed on every paid post of the quarter's provision "
+                        "(service, coordination, management), those serving notice included"),
+    Outcome("staff_productivity", "Productivity of paid staff", Kind.SHARE,
+            "share of full productivity", _Q, scope=Scope.SERIES, series="staff_productivity",
+            better=_HI, label_de="Produktivität der Fachkräfte",
+            description="FTE-weighted productivity of the employed staff: new hires start "
+                        "at staffing.new_hire_productivity and gain experience"),
+    Outcome("carrier_reserves_eur", "Carriers' reserves", Kind.EUR, "EUR", _Q,
+            scope=Scope.SERIES, series="carrier_reserves_eur",
+            label_de="Rücklagen der Träger",
+            description="reserves of the open carriers at the end of the month"),
 ])
 
 #: Series variables that index a month rather than measure an outcome.

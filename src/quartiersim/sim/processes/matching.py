@@ -12,6 +12,7 @@ from quartiersim.config.domains import N_DOMAINS, AccessClass
 from quartiersim.config.schema import Access
 from quartiersim.sim.population import ResidentArrays
 from quartiersim.sim.space import QuarterSpace
+from quartiersim.sim.staff import Role
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -23,27 +24,36 @@ BEST_POINTS_CACHE = 64
 def capacity(model: QuarterModel) -> tuple[np.ndarray, np.ndarray]:
     """Staff and deployable volunteer hours this month, each shape (points, 6).
 
-    Volunteer hours at a point are deployable up to its paid coordination capacity
-    (coordination FTE x hours x volunteer hours per coordinator hour) plus its self-run
-    hours; the share deployable is written to ``model.month.coordinated_share``."""
+    Staff hours: every service post's effective hours (employed FTE x productivity x
+    hours per FTE, :mod:`quartiersim.sim.staff`) at its point and domain. Volunteer
+    hours at a point are deployable in full up to its paid coordination capacity
+    (:meth:`~quartiersim.sim.cooperation.CooperationModel.coordination_hours` x
+    volunteer hours per coordinator hour) plus its self-run hours; beyond it,
+    ``volunteering.uncoordinated_productivity`` of them (not zero: self-organised help
+    goes on at a fraction). Volunteers without a place (theirs closed) deliver nothing.
+    Writes ``model.month.coordinated_share`` (share of the offered hours within
+    coordination), ``deployable_share`` (share of the offered hours deployable) and
+    ``volunteer_offered_hours``."""
     n_p, h = len(model.space.points), model.hours_per_fte
-    staff = model.municipality.staff_fte * h
-    coord = np.zeros(n_p)
-    for c in model.open_carriers():
-        staff[c.point.index] += c.staff_fte * h
-        coord[c.point.index] += c.coordination_fte * h
-    coord += model.municipality.coordination_fte * h
-    a = model.residents
+    st = model.staff
+    service = np.flatnonzero((st.role == Role.SERVICE) & (st.point >= 0) & (st.fte > 0))
+    staff = np.bincount(st.point[service] * N_DOMAINS + st.domain[service],
+                        weights=st.effective_fte()[service] * h,
+                        minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
+    coord = model.cooperation.coordination_hours()
+    a, vol = model.residents, model.config.volunteering
     vmask = (a.volunteer_hours > 0) & (a.volunteer_point >= 0)
     where = a.volunteer_point[vmask] * N_DOMAINS + a.volunteer_domain[vmask]
     offered = np.bincount(where, weights=a.volunteer_hours[vmask],
                           minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
     per_point = offered.sum(axis=1)
-    limit = coord * model.config.volunteering.volunteer_hours_per_coordinator_hour \
-        + model.cooperation.self_run_hours
-    scale = np.where(per_point > 0, np.minimum(1.0, limit / np.maximum(per_point, 1e-12)), 0.0)
-    model.month.coordinated_share = scale
-    return staff, offered * scale[:, None] + model.cooperation.extra_volunteer_hours
+    limit = coord * vol.volunteer_hours_per_coordinator_hour + model.cooperation.self_run_hours
+    coordinated = np.where(per_point > 0, np.minimum(1.0, limit / np.maximum(per_point, 1e-12)), 0.0)
+    scale = coordinated + (1.0 - coordinated) * vol.uncoordinated_productivity
+    model.month.coordinated_share = coordinated
+    model.month.deployable_share = scale
+    model.month.volunteer_offered_hours = offered
+    return staff, offered * scale[:, None] + model.cooperation.outside_volunteer_hours()
 
 
 def access_classes(a: ResidentArrays, access: Access) -> np.ndarray:
@@ -183,6 +193,11 @@ def match_and_serve(model: QuarterModel) -> None:
     month.capacity_hours, month.used_hours = cap, used
     vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)
     month.used_volunteer_hours = used * vol_share
+    # what the residents volunteering at each (point, domain) saw come of their hours:
+    # their part of the hours used over the hours they offered
+    month.volunteer_results = np.where((month.volunteer_offered_hours > 0) & (cap > 0),
+                                       used * month.deployable_share[:, None] / np.maximum(cap, 1e-12),
+                                       0.0)
     month.load = np.where(cap > 0, requested / np.maximum(cap, 1e-12), 0.0)
     month.staff_hours = float(staff.sum())
     month.volunteer_hours = float(month.used_volunteer_hours.sum())

@@ -1,4 +1,4 @@
-"""Process 11, recording (ODD 4 "Observation"): the month's need and service counted right
+"""Process 12, recording (ODD 4 "Observation"): the month's need and service counted right
 after matching, and the month's statistics for the DataCollector (``SERIES_KEYS``)."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ SERIES_KEYS: tuple[str, ...] = (
     "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
     "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
     "carriers_open", "municipal_cost_eur", "municipal_cost_voluntary_eur", "municipal_cost_mandatory_eur",
-    "total_cost_eur", "voluntary_budget_eur", "awareness",
+    "total_cost_eur", "voluntary_budget_eur", "awareness", "staff_fte", "staff_productivity",
+    "carrier_reserves_eur",
 )
 
 
@@ -87,6 +88,11 @@ def record_month(model: QuarterModel) -> None:
     s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
     # aware is cleared for vacant slots, so this is the share over residents
     s["awareness"] = np.count_nonzero(a.aware) / (n_alive * N_DOMAINS) if n_alive else 0.0
+    staff = model.staff
+    fte = float(staff.fte.sum())
+    s["staff_fte"] = fte
+    s["staff_productivity"] = float(staff.effective_fte().sum() / fte) if fte > 0 else 0.0
+    s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in model.open_carriers()))
 
 
 def month_stat(key: str, model: QuarterModel) -> float:
