@@ -169,16 +169,32 @@ def test_a_carrier_bears_the_notice_of_grant_posts_unless_they_are_continued(tin
 def test_own_funds_are_booked_when_spent_and_the_rest_stays_in_the_reserve(tiny_raw,
                                                                            write_scenario):
     """Defect of issue 10: own funds were booked to donors in full while reserves piled up.
-    A's own funds are 120,000 EUR a year; its own 0.5 FTE cost 0.5 x 133 h x 50 EUR a month
-    = 39,900 EUR a year: that is booked, the other 80,100 EUR stay in its reserve."""
-    raw = _carrier_world(tiny_raw, own_funds_eur_per_year=120_000.0,
-                         staff_fte={"counselling": 0.5})
+    A (no staff of its own, so nothing to spend its surplus on) receives own funds of
+    120,000 EUR a year and pays 1,000 EUR rent a month: the 12,000 EUR it spends are
+    booked, the other 108,000 EUR stay in its reserve."""
+    raw = _carrier_world(tiny_raw, own_funds_eur_per_year=120_000.0, rent_eur_per_month=1000.0)
     m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=1,
                      keep_bookings=True)
     m.run_months(12)
     donors = m.ledger.total(Payer.DONORS, CostCategory.VOLUNTARY, year=0)
-    assert donors == pytest.approx(39_900.0)
-    assert m.carriers_list[0].reserve_eur == pytest.approx(100_000.0 + 80_100.0)
+    assert donors == pytest.approx(12_000.0)
+    assert m.carriers_list[0].reserve_eur == pytest.approx(100_000.0 + 108_000.0)
+
+
+def test_a_carrier_spends_a_lasting_surplus_on_its_own_staff(tiny_raw, write_scenario):
+    """Timely use of funds (§ 55 AO): own funds of 120,000 EUR a year against own staff
+    of 0.5 FTE (39,900 EUR a year) and no rent; its reserve is at its buffer. At the
+    year's planning it raises its own posts until they use the money: 120,000 / (12 x 133
+    h x 50 EUR) = 1.504 FTE; the reserve stays at the buffer."""
+    raw = _carrier_world(tiny_raw, own_funds_eur_per_year=120_000.0,
+                         staff_fte={"counselling": 0.5})
+    m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=1,
+                     keep_bookings=True)
+    carrier = m.carriers_list[0]
+    assert carrier.own_target_fte[5] == pytest.approx(120_000.0 / (12 * 133 * 50.0))
+    m.run_months(12)
+    assert carrier.reserve_eur == pytest.approx(100_000.0)
+    assert m.ledger.total(Payer.DONORS, CostCategory.VOLUNTARY, year=0) == pytest.approx(120_000.0)
 
 
 def test_a_carrier_in_deficit_cuts_once_per_notice_period(tiny_raw, write_scenario):
@@ -199,11 +215,11 @@ def test_a_carrier_in_deficit_cuts_once_per_notice_period(tiny_raw, write_scenar
 
 
 def test_a_carrier_whose_reserve_is_whole_again_restores_its_own_posts(tiny_raw, write_scenario):
-    """Own funds 120,000 EUR a year (10,000 a month) against 0.9 FTE x 133 h x 50 EUR =
-    5,985 EUR a month after the cut: from an empty reserve it takes three months to be
-    back at its buffer of 10,000 EUR, and then the cut post is restored."""
-    raw = _carrier_world(tiny_raw, staff_fte={"counselling": 1.0}, reserve_eur=10_000.0,
-                         own_funds_eur_per_year=120_000.0)
+    """Own funds of 79,800 EUR a year pay exactly its 1 FTE (12 x 133 h x 50 EUR); after a
+    cut to 0.9 FTE (5,985 EUR a month) it saves 665 EUR a month, so from an empty reserve
+    it is back at its buffer of 1,000 EUR in the second month, and restores the post."""
+    raw = _carrier_world(tiny_raw, staff_fte={"counselling": 1.0}, reserve_eur=1_000.0,
+                         own_funds_eur_per_year=79_800.0)
     m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=1)
     carrier = m.carriers_list[0]
     carrier.reserve_eur = -1e6  # a deficit: the month cuts
@@ -211,12 +227,12 @@ def test_a_carrier_whose_reserve_is_whole_again_restores_its_own_posts(tiny_raw,
     assert carrier.own_target_fte[5] == pytest.approx(0.9)
     carrier.reserve_eur = 0.0  # in surplus again, below its buffer
     targets, reserves = [], []
-    for _ in range(3):
+    for _ in range(2):
         m.step()
         targets.append(round(float(carrier.own_target_fte[5]), 9))
         reserves.append(round(carrier.reserve_eur, 6))
-    assert reserves == pytest.approx([4_015.0, 8_030.0, 12_045.0])
-    assert targets == [0.9, 0.9, 1.0]
+    assert reserves == pytest.approx([665.0, 1_330.0])
+    assert targets == [0.9, 1.0]
 
 
 def test_a_closed_carrier_loses_its_staff_and_its_volunteers_their_place(tiny_raw, write_scenario):

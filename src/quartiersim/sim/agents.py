@@ -154,7 +154,9 @@ class Carrier(Agent):
     ``carrier_behaviour.close_after_deficit_months`` consecutive deficit months it
     closes (:meth:`close`). While notice from a cut still runs it cuts no further (the
     cut's saving has not come yet); once its reserve is back at the scenario's
-    ``reserve_eur`` it restores its own-funded posts (they are hired anew).
+    ``reserve_eur`` it restores its own-funded posts (they are hired anew). At each
+    year's planning it spends a lasting surplus of its own money on more own-funded
+    posts (:meth:`plan_own_posts`), so its reserve does not pile up.
     """
 
     model: QuarterModel
@@ -291,6 +293,30 @@ class Carrier(Agent):
             self.deficit_months = 0
             if self.reserve_eur >= self.spec.reserve_eur:  # its buffer is whole again
                 st.target[own_posts] = self.own_posts_planned
+
+    def plan_own_posts(self) -> None:
+        """At the year's planning: spend what its own money leaves on its own posts.
+
+        A non-profit carrier must use its funds for its purposes in good time (timely use
+        of funds, § 55 (1) no. 5 Abgabenordnung: within the two years after receipt;
+        docs/sources.md: ao-55) and keeps only a buffer. So when its own funds for the
+        coming year (indexed) exceed the cost of its own-funded posts and its rent, plus
+        half of its reserve above the buffer (``reserve_eur`` of the scenario), it raises
+        its own-funded posts in proportion until they use it. A carrier without own
+        service posts, or whose money does not stretch that far, changes nothing here
+        (a deficit is handled monthly, :meth:`settle_month`)."""
+        if not self.is_open or self.own_posts_planned.sum() <= 0:
+            return
+        m = self.model
+        year_cost = 12.0 * m.hours_per_fte * self.hour_cost_eur
+        own_cost = float(self.own_posts_planned.sum()) * year_cost
+        available = (self.spec.own_funds_eur_per_year * m.price_index - own_cost
+                     - 12.0 * self.rent_eur_per_month * m.price_index
+                     + max(self.reserve_eur - self.spec.reserve_eur, 0.0) / 2.0)
+        if available <= 0 or self.reserve_eur < self.spec.reserve_eur:
+            return
+        self.own_posts_planned = self.own_posts_planned * (1.0 + available / own_cost)
+        m.staff.target[self.own_posts] = self.own_posts_planned
 
     def close(self) -> None:
         """Stop offering: its posts end (staff gone, experience lost), no rent; the point

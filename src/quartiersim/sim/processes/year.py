@@ -34,9 +34,13 @@ def close_year(model: QuarterModel) -> YearClose | None:
 
 
 def plan_provision(model: QuarterModel, year_index: int, calendar_year: int) -> None:
-    """Each instrument states its money for the year (grants: as decided by
-    co-financing), the cooperation model spends it, and the financing model fixes how a
-    payment of each purpose is split among payers."""
+    """Carriers plan their own-funded posts for the year
+    (:meth:`~quartiersim.sim.agents.Carrier.plan_own_posts`), each instrument states its
+    money for the year (grants: as decided by co-financing), the cooperation model
+    spends it, and the financing model fixes how a payment of each purpose is split
+    among payers."""
+    for c in model.carriers_list:
+        c.plan_own_posts()
     funds = model.financing.funds_for_year(year_index, calendar_year)
     model.cooperation.plan_year(funds)
     model.financing.plan_bookings(model.cooperation.payments)
