@@ -23,6 +23,7 @@ from quartiersim.config.domains import (
     Domain,
     Payer,
 )
+from quartiersim.sim.processes.trust import place_closed
 
 if TYPE_CHECKING:
     from quartiersim.config.schema import CarrierSpec
@@ -229,12 +230,14 @@ class Carrier(Agent):
             self.deficit_months = 0
 
     def close(self) -> None:
-        """Stop offering: no staff, no rent; the point drops out of matching."""
+        """Stop offering: no staff, no rent; the point drops out of matching and residents'
+        trust in the place is gone (:func:`~quartiersim.sim.processes.trust.place_closed`)."""
         self.is_open = False
         self.own_fte[:] = 0.0
         self.funded_fte[:] = 0.0
         self.own_coordination_fte = 0.0
         self.funded_coordination_fte = 0.0
+        place_closed(self.model, self.point)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from quartiersim.sim.processes import (
     payments,
     recording,
     resolution,
+    trust,
     volunteering,
     year,
 )
@@ -112,7 +113,6 @@ class QuarterModel(Model):
 
         # space, population, network
         self.space = QuarterSpace(scenario.space, random=self.random)
-        self.best_points = matching.BestPoints(self.space, scenario.access)
         self.month = MonthState.empty(len(self.space.points))
         self.totals = RunTotals.empty()
         self.residents, self.ties = populate(scenario, self.space, self.rng)
@@ -135,6 +135,7 @@ class QuarterModel(Model):
         self.price_index = 1.0  # the year's price level (Municipality.price_index), set by plan_year
         self.carriers_list: list[Carrier] = [
             Carrier(self, spec, self.space.point(spec.point)) for spec in scenario.carriers]
+        self.trust = trust.init_trust(self)  # priors for the places in use now (ODD 5)
         self.shocks: tuple[Shock, ...] = ()
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
@@ -172,7 +173,8 @@ class QuarterModel(Model):
         return None if self.cells is None else self.cells.served_hours
 
     def best_points_by_domain(self, access_class: int = 0) -> np.ndarray:
-        """Each cell's best point per domain, shape (6, n_cells) (:func:`matching.best_points_by_domain`)."""
+        """Each cell's best point per domain by its residents' mean trust, shape (6, n_cells)
+        (:func:`matching.best_points_by_domain`)."""
         return matching.best_points_by_domain(self, AccessClass(access_class))
 
     @property
@@ -191,6 +193,7 @@ class QuarterModel(Model):
         awareness.spread_awareness(self)  # 3 learning over ties and outreach, forgetting
         volunteering.activate_volunteers(self)  # 4 residents start volunteering
         matching.match_and_serve(self)  # 5 capacity, seeking, rationing, cross-referral
+        trust.learn_from_experience(self)  # trust moves with what residents got, and spreads
         recording.count_need_and_service(self)  # the month's need and service, before 6
         resolution.resolve_needs(self)  # 6 needs resolve by the served share
         payments.pay_for_provision(self)  # 7 payments and mandatory cases booked

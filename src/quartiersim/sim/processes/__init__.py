@@ -5,8 +5,10 @@
 2. :mod:`~quartiersim.sim.processes.needs` — needs arise and escalate into mandatory cases.
 3. :mod:`~quartiersim.sim.processes.awareness` — awareness spreads over ties and is forgotten.
 4. :mod:`~quartiersim.sim.processes.volunteering` — volunteer activation.
-5. :mod:`~quartiersim.sim.processes.matching` — capacity, best points, match and serve,
-   cross-referral; then :func:`~quartiersim.sim.processes.recording.count_need_and_service`.
+5. :mod:`~quartiersim.sim.processes.matching` — capacity, seeking by trust and distance,
+   match and serve, cross-referral; then :mod:`~quartiersim.sim.processes.trust` — trust
+   moves with what residents got and spreads by word of mouth; then
+   :func:`~quartiersim.sim.processes.recording.count_need_and_service`.
 6. :mod:`~quartiersim.sim.processes.resolution` — needs resolve.
 7. :mod:`~quartiersim.sim.processes.payments` — payments booked to payers.
 8. :mod:`~quartiersim.sim.processes.carriers` — carriers settle, cut staff, close.

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer
+from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer, PointKind
 from quartiersim.sim.population import ResidentArrays
+from quartiersim.sim.processes.trust import mean_trust_by_kind
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -21,6 +22,7 @@ SERIES_KEYS: tuple[str, ...] = (
     "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
     "carriers_open", "municipal_cost_eur", "municipal_cost_voluntary_eur", "municipal_cost_mandatory_eur",
     "total_cost_eur", "voluntary_budget_eur", "awareness",
+    *(f"trust_{k.value}" for k in PointKind),
 )
 
 
@@ -87,6 +89,9 @@ def record_month(model: QuarterModel) -> None:
     s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
     # aware is cleared for vacant slots, so this is the share over residents
     s["awareness"] = np.count_nonzero(a.aware) / (n_alive * N_DOMAINS) if n_alive else 0.0
+    in_use = month.capacity_hours.sum(axis=1) > 1e-9
+    for kind, value in mean_trust_by_kind(model, in_use).items():
+        s[f"trust_{kind.value}"] = value
 
 
 def month_stat(key: str, model: QuarterModel) -> float:
