@@ -28,6 +28,18 @@ def offered_nearby(model: QuarterModel) -> np.ndarray:
     return (month.capacity_hours > 1e-9)[t.point].any(axis=1)  # (cells, K, 6) -> (cells, 6)
 
 
+def _offered_entries(model: QuarterModel) -> np.ndarray:
+    """:func:`offered_nearby` for each slot and domain, flat domain-major (6 n,); kept
+    (on ``model.trust``) while the offer pattern and the slots stay the same (both change
+    rarely)."""
+    offered = offered_nearby(model)
+    key = (offered.tobytes(), model.residents.n)
+    t = model.trust
+    if t.offered_memo is None or t.offered_memo[0] != key:
+        t.offered_memo = (key, offered.T[:, model.residents.home_cell].reshape(-1))
+    return t.offered_memo[1]
+
+
 def spread_awareness(model: QuarterModel) -> None:
     """Residents learn of offers through aware ties (1 - (1 - p)^k for k aware ties),
     through the cooperation model's outreach, and forget unused offers. Only offers that
@@ -40,8 +52,7 @@ def spread_awareness(model: QuarterModel) -> None:
     outreach = model.cooperation.outreach_probability()
     # learning: unaware residents with an aware tie (or reached by outreach), in domains
     # offered within their reach
-    offered = offered_nearby(model)[a.home_cell].T.reshape(-1)  # flat domain-major
-    can_learn = ~aware & np.tile(a.alive, N_DOMAINS) & offered
+    can_learn = ~aware & np.tile(a.alive, N_DOMAINS) & _offered_entries(model)
     if outreach == 0:
         can_learn &= k_aware > 0
     cand = np.flatnonzero(can_learn)

@@ -66,7 +66,7 @@ def choose(model: QuarterModel, slot: np.ndarray, domain: np.ndarray, access_cla
     cells = model.residents.home_cell[slot]
     cand = t.point[cells]  # (m, K)
     score = t.level[slot] * t.weight[access_class, cells]
-    score *= offering[cand, domain[:, None]]
+    score *= offering.reshape(-1)[cand * N_DOMAINS + domain[:, None]]
     j = score.argmax(axis=1)
     rows = np.arange(m)
     best = score[rows, j].astype(np.float64)

@@ -60,7 +60,10 @@ class Trust:
     level: np.ndarray
     start: np.ndarray
     status: np.ndarray
-    _cells: csr_matrix | None = None  # living residents by cell, (n_cells, slots)
+    kind: np.ndarray  # (n_cells, K) int8: position in PointKind of each candidate's kind
+    _by_cell: csr_matrix | None = None  # (n_cells, slots) 0/1: each slot's home cell
+    #: awareness's offers within reach by slot and domain, with the pattern it is for
+    offered_memo: tuple[tuple[bytes, int], np.ndarray] | None = None
 
     @property
     def k(self) -> int:
@@ -68,13 +71,14 @@ class Trust:
 
     def cell_sums(self, home_cell: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(trust summed over each cell's living residents, (n_cells, K); living
-        residents per cell, (n_cells,))."""
-        n_cells = self.point.shape[0]
-        alive_slots = np.flatnonzero(alive)
-        m = csr_matrix((np.ones(len(alive_slots), np.float32), (home_cell[alive_slots], alive_slots)),
-                       shape=(n_cells, len(alive)))
-        return np.asarray(m @ self.level, dtype=np.float64), np.bincount(
-            home_cell[alive_slots], minlength=n_cells).astype(np.float64)
+        residents per cell, (n_cells,)). Vacant slots hold 0, so the sum runs over all
+        slots: one product with a 0/1 matrix that changes only when slots are added."""
+        n_cells, n = self.point.shape[0], len(home_cell)
+        if self._by_cell is None or self._by_cell.shape[1] != n:
+            self._by_cell = csr_matrix((np.ones(n, np.float32), (home_cell, np.arange(n))),
+                                       shape=(n_cells, n))
+        return (np.asarray(self._by_cell @ self.level, dtype=np.float64),
+                np.bincount(home_cell[alive], minlength=n_cells).astype(np.float64))
 
 
 def init_trust(model: QuarterModel) -> Trust:
@@ -99,8 +103,10 @@ def init_trust(model: QuarterModel) -> Trust:
     for cls in AccessClass:
         decay = acc.decay_length_limited_m if cls.limited else acc.decay_length_m
         weight[cls] = (lang if cls.language_barrier else 1.0) * np.exp(-dist / decay)
+    kinds = list(PointKind)
+    kind = np.array([kinds.index(p.kind) for p in space.points], np.int8)[point]
     trust = Trust(point=point, weight=weight, level=np.zeros((a.n, point.shape[1]), np.float32),
-                  start=start, status=status)
+                  start=start, status=status, kind=kind)
     residents_arrived(model, np.flatnonzero(a.alive), trust)
     return trust
 
@@ -205,15 +211,16 @@ def mean_trust_by_kind(model: QuarterModel, in_use: np.ndarray) -> dict[PointKin
     """Mean trust of the living residents in the places of each kind among their
     candidates that are in use (``in_use`` (points,) bool, e.g. capacity this month);
     NaN for a kind without such a place."""
-    t, a, space = model.trust, model.residents, model.space
+    t, a = model.trust, model.residents
     sums, counts = t.cell_sums(a.home_cell, a.alive)
-    kind = np.array([list(PointKind).index(p.kind) for p in space.points], np.int8)
-    out = {}
-    for i, k in enumerate(PointKind):
-        mask = (kind[t.point] == i) & in_use[t.point] if len(space.points) else np.zeros_like(t.point, bool)
-        den = float((counts[:, None] * mask).sum())
-        out[k] = float(sums[mask].sum() / den) if den > 0 else float("nan")
-    return out
+    use = in_use[t.point]  # (cells, K)
+    kind = t.kind[use]
+    n_kinds = len(PointKind)
+    num = np.bincount(kind, weights=sums[use], minlength=n_kinds)
+    den = np.bincount(kind, weights=np.broadcast_to(counts[:, None], use.shape)[use], minlength=n_kinds)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
+    return {k: float(mean[i]) for i, k in enumerate(PointKind)}
 
 
 def cell_mean_trust(model: QuarterModel) -> np.ndarray:
