@@ -245,3 +245,9 @@ def test_trust_series_by_kind(tiny_raw, write_scenario):
     assert s["trust_centre_site"].isna().all()  # not in use
     # the carrier serves in full: trust rises from its prior 0.8
     assert s["trust_carrier_premises"].iloc[-1] > 0.8
+
+
+def test_resident_agent_shows_its_trust_by_place(tiny_raw, write_scenario):
+    m = _model(write_scenario, _sites_world(tiny_raw))
+    r = next(iter(m.resident_of_slot.values()))
+    assert r.trust == pytest.approx({"M": 0.6, "A": 0.8, "Z": 0.3, "T": 0.3})

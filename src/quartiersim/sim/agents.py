@@ -95,6 +95,16 @@ class Resident(Agent):
         return {d: bool(row[k]) for k, d in enumerate(DOMAINS)}
 
     @property
+    def trust(self) -> dict[str, float]:
+        """Trust in each candidate place (the home cell's nearest service points), by the
+        point's layout letter, nearest first (ODD 7.4, "Trust")."""
+        t = self.model.trust
+        points = self.model.space.points
+        row = t.level[self.slot]
+        return {points[p].letter: float(row[j])
+                for j, p in enumerate(t.point[self.home_cell].tolist())}
+
+    @property
     def in_mandatory_case(self) -> dict[Domain, bool]:
         row = self._a.case_months_left[self.slot]
         return {d: bool(row[k] > 0) for k, d in enumerate(DOMAINS)}
