@@ -61,6 +61,7 @@ class Trust:
     start: np.ndarray
     status: np.ndarray
     kind: np.ndarray  # (n_cells, K) int8: position in PointKind of each candidate's kind
+    position: np.ndarray  # (n_cells, points) int8/int16: candidate index of a point, -1 if none
     _by_cell: csr_matrix | None = None  # (n_cells, slots) 0/1: each slot's home cell
     #: awareness's offers within reach by slot and domain, with the pattern it is for
     offered_memo: tuple[tuple[bytes, int], np.ndarray] | None = None
@@ -105,8 +106,11 @@ def init_trust(model: QuarterModel) -> Trust:
         weight[cls] = (lang if cls.language_barrier else 1.0) * np.exp(-dist / decay)
     kinds = list(PointKind)
     kind = np.array([kinds.index(p.kind) for p in space.points], np.int8)[point]
+    # once per layout, like the distances (a byte per cell and point: an eighth of them)
+    position = np.full((space.n_cells, n_p), -1, np.int8 if point.shape[1] < 128 else np.int16)
+    np.put_along_axis(position, point.astype(np.intp), np.arange(point.shape[1]), axis=1)
     trust = Trust(point=point, weight=weight, level=np.zeros((a.n, point.shape[1]), np.float32),
-                  start=start, status=status, kind=kind)
+                  start=start, status=status, kind=kind, position=position)
     residents_arrived(model, np.flatnonzero(a.alive), trust)
     return trust
 
@@ -186,25 +190,26 @@ def learn_from_experience(model: QuarterModel) -> None:
     key, inv = np.unique(slot.astype(np.int64) * n_p + point, return_inverse=True)
     outcome = np.bincount(inv, weights=got) / np.bincount(inv, weights=asked)
     slot, point = key // n_p, key % n_p
-    j = (t.point[a.home_cell[slot]] == point[:, None]).argmax(axis=1)  # a candidate: it was chosen
+    j = t.position[a.home_cell[slot], point]  # a candidate: it was chosen
     own = t.level[slot, j]
     t.level[slot, j] = own + acc.trust_learning_rate * (outcome - own)
     rate = acc.trust_word_of_mouth_rate
     if rate <= 0:
         return
     row, tie = partners(model.adjacency, slot)
-    keep = a.alive[tie]
-    row, tie = row[keep], tie[keep]
-    match = t.point[a.home_cell[tie]] == point[row][:, None]  # (ties, K)
-    reach = match.any(axis=1)
-    row, tie = row[reach], tie[reach]
-    jt = match[reach].argmax(axis=1)
-    key, inv = np.unique(tie.astype(np.int64) * t.k + jt, return_inverse=True)
-    heard = np.bincount(inv)
-    mean = np.bincount(inv, weights=outcome[row]) / heard
-    tie, jt = key // t.k, key % t.k
-    cur = t.level[tie, jt]
-    t.level[tie, jt] = cur + (1.0 - (1.0 - rate) ** heard) * (mean - cur)
+    jt = t.position[a.home_cell[tie], point[row]]
+    keep = a.alive[tie] & (jt >= 0)  # living ties who can reach the place
+    flat = tie[keep] * t.k + jt[keep]
+    heard_of = outcome[row[keep]]
+    level = t.level.reshape(-1)  # a view: level is C-contiguous (created and grown so)
+    if level.size <= 32 * len(flat):  # a dense count beats a sort
+        heard = np.bincount(flat, minlength=level.size)[flat]
+        mean = np.bincount(flat, weights=heard_of, minlength=level.size)[flat] / heard
+    else:
+        flat, inv, heard = np.unique(flat, return_inverse=True, return_counts=True)
+        mean = np.bincount(inv, weights=heard_of) / heard
+    cur = level[flat]  # an entry heard of twice is written twice with the same value
+    level[flat] = cur + (1.0 - (1.0 - rate) ** heard) * (mean - cur)
 
 
 def mean_trust_by_kind(model: QuarterModel, in_use: np.ndarray) -> dict[PointKind, float]:
