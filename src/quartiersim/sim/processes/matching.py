@@ -96,16 +96,18 @@ def best_points_by_domain(model: QuarterModel, access_class: AccessClass = Acces
 
 
 def cross_refer(aware: np.ndarray, slots: np.ndarray, points: np.ndarray, cap: np.ndarray,
-                probability: np.ndarray, rng: np.random.Generator) -> None:
+                probability: np.ndarray | float, rng: np.random.Generator) -> None:
     """Cross-referral: each resident ``slots[i]`` served at point ``points[i]`` becomes
     aware of each domain offered there (``cap[point, domain] > 0``, the sought one
-    included) with ``probability[i]``, one draw per resident and domain. Matching passes
+    included) with ``probability[i]`` (or one probability for all), one draw per resident
+    and domain. Matching passes
     the model's cross-referral probability x the share of the request the point served:
     referral happens in the time of service, so a resident turned away (or rationed to
     nothing) is not referred.
 
     ``aware`` is the flat domain-major (6 n,) awareness, written in place; ``cap`` has
     shape (points, 6). Draws nothing when no probability is positive."""
+    probability = np.broadcast_to(np.asarray(probability, dtype=float), np.shape(slots))
     if len(slots) == 0 or not (probability > 0).any():
         return
     n = len(aware) // N_DOMAINS

@@ -53,6 +53,11 @@ class Trust:
             place (a newcomer): the prior of its kind for places established at the
             start, ``access.trust_new_place`` for places opened later, 0 for a closed one.
         status: (points,) :class:`PlaceStatus` values, int8.
+        kind: (n_cells, K) int8, each candidate's kind (its position in ``PointKind``).
+        position: (n_cells, points) int8 (int16 for K > 127), each point's index among
+            the cell's candidates, -1 where it is none; built once per layout.
+        offered_memo: awareness's offers within reach by slot and domain and the offer
+            pattern they are for (:mod:`~quartiersim.sim.processes.awareness`).
     """
 
     point: np.ndarray
@@ -60,10 +65,9 @@ class Trust:
     level: np.ndarray
     start: np.ndarray
     status: np.ndarray
-    kind: np.ndarray  # (n_cells, K) int8: position in PointKind of each candidate's kind
-    position: np.ndarray  # (n_cells, points) int8/int16: candidate index of a point, -1 if none
+    kind: np.ndarray
+    position: np.ndarray
     _by_cell: csr_matrix | None = None  # (n_cells, slots) 0/1: each slot's home cell
-    #: awareness's offers within reach by slot and domain, with the pattern it is for
     offered_memo: tuple[tuple[bytes, int], np.ndarray] | None = None
 
     @property
@@ -131,13 +135,11 @@ def residents_left(model: QuarterModel, slots: np.ndarray) -> None:
 
 
 def _set_place(model: QuarterModel, point: int, value: float) -> None:
-    """Every resident's trust in ``point`` (where it is a candidate) = ``value``."""
+    """Every living resident's trust in ``point`` (where it is a candidate) = ``value``."""
     t, a = model.trust, model.residents
-    at = t.point == point  # (cells, K)
-    rows = np.flatnonzero(a.alive & at.any(axis=1)[a.home_cell])
-    if len(rows):
-        j = at[a.home_cell[rows]].argmax(axis=1)
-        t.level[rows, j] = value
+    j = t.position[a.home_cell, point]
+    rows = np.flatnonzero(a.alive & (j >= 0))
+    t.level[rows, j[rows]] = value
 
 
 def place_opened(model: QuarterModel, point: ServicePoint | int) -> None:
@@ -199,7 +201,7 @@ def learn_from_experience(model: QuarterModel) -> None:
     row, tie = partners(model.adjacency, slot)
     jt = t.position[a.home_cell[tie], point[row]]
     keep = a.alive[tie] & (jt >= 0)  # living ties who can reach the place
-    flat = tie[keep] * t.k + jt[keep]
+    flat = tie[keep].astype(np.intp) * t.k + jt[keep]
     heard_of = outcome[row[keep]]
     level = t.level.reshape(-1)  # a view: level is C-contiguous (created and grown so)
     if level.size <= 32 * len(flat):  # a dense count beats a sort
