@@ -63,14 +63,13 @@ def choose(model: QuarterModel, slot: np.ndarray, domain: np.ndarray, access_cla
     m = len(slot)
     if m == 0 or t.k == 0:
         return np.full(m, -1), np.zeros(m)
+    n_cells, k = t.point.shape
     cells = model.residents.home_cell[slot]
-    cand = t.point[cells]  # (m, K)
-    score = t.level[slot] * t.weight[access_class, cells]
-    score *= offering.reshape(-1)[cand * N_DOMAINS + domain[:, None]]
+    table = t.seeking_weights(offering).reshape(-1, k)  # (4 x 6 x cells, K)
+    score = t.level[slot] * table[(access_class * N_DOMAINS + domain) * n_cells + cells]
     j = score.argmax(axis=1)
-    rows = np.arange(m)
-    best = score[rows, j].astype(np.float64)
-    return np.where(best > 0, cand[rows, j], -1), np.maximum(best, 0.0)
+    best = score.reshape(-1)[np.arange(m) * k + j].astype(np.float64)
+    return np.where(best > 0, t.point[cells, j], -1), np.maximum(best, 0.0)
 
 
 def best_points_by_domain(model: QuarterModel, access_class: AccessClass = AccessClass.PLAIN) -> np.ndarray:

@@ -12,7 +12,7 @@ cell's candidates. Nothing here is slots x all points or points x cells per mont
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,10 @@ from quartiersim.sim.population import partners
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
     from quartiersim.sim.space import ServicePoint
+
+
+#: Memory for the seeking weights of recent offer patterns (:meth:`Trust.seeking_weights`).
+SEEKING_WEIGHTS_BYTES = 32 * 2**20
 
 
 class PlaceStatus(IntEnum):
@@ -70,9 +74,29 @@ class Trust:
     _by_cell: csr_matrix | None = None  # (n_cells, slots) 0/1: each slot's home cell
     offered_memo: tuple[tuple[bytes, int], np.ndarray] | None = None
 
+    _tables: dict[bytes, np.ndarray] = field(default_factory=dict)  # seeking weights by offer pattern
+
     @property
     def k(self) -> int:
         return self.point.shape[1]
+
+    def seeking_weights(self, offering: np.ndarray) -> np.ndarray:
+        """``weight`` where the candidate offers the domain, 0 elsewhere, by access class,
+        domain, cell and candidate: (4, 6, n_cells, K) float32, for ``offering`` (points,
+        6) bool. It depends only on the offer pattern, which changes rarely: the most
+        recent patterns are kept, as many as fit in :data:`SEEKING_WEIGHTS_BYTES`."""
+        key = offering.tobytes()
+        tables = self._tables
+        if key in tables:
+            tables[key] = tables.pop(key)  # most recently used last
+            return tables[key]
+        offered = np.moveaxis(offering[self.point], 2, 0)  # (6, cells, K)
+        table = self.weight[:, None] * offered[None]
+        keep = max(1, SEEKING_WEIGHTS_BYTES // max(table.nbytes, 1))
+        while len(tables) >= keep:
+            del tables[next(iter(tables))]  # least recently used
+        tables[key] = table
+        return table
 
     def cell_sums(self, home_cell: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(trust summed over each cell's living residents, (n_cells, K); living
