@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 #: Memory for the seeking weights of recent offer patterns (:meth:`Trust.seeking_weights`).
-SEEKING_WEIGHTS_BYTES = 32 * 2**20
+SEEKING_WEIGHTS_BYTES = 64 * 2**20
 
 
 class PlaceStatus(IntEnum):
