@@ -254,6 +254,9 @@ def test_cross_referral_makes_aware_of_every_domain_offered_at_the_point():
     state = rng.bit_generator.state
     cross_refer(aware, np.array([1]), np.array([0]), cap, 0.0, rng)  # no referral: no draw
     assert rng.bit_generator.state == state and not aware[[1 * n + 1, 4 * n + 1]].any()
+    # one probability per resident (matching: referral x the share of its request served)
+    cross_refer(aware, np.array([1, 2]), np.array([0, 0]), cap, np.array([0.0, 1.0]), rng)
+    assert sorted(np.flatnonzero(aware).tolist()) == [1 * n + 0, 1 * n + 2, 4 * n + 0, 4 * n + 2]
 
 
 def _grant_model(**municipality: Any) -> QuarterModel:

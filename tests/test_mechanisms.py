@@ -28,7 +28,8 @@ def _carrier(letter: str, **kw: Any) -> dict[str, Any]:
 
 def carrier_world(raw: dict[str, Any], residents: int = 100) -> dict[str, Any]:
     """The tiny quarter with two carriers A and B, a centre site Z and a meeting point
-    site T next to the office M; everybody can reach every point with certainty."""
+    site T next to the office M; everybody trusts every place fully and for good (trust
+    does not learn here)."""
     raw = copy.deepcopy(raw)
     raw["space"] = {"layout": ["MAZBT", "....."],
                     "service_points": {"M": {"kind": "municipal_office", "name": "office"},
@@ -37,8 +38,8 @@ def carrier_world(raw: dict[str, Any], residents: int = 100) -> dict[str, Any]:
                                        "Z": {"kind": "centre_site", "name": "centre"},
                                        "T": {"kind": "meeting_point_site", "name": "rooms"}}}
     raw["population"]["residents"] = residents
-    raw["access"].update(trust_carrier=1.0, trust_centre=1.0, trust_meeting_point=1.0,
-                         spread_probability_per_tie=0.0)
+    raw["access"].update(trust_carrier=1.0, trust_new_place=1.0, trust_learning_rate=0.0,
+                         trust_word_of_mouth_rate=0.0, spread_probability_per_tie=0.0)
     raw["carriers"] = [_carrier("A", staff_fte={"counselling": 0.1}),
                        _carrier("B", staff_fte={"counselling": 0.1})]
     copro = {"planning_share": 0.0, "coordination_fte": 0.0, "reallocation_rate": 0.0,

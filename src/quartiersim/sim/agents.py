@@ -23,6 +23,7 @@ from quartiersim.config.domains import (
     Domain,
     Payer,
 )
+from quartiersim.sim.processes.trust import place_closed
 
 from quartiersim.sim.staff import NO_DOMAIN, PostKey, Role
 
@@ -94,6 +95,16 @@ class Resident(Agent):
         """Whether the resident knows an offer in each domain."""
         row = self._a.aware[self.slot]
         return {d: bool(row[k]) for k, d in enumerate(DOMAINS)}
+
+    @property
+    def trust(self) -> dict[str, float]:
+        """Trust in each candidate place (the home cell's nearest service points), by the
+        point's layout letter, nearest first (ODD 7.4, "Trust")."""
+        t = self.model.trust
+        points = self.model.space.points
+        row = t.level[self.slot]
+        return {points[p].letter: float(row[j])
+                for j, p in enumerate(t.point[self.home_cell].tolist())}
 
     @property
     def in_mandatory_case(self) -> dict[Domain, bool]:
@@ -320,9 +331,11 @@ class Carrier(Agent):
 
     def close(self) -> None:
         """Stop offering: its posts end (staff gone, experience lost), no rent; the point
-        drops out of matching."""
+        drops out of matching and residents' trust in the place is gone
+        (:func:`~quartiersim.sim.processes.trust.place_closed`)."""
         self.is_open = False
         self.model.staff.end_employer(self.number)
+        place_closed(self.model, self.point)
 
 
 @dataclass(frozen=True)

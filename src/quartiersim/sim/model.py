@@ -36,6 +36,7 @@ from quartiersim.sim.processes import (
     recording,
     resolution,
     staffing,
+    trust,
     volunteering,
     year,
 )
@@ -114,7 +115,6 @@ class QuarterModel(Model):
 
         # space, population, network
         self.space = QuarterSpace(scenario.space, random=self.random)
-        self.best_points = matching.BestPoints(self.space, scenario.access)
         self.month = MonthState.empty(len(self.space.points))
         self.totals = RunTotals.empty()
         self.residents, self.ties = populate(scenario, self.space, self.rng)
@@ -138,6 +138,7 @@ class QuarterModel(Model):
         self.carriers_list: list[Carrier] = [
             Carrier(self, spec, self.space.point(spec.point), i)
             for i, spec in enumerate(scenario.carriers)]
+        self.trust = trust.init_trust(self)  # priors for the places in use now (ODD 5)
         self.shocks: tuple[Shock, ...] = ()
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
@@ -179,7 +180,8 @@ class QuarterModel(Model):
         return None if self.cells is None else self.cells.served_hours
 
     def best_points_by_domain(self, access_class: int = 0) -> np.ndarray:
-        """Each cell's best point per domain, shape (6, n_cells) (:func:`matching.best_points_by_domain`)."""
+        """Each cell's best point per domain by its residents' mean trust, shape (6, n_cells)
+        (:func:`matching.best_points_by_domain`)."""
         return matching.best_points_by_domain(self, AccessClass(access_class))
 
     @property
@@ -199,15 +201,16 @@ class QuarterModel(Model):
         volunteering.activate_volunteers(self)  # 4 residents start volunteering, find a place
         staffing.staff_come_and_go(self)  # 5 vacancies fill, notice runs out, experience grows
         matching.match_and_serve(self)  # 6 capacity, seeking, rationing, cross-referral
-        recording.count_need_and_service(self)  # the month's need and service, before 6
-        resolution.resolve_needs(self)  # 7 needs resolve by the served share
-        payments.pay_for_provision(self)  # 8 payments and mandatory cases booked
-        carriers.carriers_settle(self)  # 9 own funds spent, costs, staff cuts, closure
-        attrition.volunteers_quit_or_stay(self)  # 10 attrition: results, burnout
-        if self.steps % 12 == 0:  # 11 year end
+        trust.learn_from_experience(self)  # 7 trust moves with what residents got, and spreads
+        recording.count_need_and_service(self)  # the month's need and service, before 8
+        resolution.resolve_needs(self)  # 8 needs resolve by the served share
+        payments.pay_for_provision(self)  # 9 payments and mandatory cases booked
+        carriers.carriers_settle(self)  # 10 own funds spent, costs, staff cuts, closure
+        attrition.volunteers_quit_or_stay(self)  # 11 attrition: results, burnout
+        if self.steps % 12 == 0:  # 12 year end
             year.close_year(self)  # budget year, consolidation, the year's needs
             self.plan_year()  # shocks, grant co-financing, funds, provision
-        recording.record_month(self)  # 12 the month's statistics
+        recording.record_month(self)  # 13 the month's statistics
         self.datacollector.collect(self)
 
     def plan_year(self) -> None:

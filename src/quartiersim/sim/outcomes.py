@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Group, Payer
+from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Group, Payer, PointKind
 from quartiersim.sim.cells import CellOutcomes, cell_outcomes
 from quartiersim.sim.ledger import PAYERS
 from quartiersim.sim.registry import (
@@ -279,6 +279,9 @@ PAYER_PARTS = (
     Part(Payer.DONORS.value, "donors", "Spenden und Eigenmittel"),
     Part(Payer.RESIDENTS.value, "residents", "Bewohner:innen"),
 )
+_KIND_DE = {PointKind.MUNICIPAL_OFFICE: "Amt", PointKind.CARRIER_PREMISES: "Räume eines Trägers",
+            PointKind.CENTRE_SITE: "Zentrum", PointKind.MEETING_POINT_SITE: "Treffpunkt"}
+KIND_PARTS = tuple(Part(k.value, k.value.replace("_", " "), _KIND_DE[k]) for k in PointKind)
 _EDGES = (0, *DISTANCE_BANDS_M, math.inf)
 DISTANCE_PARTS = tuple(
     Part(f"{int(lo)}_{'inf' if hi == math.inf else int(hi)}m",
@@ -459,6 +462,12 @@ REGISTRY = Registry([
             scope=Scope.SERIES, series="carrier_reserves_eur",
             label_de="Rücklagen der Träger",
             description="reserves of the open carriers at the end of the month"),
+    Outcome("trust_{part}", "Trust in places of kind {part}", Kind.SHARE,
+            "probability (mean over residents and places)", _C, scope=Scope.SERIES,
+            series="trust_{part}", better=_HI, label_de="Vertrauen in Orte der Art {part}",
+            description="mean trust of the living residents in the places of this kind "
+                        "among their candidate places that have capacity this month; NaN "
+                        "when no such place is in use", parts=KIND_PARTS),
 ])
 
 #: Series variables that index a month rather than measure an outcome.

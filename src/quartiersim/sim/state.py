@@ -58,6 +58,11 @@ class MonthState:
         hired_fte, left_fte: FTE hired, and FTE that left their posts, this month.
             Written by :func:`~quartiersim.sim.processes.staffing.staff_come_and_go`;
             read by recording.
+        requests: the month's requests, first and second choice, as four arrays of one
+            length: (slot, point index, hours requested, hours got there). Written by
+            matching; read by trust (:mod:`~quartiersim.sim.processes.trust`).
+        matched: whether a month has been matched yet (awareness reads last month's
+            capacity as what is offered; before the first month everything counts).
     """
 
     new_cases: int
@@ -74,6 +79,8 @@ class MonthState:
     need_hours: np.ndarray
     served_hours: np.ndarray
     active_cases: int
+    requests: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    matched: bool = False
     hired_fte: float = 0.0
     left_fte: float = 0.0
 
@@ -87,7 +94,9 @@ class MonthState:
                    capacity_hours=np.zeros(per_point), used_hours=np.zeros(per_point),
                    used_volunteer_hours=np.zeros(per_point), load=np.zeros(per_point),
                    staff_hours=0.0, volunteer_hours=0.0, need_hours=np.zeros(N_DOMAINS),
-                   served_hours=np.zeros(N_DOMAINS), active_cases=0)
+                   served_hours=np.zeros(N_DOMAINS), active_cases=0,
+                   requests=(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                             np.zeros(0)))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Process 10, volunteer attrition and burnout (ODD 7.8): volunteers quit with a monthly
+"""Process 11, volunteer attrition and burnout (ODD 7.8): volunteers quit with a monthly
 hazard set by what their work achieves (their hours coordinated and used) and how
 overloaded their offer is."""
 

@@ -1,4 +1,4 @@
-"""Process 9, carriers (ODD 7.7): carriers receive their own funds, pay their costs and,
+"""Process 10, carriers (ODD 7.7): carriers receive their own funds, pay their costs and,
 in deficit, cut own staff and finally close (:meth:`~quartiersim.sim.agents.Carrier.settle_month`,
 by ``[carrier_behaviour]``); the volunteers of a closed carrier lose their place."""
 

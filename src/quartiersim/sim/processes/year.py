@@ -1,4 +1,4 @@
-"""Process 10, the year (ODD 7.9, 7.6): every 12th month the municipal budget year closes
+"""Process 12, the year (ODD 7.9, 7.6): every 12th month the municipal budget year closes
 and the consolidation rule applies, the cooperation model sees the year's needs; and the
 coming year is planned (at the start and after each close): the financing model states
 the funds, the cooperation model spends them, the financing model fixes who pays what.
