@@ -81,8 +81,9 @@ def test_cross_referral_raises_take_up_in_a_second_domain(tiny_raw, write_scenar
     raw["needs"]["social_participation"] = dict(_ALWAYS, hours_per_month=1.0)
     raw["needs"]["counselling"]["hours_per_month"] = 1.0
     raw["access"]["initial_awareness"] = 0.3
-    raw["carriers"] = [_carrier("A", staff_fte={"counselling": 2.0, "social_participation": 2.0}),
-                       _carrier("B", staff_fte={"counselling": 2.0, "social_participation": 2.0})]
+    # their staff are paid from large reserves (no deficit, no surplus to spend)
+    raw["carriers"] = [_carrier(x, staff_fte={"counselling": 2.0, "social_participation": 2.0},
+                                own_funds_eur_per_year=0.0, reserve_eur=1e7) for x in "AB"]
     without = qs.run(write_scenario(raw, "a.toml"), model="integration_centre", seed=4, years=1).summary
     raw["cooperation"]["integration_centre"]["cross_referral"] = 0.5
     with_ref = qs.run(write_scenario(raw, "b.toml"), model="integration_centre", seed=4, years=1).summary

@@ -117,10 +117,14 @@ def test_carrier_in_deficit_cuts_staff_and_closes(tiny_raw, write_scenario):
     m = _model(write_scenario, tiny_raw)
     carrier = m.carriers_list[0]
     m.run_months(1)
-    assert carrier.own_target_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
+    # its income (1,000 EUR a year) cannot pay its staff: notice to all of them at once ...
+    assert carrier.own_target_fte[5] == 0.0
     m.run_months(1)
-    assert carrier.own_fte[5] == pytest.approx(0.9)  # gone the next month (no notice here)
-    m.run_months(10)
+    assert carrier.own_fte[5] == 0.0  # gone the next month (no notice here)
+    # ... and not even its rent of 500 EUR a month: after 12 deficit months it closes
+    m.run_months(9)
+    assert carrier.is_open
+    m.run_months(1)
     assert not carrier.is_open
     assert capacity(m)[0][carrier.point.index].sum() == 0.0
     assert carrier.received_eur == pytest.approx(carrier.spent_eur + carrier.reserve_eur)

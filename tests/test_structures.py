@@ -197,42 +197,56 @@ def test_a_carrier_spends_a_lasting_surplus_on_its_own_staff(tiny_raw, write_sce
     assert m.ledger.total(Payer.DONORS, CostCategory.VOLUNTARY, year=0) == pytest.approx(120_000.0)
 
 
-def test_a_carrier_in_deficit_cuts_once_per_notice_period(tiny_raw, write_scenario):
+def test_a_carrier_in_deficit_cuts_what_it_needs_once_per_notice_period(tiny_raw, write_scenario):
+    """Own funds 6,000 EUR a month against 1 FTE at 6,650 EUR: month 1 ends 650 EUR in
+    deficit. The carrier plans its cut: balance its posts (650 EUR a month) and repay
+    the deficit it will have when the notice has run out (650 + 3 x 650 = 2,600 EUR) in
+    the 12 - 1 - 3 - 1 = 7 months then left: 650 + 2,600 / 7 = 1,021.43 EUR a month, a
+    cut of 15.36 %. The cut staff work their notice (months 2-4); no further cut meanwhile."""
     raw = _carrier_world(tiny_raw, staff_fte={"counselling": 1.0}, reserve_eur=0.0,
-                         own_funds_eur_per_year=12_000.0)
+                         own_funds_eur_per_year=72_000.0)
     raw["staffing"]["notice_months"] = 3
     m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=1)
     carrier = m.carriers_list[0]
     targets, employed = [], []
-    for _ in range(6):
+    for _ in range(5):
         m.step()
-        targets.append(round(float(carrier.own_target_fte[5]), 6))
-        employed.append(round(float(carrier.own_fte[5]), 6))
-    # month 1 cuts 10 %; the cut staff work their notice (months 2-4), no further cut
-    # meanwhile; month 5, the notice over and still in deficit, cuts again
-    assert targets == [0.9, 0.9, 0.9, 0.9, 0.81, 0.81]
-    assert employed == [1.0, 1.0, 1.0, 1.0, 0.9, 0.9]
+        targets.append(float(carrier.own_target_fte[5]))
+        employed.append(float(carrier.own_fte[5]))
+    first = 1.0 - (650.0 + 2_600.0 / 7) / 6_650.0
+    assert targets[:4] == pytest.approx([first] * 4)
+    assert employed == pytest.approx([1.0, 1.0, 1.0, 1.0, first])
+    assert targets[4] < first  # month 5, the notice over and still in deficit: cuts again
+    m.run_months(19)
+    # out of deficit in time; its buffer (0) whole, it keeps what its income pays
+    assert carrier.is_open and carrier.deficit_months == 0
+    assert carrier.own_fte[5] == pytest.approx(6_000.0 / 6_650.0)
 
 
 def test_a_carrier_whose_reserve_is_whole_again_restores_its_own_posts(tiny_raw, write_scenario):
-    """Own funds of 79,800 EUR a year pay exactly its 1 FTE (12 x 133 h x 50 EUR); after a
-    cut to 0.9 FTE (5,985 EUR a month) it saves 665 EUR a month, so from an empty reserve
-    it is back at its buffer of 1,000 EUR in the second month, and restores the post."""
+    """Own funds of 79,800 EUR a year pay exactly its 1 FTE (12 x 133 h x 50 EUR). A
+    deficit of 5,000 EUR makes it cut 5,000 / 7 / 6,650 = 10.74 % (repaid in the 7
+    months left after notice); set back to 0 EUR, the reserve grows by the 714 EUR a month
+    the cut saves once the notice has run out, and at its buffer of 1,000 EUR the post is
+    restored in full: its income pays it."""
     raw = _carrier_world(tiny_raw, staff_fte={"counselling": 1.0}, reserve_eur=1_000.0,
                          own_funds_eur_per_year=79_800.0)
+    raw["staffing"]["notice_months"] = 3
     m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=1)
     carrier = m.carriers_list[0]
-    carrier.reserve_eur = -1e6  # a deficit: the month cuts
+    carrier.reserve_eur = -5_000.0  # a deficit: the month cuts
     m.step()
-    assert carrier.own_target_fte[5] == pytest.approx(0.9)
-    carrier.reserve_eur = 0.0  # in surplus again, below its buffer
+    cut = 1.0 - 5_000.0 / 7 / 6_650.0
+    assert carrier.own_target_fte[5] == pytest.approx(cut)
+    carrier.reserve_eur = 0.0
     targets, reserves = [], []
-    for _ in range(2):
+    for _ in range(6):
         m.step()
-        targets.append(round(float(carrier.own_target_fte[5]), 9))
-        reserves.append(round(carrier.reserve_eur, 6))
-    assert reserves == pytest.approx([665.0, 1_330.0])
-    assert targets == [0.9, 1.0]
+        targets.append(float(carrier.own_target_fte[5]))
+        reserves.append(carrier.reserve_eur)
+    saved = (1.0 - cut) * 6_650.0
+    assert reserves == pytest.approx([0.0, 0.0, 0.0, saved, 2 * saved, 2 * saved])
+    assert targets == pytest.approx([cut] * 4 + [1.0, 1.0])
 
 
 def test_a_closed_carrier_loses_its_staff_and_its_volunteers_their_place(tiny_raw, write_scenario):

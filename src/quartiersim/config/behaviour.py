@@ -89,11 +89,14 @@ class CarrierBehaviour(Strict):
 
     staff_cut_share_per_deficit_month: float = P(
         0.10, unit="share of own staff per month", ge=0, le=1,
-        description="Share of its own-funded staff and coordination a carrier cuts in each "
-                    "month its reserve is below 0.")
+        description="Least share of its own-funded posts a carrier gives notice to when its "
+                    "reserve is below 0 (and no earlier cut is still serving notice); it cuts "
+                    "more when that is needed to balance its own money and repay the deficit "
+                    "within close_after_deficit_months.")
     close_after_deficit_months: int = P(
         12, unit="months", ge=1, le=1200,
-        description="Consecutive months with the reserve below 0 after which a carrier closes.")
+        description="Consecutive months with the reserve below 0 after which a carrier "
+                    "closes; a carrier in deficit plans its cuts to repay within this time.")
 
 
 class Staffing(Strict):

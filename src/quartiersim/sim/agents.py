@@ -297,24 +297,63 @@ class Carrier(Agent):
             behaviour = self.model.config.carrier_behaviour
             self.deficit_months += 1
             if st.leaving[own_posts].sum() <= 0:  # no earlier cut still serving notice
-                st.target[own_posts] *= 1.0 - behaviour.staff_cut_share_per_deficit_month
+                st.target[own_posts] *= 1.0 - self.cut_share(own + public)
             if self.deficit_months >= behaviour.close_after_deficit_months:
                 self.close()
         else:
             self.deficit_months = 0
             if self.reserve_eur >= self.spec.reserve_eur:  # its buffer is whole again
-                st.target[own_posts] = self.own_posts_planned
+                self.restore_own_posts(own + public)
+
+    def cut_share(self, income_eur: float) -> float:
+        """Share of its own-funded posts a carrier in deficit gives notice to this month.
+
+        It plans to be out of deficit before it would have to close: the reserve it
+        will have when the notice has run out (this month's shortfall, ``income_eur``
+        against its cost, for ``staffing.notice_months`` more months) is to be repaid in
+        the months then left before ``carrier_behaviour.close_after_deficit_months`` (at
+        least one), on top of balancing its posts' targets and rent against its income.
+        The share is at least ``staff_cut_share_per_deficit_month``, at most 1."""
+        behaviour = self.model.config.carrier_behaviour
+        st, m = self.model.staff, self.model
+        per_fte = m.hours_per_fte * self.hour_cost_eur
+        own_cost = float(st.target[self.own_posts].sum()) * per_fte
+        if own_cost <= 0:
+            return 0.0
+        notice = m.config.staffing.notice_months
+        planned = float(st.target[st.rows(employer=self.number)].sum()) * per_fte
+        gap = planned + self.rent_eur_per_month * m.price_index - income_eur
+        projected = self.reserve_eur + notice * min(income_eur - self.monthly_cost_eur(), 0.0)
+        months_left = max(1, behaviour.close_after_deficit_months - self.deficit_months - notice - 1)
+        saving = max(gap, 0.0) + max(-projected, 0.0) / months_left
+        return min(1.0, max(behaviour.staff_cut_share_per_deficit_month, saving / own_cost))
+
+    def restore_own_posts(self, income_eur: float) -> None:
+        """Its buffer whole again, a carrier restores cut own-funded posts towards their
+        planned level, as far as the month's income (``income_eur``) pays them besides
+        its other posts and its rent (a carrier whose own money never paid the planned
+        level does not cut and restore in turn)."""
+        st, m = self.model.staff, self.model
+        per_fte = m.hours_per_fte * self.hour_cost_eur
+        planned = float(self.own_posts_planned.sum()) * per_fte
+        if planned <= 0:
+            return
+        others = float(st.target[st.rows(employer=self.number, funded=True)].sum()) * per_fte
+        affordable = income_eur - others - self.rent_eur_per_month * m.price_index
+        level = self.own_posts_planned * min(1.0, max(affordable, 0.0) / planned)
+        st.target[self.own_posts] = np.maximum(st.target[self.own_posts], level)
 
     def plan_own_posts(self) -> None:
-        """At the year's planning: spend what its own money leaves on its own posts.
+        """At the year's planning: spend what its own money lastingly leaves on its own
+        posts.
 
         A non-profit carrier must use its funds for its purposes in good time (timely use
         of funds, § 55 (1) no. 5 Abgabenordnung: within the two years after receipt;
         docs/sources.md: ao-55) and keeps only a buffer. So when its own funds for the
-        coming year (indexed) exceed the cost of its own-funded posts and its rent, plus
-        half of its reserve above the buffer (``reserve_eur`` of the scenario), it raises
-        its own-funded posts in proportion until they use it. A carrier without own
-        service posts, or whose money does not stretch that far, changes nothing here
+        coming year (indexed) exceed the cost of its planned own-funded posts and its
+        rent, and its reserve is at least its buffer (``reserve_eur`` of the scenario), it
+        raises its planned own-funded posts in proportion until they use them. A carrier
+        without own posts, or whose money does not stretch that far, changes nothing here
         (a deficit is handled monthly, :meth:`settle_month`)."""
         if not self.is_open or self.own_posts_planned.sum() <= 0:
             return
@@ -322,8 +361,7 @@ class Carrier(Agent):
         year_cost = 12.0 * m.hours_per_fte * self.hour_cost_eur
         own_cost = float(self.own_posts_planned.sum()) * year_cost
         available = (self.spec.own_funds_eur_per_year * m.price_index - own_cost
-                     - 12.0 * self.rent_eur_per_month * m.price_index
-                     + max(self.reserve_eur - self.spec.reserve_eur, 0.0) / 2.0)
+                     - 12.0 * self.rent_eur_per_month * m.price_index)
         if available <= 0 or self.reserve_eur < self.spec.reserve_eur:
             return
         self.own_posts_planned = self.own_posts_planned * (1.0 + available / own_cost)
