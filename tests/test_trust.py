@@ -251,3 +251,20 @@ def test_resident_agent_shows_its_trust_by_place(tiny_raw, write_scenario):
     m = _model(write_scenario, _sites_world(tiny_raw))
     r = next(iter(m.resident_of_slot.values()))
     assert r.trust == pytest.approx({"M": 0.6, "A": 0.8, "Z": 0.3, "T": 0.3})
+
+
+def test_outreach_builds_trust_in_the_outreaching_place(tiny_raw, write_scenario):
+    """A known address lowers the threshold: residents the centre's outreach reaches (all
+    of them, outreach 1) move their trust in the centre towards full trust by the
+    word-of-mouth rate, 0.3 + 0.1 x (1 - 0.3) = 0.37, though nobody needs anything and so
+    nobody sought there. Without outreach it stays at the new place's 0.3."""
+    raw = _sites_world(tiny_raw)
+    raw["access"]["trust_word_of_mouth_rate"] = 0.1
+    raw["needs"]["counselling"]["onset_probability_per_month"] = 0.0
+    for outreach, expected in ((1.0, 0.37), (0.0, 0.3)):
+        raw["cooperation"]["integration_centre"]["outreach"] = outreach
+        m = _model(write_scenario, raw, cooperation="integration_centre")
+        m.run_months(1)
+        assert len(m.month.requests[0]) == 0
+        alive = m.residents.alive
+        assert _trust_in(m, "Z")[alive] == pytest.approx([expected] * alive.sum())

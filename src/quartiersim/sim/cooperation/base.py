@@ -267,6 +267,12 @@ class CooperationModel(ABC):
         """Monthly chance of an unaware resident to learn of offers without a tie."""
         return 0.0
 
+    def outreach_place(self) -> int | None:
+        """The service point whose staff do the outreach (a known address, the quarter
+        manager's rooms); residents they reach get to know it (trust,
+        :func:`~quartiersim.sim.processes.trust.outreach_builds_trust`). None: no outreach."""
+        return None
+
     def activation_boost(self) -> float:
         """Extra monthly chance of an adult to start volunteering."""
         return 0.0

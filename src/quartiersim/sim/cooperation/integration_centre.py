@@ -54,3 +54,6 @@ class IntegrationCentre(Coproduction):
 
     def outreach_probability(self) -> float:
         return self.params.outreach if self.model.open_carriers() else 0.0
+
+    def outreach_place(self) -> int | None:
+        return self.centre

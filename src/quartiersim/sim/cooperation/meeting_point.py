@@ -63,5 +63,8 @@ class MeetingPoint(CooperationModel):
     def outreach_probability(self) -> float:
         return min(1.0, self.params.outreach_per_fte * self.manager_fte)
 
+    def outreach_place(self) -> int | None:
+        return self.point
+
     def activation_boost(self) -> float:
         return self.params.activation_per_fte * self.manager_fte

@@ -206,8 +206,16 @@ def learn_from_experience(model: QuarterModel) -> None:
     ``access.trust_learning_rate``: trust += rate x (o - trust). Word of mouth: each
     living tie for whom the place is a candidate moves its trust there towards the same
     outcome by ``access.trust_word_of_mouth_rate``; m experiences of ties at one place
-    in a month move it by 1 - (1 - rate)^m towards their mean outcome. Reads the
-    month's requests (``model.month.requests``); writes ``model.trust.level``."""
+    in a month move it by 1 - (1 - rate)^m towards their mean outcome. Then the
+    cooperation model's outreach builds trust in its place (:func:`outreach_builds_trust`).
+    Reads the month's requests (``model.month.requests``); writes ``model.trust.level``."""
+    learn_from_requests(model)
+    outreach_builds_trust(model)
+
+
+def learn_from_requests(model: QuarterModel) -> None:
+    """What residents got where they sought, and word of mouth
+    (:func:`learn_from_experience`)."""
     t, a, acc = model.trust, model.residents, model.config.access
     slot, point, asked, got = model.month.requests
     if len(slot) == 0:
@@ -236,6 +244,28 @@ def learn_from_experience(model: QuarterModel) -> None:
         mean = np.bincount(inv, weights=heard_of) / heard
     cur = level[flat]  # an entry heard of twice is written twice with the same value
     level[flat] = cur + (1.0 - (1.0 - rate) ** heard) * (mean - cur)
+
+
+def outreach_builds_trust(model: QuarterModel) -> None:
+    """A known address lowers the threshold (seed 004): the residents the cooperation
+    model's outreach reaches this month (each living resident who can reach the
+    outreaching place, :meth:`~quartiersim.sim.cooperation.CooperationModel.outreach_place`,
+    with the outreach probability: a binomial count chosen uniformly) have met its staff,
+    and move their trust in the place towards full trust by
+    ``access.trust_word_of_mouth_rate`` (an encounter, not a service). Nothing without
+    outreach. Writes ``model.trust.level``."""
+    place = model.cooperation.outreach_place()
+    p = model.cooperation.outreach_probability()
+    if place is None or p <= 0:
+        return
+    t, a, rng = model.trust, model.residents, model.rng
+    j = t.position[a.home_cell, place]
+    near = np.flatnonzero(a.alive & (j >= 0))
+    k = rng.binomial(len(near), min(p, 1.0))
+    met = near[rng.choice(len(near), size=k, replace=False)] if k else near[:0]
+    rate = model.config.access.trust_word_of_mouth_rate
+    cur = t.level[met, j[met]]
+    t.level[met, j[met]] = cur + rate * (1.0 - cur)
 
 
 def mean_trust_by_kind(model: QuarterModel, in_use: np.ndarray) -> dict[PointKind, float]:
