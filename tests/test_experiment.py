@@ -163,8 +163,8 @@ def test_shipped_experiments_validate():
     (BASE + '[design]\nsampler = "morris"\n', r"'design.sampler' = 'morris' needs at least one "
      r"uncertainty"),
     (BASE + '[design]\nsampler = "bootstrap"\n',
-     r"'design.sampler' = 'bootstrap': allowed: 'full_factorial', 'latin_hypercube', 'sobol' "
-     r"or 'morris'"),
+     r"'design.sampler' = 'bootstrap': allowed: 'full_factorial', 'latin_hypercube', 'sobol', "
+     r"'morris' or 'posterior'"),
     (BASE + 'outcomes = ["coverage", "happiness"]\n',
      r"'outcomes': unknown outcome 'happiness'; allowed: coverage, "),
     (BASE.replace("tiny-quarter.toml", "nowhere.toml"),

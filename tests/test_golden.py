@@ -38,11 +38,17 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
   neighbour ties no longer wrap around the grid's edge (the network, hence every path,
   changes); second-choice hours count once in the load. Herten's coverage rises under
   the municipal model (experience builds trust where capacity suffices).
-- v6 (current): a deliberate model change (issue 10, items 1-3): paid staff are a stock
+- v6: a deliberate model change (issue 10, items 1-3): paid staff are a stock
   (vacancies fill with a lag, carriers give notice, new staff learn), carriers live on
   their income mix (own money booked when spent, surplus spent on own staff), volunteers
   are bound to a place and quit by the results of their hours, grant applications and
   municipal workplaces are costed. Co-production now starts with a year of hiring.
+- v7 (current): new outcomes only (issue 11: need episodes -- ``reach``,
+  ``time_to_service_months``, ``escalation_rate``, ``episodes_resolved_share``,
+  ``need_episodes``, by domain and group --, mandatory cases per 1,000 by domain,
+  ``volunteer_share_14_plus``, ``volunteer_stop_share_per_year``). No random draw or
+  process changed: every key of v6 was reproduced exactly before the file was
+  regenerated.
 """
 
 from __future__ import annotations

@@ -9,11 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quartiersim.studies.batch import run_batch
 from quartiersim.cli import main
+from quartiersim.studies.batch import run_batch
 from quartiersim.studies.experiment import load_experiment
-from quartiersim.studies.report import (Results, ReportError, comparison_table, discover, load_results,
-                                pareto_front, sensitivity, write_report)
+from quartiersim.studies.report import (
+    ReportError,
+    Results,
+    comparison_table,
+    discover,
+    load_results,
+    pareto_front,
+    sensitivity,
+    write_report,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -154,8 +162,13 @@ def test_report_end_to_end(morris_results, tmp_path):
     assert {"pareto.png", "costs.png", "series_coverage.png", "groups.png",
             "sensitivity_coverage.png", "sensitivity_municipal_cost_eur.png"} <= names
     for section in ("Comparison by scenario and levers", "Pareto front", "Sensitivity",
-                    "Scenario discovery (PRIM)"):
+                    "Scenario discovery (PRIM)", "Rankings over the uncertainties"):
         assert section in md and section in html
+    # P(best) and regret per model and headline outcome over the 6 design points
+    ranking = md.split("Rankings over the uncertainties")[1].split("\n## ")[0]
+    assert "| outcome | model | mean | 5-95 % over design points | P(best) |" in ranking
+    assert "Reach: need episodes served within 3 months | coproduction |" in ranking
+    assert "Under which assumptions does" in ranking
     assert md.count("| Tiny test quarter | municipal | budget |") >= 1
     res = load_results(morris_results)
     assert len(res.runs) == 2 * 2 * 3  # 2 models x Morris (k + 1) r = 3 x 2 points

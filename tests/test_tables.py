@@ -21,9 +21,9 @@ from quartiersim.sim.registry import Kind, OutcomeGroup, Scope, View
 from quartiersim.studies.format import format_value
 
 _BASE = {Kind.SHARE: 0.2, Kind.EUR: 1_500_000.0, Kind.HOURS: 140_000.0, Kind.COUNT: 100.0,
-         Kind.RATE: 6.0, Kind.YEARS: 1.0}
+         Kind.RATE: 6.0, Kind.YEARS: 1.0, Kind.MONTHS: 2.0}
 _STEP = {Kind.SHARE: 0.03, Kind.EUR: -50_000.0, Kind.HOURS: -1_000.0, Kind.COUNT: -5.0,
-         Kind.RATE: -0.3, Kind.YEARS: 0.0}
+         Kind.RATE: -0.3, Kind.YEARS: 0.0, Kind.MONTHS: -0.1}
 
 
 def _compare_table() -> pd.DataFrame:
@@ -74,12 +74,15 @@ def test_headline_fits_the_width_and_marks_the_best(width, fake_compare, monkeyp
     for m in COOPERATION_NAMES:
         assert m in out
     best = next(line for line in _lines(out) if line.startswith("innovation_lab"))
-    # best coverage (highest), cases, cost per resident-year and per covered hour (lowest)
-    assert best.split() == ["innovation_lab", "*0.350", "*4.5", "*1,250,000", "*1,250,000"]
-    assert "municipal " in out and out.count("*") == 4 + 1  # four marks and the note
+    # best reach (highest), cases and cost per resident-year (lowest); the fake table's
+    # escalation rate rises with reach, so municipal provision has the best of it
+    assert best.split() == ["innovation_lab", "*0.350", "0.350", "*4.5", "*1,250,000"]
+    first = next(line for line in _lines(out) if line.startswith("municipal "))
+    assert first.split() == ["municipal", "0.200", "*0.200", "6.0", "1,500,000"]
+    assert out.count("*") == 4 + 1  # four marks and the note
     assert "Left out: Coverage after the grant ends (n/a for every model)." in out
     assert "* best in the column" in out
-    assert "Coverage (share)" in " ".join(out.split()) or width == 80
+    assert "Escalation" in out and "Reach" in out
     assert fake_compare[0]["seeds"] == 10  # the default
 
 
@@ -93,7 +96,8 @@ def test_headline_leaves_out_columns_and_rows_with_nothing_to_show():
     assert "Mandatory" not in text and "c " not in text and "*0.400" in text
     assert notes == ["Left out: Mandatory cases started (n/a or zero for every model).",
                      "Left out: c (n/a for every outcome).",
-                     "* best in the column (higher coverage, fewer cases, lower cost)."]
+                     "* best in the column (higher reach, lower escalation, fewer cases, "
+                     "lower cost)."]
 
 
 def test_best_is_not_marked_when_all_show_the_same_value():
@@ -140,7 +144,8 @@ def test_all_prints_every_group_and_leaves_out_zero_rows(fake_compare, monkeypat
     out = capsys.readouterr().out
     assert max(len(line) for line in _lines(out)) <= 80
     titles = [line for line in _lines(out) if line in {g.title for g in OutcomeGroup}]
-    assert titles == ["Coverage", "Mandatory cases", "Cost by payer", "Volunteers",
+    assert titles == ["Need episodes: reach, time to service, escalation", "Coverage",
+                      "Mandatory cases", "Cost by payer", "Volunteers",
                       "Carriers and residents", "Municipal budget"]
     assert "Left out: Cost to state / federal (EUR) (zero for every model)." in out
     assert "  elderly support" in out and "Municipal budget balance 2020 (EUR)" in out
@@ -196,10 +201,10 @@ def test_whatif_headline_and_out(tmp_path, capsys, monkeypatch):
     assert rows == ["baseline", "variant", "change"]
     df = pd.read_csv(path)
     assert set(df["run"]) == {"baseline", "variant", "change"}
-    cov = df[df["outcome"] == "coverage"].set_index("run")["mean"]
-    assert cov["change"] == pytest.approx(cov["variant"] - cov["baseline"], abs=1e-12)
+    reach = df[df["outcome"] == "reach"].set_index("run")["mean"]
+    assert reach["change"] == pytest.approx(reach["variant"] - reach["baseline"], abs=1e-12)
     change = next(line for line in _lines(out) if line.startswith("change"))
-    assert change.split()[1] == format_value(cov["change"], Kind.SHARE, signed=True)
+    assert change.split()[1] == format_value(reach["change"], Kind.SHARE, signed=True)
 
 
 def test_stress_headline_all_and_out(tiny_raw, write_scenario, tmp_path, capsys, monkeypatch):

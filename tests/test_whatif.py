@@ -115,7 +115,11 @@ def test_paired_table_exact_means_and_paired_interval():
     var = _summaries([0.2, 0.3, 0.4])  # +0.1 for every seed: the paired difference has no spread
     t = paired_table(base, var)
     assert list(t.columns) == list(COLUMNS)
-    assert set(t.index) == {"coverage", "mandatory_cases"}  # identifiers and text are not outcomes
+    # identifiers and text are not outcomes; cases avoided against the baseline are added
+    assert set(t.index) == {"coverage", "mandatory_cases", "mandatory_cases_avoided"}
+    avoided = t.loc["mandatory_cases_avoided"]
+    assert (avoided["baseline_mean"], avoided["variant_mean"]) == (0.0, pytest.approx(-1.0))
+    assert avoided["difference_ci_low"] == avoided["difference_ci_high"] == pytest.approx(-1.0)
     row = t.loc["coverage"]
     assert row["baseline_mean"] == pytest.approx(0.2)
     assert row["variant_mean"] == pytest.approx(0.3)
@@ -147,7 +151,11 @@ def test_headline_rows_are_variant_minus_baseline_with_registry_labels():
     assert cases["label"] == cases["row_label"] == "Mandatory cases started"
     assert cases["change"] == pytest.approx(-0.75)  # 1.5 -> 0.75 cases: 0.75 fewer
     assert cases["change_low"] <= cases["change"] <= cases["change_high"]
-    assert [r["outcome"] for r in headline(t)] == ["coverage", "mandatory_cases"]
+    assert [r["outcome"] for r in headline(t)] == ["coverage", "mandatory_cases",
+                                                   "mandatory_cases_avoided"]
+    avoided = rows["mandatory_cases_avoided"]
+    assert avoided["row_label"] == "  avoided against the reference"
+    assert avoided["change"] == pytest.approx(0.75)
     assert "cost_municipality_eur" not in rows  # absent outcomes are skipped
 
 

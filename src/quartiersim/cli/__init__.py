@@ -1,4 +1,4 @@
-"""Command line: ``quartiersim run|compare|whatif|app|stress|synth|import|batch|report``.
+"""Command line: ``quartiersim run|compare|whatif|app|stress|synth|import|batch|report|calibrate``.
 
 Errors in the input print one message naming the file, key and what is allowed, and
 exit with status 2; no traceback (``quartiersim --debug ...`` shows it). An error nobody
@@ -17,6 +17,7 @@ from quartiersim.cli import compare as compare_cmd
 from quartiersim.cli import run as run_cmd
 from quartiersim.cli.app import register_app
 from quartiersim.cli.batch import register_batch
+from quartiersim.cli.calibrate import register_calibrate
 from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.cli.geoimport import register_import
 from quartiersim.cli.report import register_report
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_import(sub)
     register_batch(sub)
     register_report(sub)
+    register_calibrate(sub)
     for sp in sub.choices.values():  # --debug after the command works too
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of an error (for bug reports)")

@@ -38,7 +38,12 @@ def name(text: str) -> str:
     return text.strip()
 
 
+#: Most parameter sets ``compare --uncertainty`` draws (as
+#: :data:`quartiersim.studies.uncertainty.MAX_DRAWS`).
+MAX_DRAWS = 10_000
+
 seed = int_range(0)
+draws = int_range(1, MAX_DRAWS)
 years = int_range(1, MAX_YEARS)
 seeds = int_range(1, MAX_SEEDS)
 workers = int_range(1, MAX_WORKERS)

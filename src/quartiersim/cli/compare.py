@@ -13,6 +13,7 @@ from quartiersim.cli.common import model_names, write_geo
 from quartiersim.config.fileio import check_output_file, strict_json
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
+from quartiersim.errors import QuartiersimError
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Outcome, Scope, View
 from quartiersim.studies.runner import compare, compare_with_cells
@@ -22,13 +23,21 @@ def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]
     """The :func:`~quartiersim.studies.runner.compare` table as results (model -> outcome
     -> mean and 95 % interval) and the registry's outcomes it holds, in table order."""
     names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
-    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH), among=names)
+    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH, Scope.COMPARISON), among=names)
     outcomes = [o for o in found if o.name in set(names)]
     records: list[dict[str, Any]] = table.to_dict(orient="records")
     return {r["model"]: tables.estimates(r, [o.name for o in outcomes]) for r in records}, outcomes
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    if args.uncertainty is not None:
+        from quartiersim.cli.uncertain import cmd_compare_uncertain
+
+        return cmd_compare_uncertain(args)
+    if args.draws is not None:
+        raise QuartiersimError(f"--draws {args.draws}: draws are parameter sets of "
+                               "--uncertainty posterior|ranges; give --uncertainty too")
+    args.seeds = 10 if args.seeds is None else args.seeds
     tables.check_out(args.out)
     geo = getattr(args, "geo", None)
     kwargs = {"models": model_names(args.models), "financing": args.financing,
@@ -71,8 +80,16 @@ def register_compare(sub: Any, common: Any) -> None:
     c = sub.add_parser("compare", help="cooperation models side by side over seeds")
     common(c)
     c.add_argument("--models", default=None, help="comma-separated names (default: all)")
-    c.add_argument("--seeds", type=types.seeds, default=10,
-                   help=f"replications per model, 1-{types.MAX_SEEDS} (default 10)")
+    c.add_argument("--seeds", type=types.seeds, default=None,
+                   help=f"replications per model (per draw with --uncertainty), "
+                        f"1-{types.MAX_SEEDS} (default 10; 1 with --uncertainty)")
+    c.add_argument("--uncertainty", choices=("posterior", "ranges"), default=None,
+                   help="draw parameter sets from the scenario's calibrated posterior or its "
+                        "[uncertainty.ranges], run every model in each (common random "
+                        "numbers) and report P(best), intervals and regret per model")
+    c.add_argument("--draws", type=types.draws, default=None,
+                   help=f"parameter sets to draw with --uncertainty, 1-{types.MAX_DRAWS} "
+                        "(default 20)")
     c.add_argument("--workers", type=types.workers, default=None,
                    help="processes, >= 1 (default: all cores)")
     c.add_argument("--geo", default=None, metavar="OUT.gpkg",

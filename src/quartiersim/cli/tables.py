@@ -235,7 +235,8 @@ def headline_tables(results: Results, outcomes: list[Outcome], *, width: int = 8
     grid = _Grid(row_header, kept, [o.header for o in shown], columns)
     notes = [n for n in (_left_out(left, noun), _left_out(left_rows, "outcome")) if n]
     if marked:
-        notes.append(f"{BEST} best in the column (higher coverage, fewer cases, lower cost).")
+        notes.append(f"{BEST} best in the column (higher reach, lower escalation, fewer cases, "
+                     "lower cost).")
     return grid.fit(width), notes
 
 

@@ -33,7 +33,7 @@ def whatif_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
     """The what-if table as results (baseline, variant, change -> outcome -> mean and 95 %
     interval) and the registry's outcomes it holds, in table order."""
     names = [str(n) for n in table.index]
-    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH), among=names)
+    found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH, Scope.COMPARISON), among=names)
     outcomes = [o for o in found if o.name in set(names)]
     results = {row: {o.name: tables.Estimate(*(table.loc[o.name, f"{col}_{part}"]
                                                for part in ("mean", "ci_low", "ci_high")))

@@ -33,6 +33,7 @@ from quartiersim.config.financing import validate_financing
 from quartiersim.config.messages import lookup, validate_section
 from quartiersim.config.overrides import apply_overrides
 from quartiersim.config.people import Access, Needs, Volunteering
+from quartiersim.config.uncertainty import Uncertainty, check_uncertainty
 from quartiersim.errors import ScenarioError
 
 __all__ = ["ASSUMPTION", "MAX_LAYOUT_CELLS", "P", "Strict"]
@@ -391,6 +392,11 @@ class Scenario(Strict):
     default_cooperation: str = "municipal"
     default_financing: str = "budget"
     spin_up: SpinUp = SpinUp()
+    uncertainty: Uncertainty = Field(
+        default_factory=Uncertainty,
+        description="Uncertain parameters (ranges) and a calibrated posterior, from which "
+                    "compare --uncertainty, batch and the app draw parameter sets "
+                    "(quartiersim.config.uncertainty).")
 
     @model_validator(mode="after")
     def _carrier_points(self) -> Scenario:
@@ -481,4 +487,6 @@ def build_scenario(raw: dict[str, Any], path: str) -> Scenario:
     validate_financing(scenario, scenario.default_financing)
     scenario.cooperation_params(scenario.spin_up.cooperation or scenario.default_cooperation)
     validate_financing(scenario, scenario.spin_up.financing)
+    if scenario.uncertainty.declared:
+        check_uncertainty(scenario)
     return scenario

@@ -22,6 +22,13 @@ import numpy as np
 
 from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Group, Payer, PointKind
 from quartiersim.sim.cells import CellOutcomes, cell_outcomes
+from quartiersim.sim.episodes import (
+    episodes_resolved_share,
+    escalation_rate,
+    need_episodes,
+    reach,
+    time_to_service_months,
+)
 from quartiersim.sim.ledger import PAYERS
 from quartiersim.sim.registry import (
     Better,
@@ -51,8 +58,11 @@ DISCOUNT_RATE = 0.03
 DISTANCE_BANDS_M: tuple[float, ...] = (250, 500, 1000)
 
 
-def _share(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else 1.0
+def _share(num: float, den: float) -> float | None:
+    """``num / den``; None (JSON null) where ``den`` is 0: a share of nothing is undefined,
+    not 1 (no need is not full coverage). The summary holds None, never NaN, for an
+    undefined outcome."""
+    return float(num / den) if den > 0 else None
 
 
 class FinishedRun:
@@ -99,16 +109,16 @@ class FinishedRun:
 
 
 # ------------------------------------------------------------------------- coverage
-def coverage(run: FinishedRun) -> float:
+def coverage(run: FinishedRun) -> float | None:
     return _share(run.served, run.need)
 
 
-def coverage_of_domain(run: FinishedRun, part: str) -> float:
+def coverage_of_domain(run: FinishedRun, part: str) -> float | None:
     k = DOMAINS.index(Domain(part))
     return _share(run.model.acc_served[k], run.model.acc_need[k])
 
 
-def coverage_of_group(run: FinishedRun, part: str) -> float:
+def coverage_of_group(run: FinishedRun, part: str) -> float | None:
     g = list(Group).index(Group(part))
     return _share(run.model.acc_served_group[g], run.model.acc_need_group[g])
 
@@ -125,10 +135,9 @@ def unmet_need_hours(run: FinishedRun) -> float:
     return run.need - run.served
 
 
-def coverage_final_year(run: FinishedRun) -> float:
+def coverage_final_year(run: FinishedRun) -> float | None:
     last = run.series.iloc[-12:]
-    need = float(last["need_hours"].sum())
-    return float(last["served_hours"].sum()) / need if need > 0 else 1.0
+    return _share(float(last["served_hours"].sum()), float(last["need_hours"].sum()))
 
 
 def _band_edges(part: str) -> tuple[float, float]:
@@ -155,13 +164,16 @@ def coverage_in_distance_band(run: FinishedRun, part: str) -> float:
 def coverage_by_distance_band(model: QuarterModel, bands_m: tuple[float, ...] = DISTANCE_BANDS_M
                               ) -> dict[str, float]:
     """Last month's coverage by walking distance from home to the nearest service point:
-    ``{"0-250m": share, ..., "1000-infm": share}`` (1.0 where nobody in a band had a need;
+    ``{"0-250m": share, ..., "1000-infm": share}`` (NaN where nobody in a band had a need;
     empty without service points)."""
     if len(model.space.points) == 0:
         return {}
     edges = (0.0, *bands_m, np.inf)
-    return {f"{int(lo)}-{'inf' if hi == np.inf else int(hi)}m":
-            _share(*_distance_band_hours(model, lo, hi)) for lo, hi in pairwise(edges)}
+    out = {}
+    for lo, hi in pairwise(edges):
+        share = _share(*_distance_band_hours(model, lo, hi))
+        out[f"{int(lo)}-{'inf' if hi == np.inf else int(hi)}m"] = math.nan if share is None else share
+    return out
 
 
 def coverage_after_grant(run: FinishedRun) -> float | None:
@@ -180,6 +192,18 @@ def mandatory_cases(run: FinishedRun) -> int:
 def mandatory_cases_per_1000_residents_year(run: FinishedRun) -> float:
     y, r = run.years, run.mean_residents
     return mandatory_cases(run) / r * 1000.0 / y if y and r else 0.0
+
+
+def mandatory_cases_per_1000_of_domain(run: FinishedRun, part: str) -> float:
+    y, r = run.years, run.mean_residents
+    k = DOMAINS.index(Domain(part))
+    return float(run.model.new_cases[k]) / r * 1000.0 / y if y and r else 0.0
+
+
+def volunteer_share_14_plus(run: FinishedRun) -> float | None:
+    a, min_age = run.model.residents, run.model.config.volunteering.min_age
+    eligible = int(np.count_nonzero(a.alive & (a.age >= min_age)))
+    return _share(len(run.model.volunteer_of_slot), eligible)
 
 
 # ------------------------------------------------------------------------- cost
@@ -230,6 +254,13 @@ def volunteers_at_end(run: FinishedRun) -> int:
 def volunteer_attrition(run: FinishedRun) -> float:
     vol_years = run.model.volunteer_months / 12.0
     return run.model.volunteers_quit / vol_years if vol_years > 0 else 0.0
+
+
+def volunteer_stop_share_per_year(run: FinishedRun) -> float | None:
+    vol_years = run.model.volunteer_months / 12.0
+    if vol_years <= 0:
+        return None
+    return 1.0 - math.exp(-run.model.volunteers_quit / vol_years)
 
 
 def carriers_surviving(run: FinishedRun) -> int:
@@ -290,6 +321,7 @@ DISTANCE_PARTS = tuple(
 
 # ------------------------------------------------------------------------- the registry
 _C, _K, _M, _S = OutcomeGroup.COVERAGE, OutcomeGroup.CASES, OutcomeGroup.COST, OutcomeGroup.SUSTAINABILITY
+_E = OutcomeGroup.EPISODES
 _V, _Q, _B = OutcomeGroup.VOLUNTEERS, OutcomeGroup.QUARTER, OutcomeGroup.BUDGET
 _HI, _LO = Better.HIGHER, Better.LOWER
 T, ST, W, R, MAP, H = View.TABLE, View.STRESS, View.WHATIF, View.REPORT, View.COVERAGE_MAP, View.HEADLINE
@@ -304,11 +336,14 @@ def _views(*views: View) -> frozenset[View]:
 REGISTRY = Registry([
     Outcome("coverage", "Demand coverage (served / needed hours)", Kind.SHARE,
             "share of need-hours", _C, coverage, series="coverage",
-            views=_views(T, ST, W, R, MAP, H), short="Coverage (share)", better=_HI,
+            views=_views(T, ST, W, R, MAP), short="Coverage (share)", better=_HI,
             label_de="Bedarfsdeckung (gedeckte / benötigte Stunden)",
-            description="served / needed need-hours over the run (1.0 where nothing was "
-                        "needed); a resident in a mandatory case keeps the need in the "
-                        "denominator, unmet by the offers"),
+            description="served / needed need-hours, summed over the months of the run: a "
+                        "ratio of stocks, not of episodes (a need that is served resolves "
+                        "sooner and leaves the stock, so an effective offer lowers the "
+                        "denominator and the coverage of what is left); a resident in a "
+                        "mandatory case keeps the need in the denominator, unmet by the "
+                        "offers; None (JSON null) where nothing was needed"),
     Outcome("coverage_{part}", "Coverage, {part}", Kind.SHARE, "share of need-hours", _C,
             coverage_of_domain, series="coverage_{part}", views=_views(T), parent="coverage",
             row_label="{part}", better=_HI, label_de="Bedarfsdeckung, {part}",
@@ -325,6 +360,56 @@ REGISTRY = Registry([
     Outcome("unmet_need_hours", "Unmet need (h over the run)", Kind.HOURS,
             "need-hours over the run", _C, unmet_need_hours, series="unmet_need_hours",
             views=_views(T), better=_LO, label_de="Ungedeckter Bedarf (Stunden im Zeitraum)"),
+    Outcome("reach", "Reach: need episodes served within 3 months", Kind.SHARE,
+            "share of need episodes", _E, reach, views=_views(T, W, R, H),
+            short="Reach (share served within 3 months)", better=_HI,
+            label_de="Erreichte Bedarfe (innerhalb von 3 Monaten versorgt)",
+            description="need episodes begun in the horizon that received any service in "
+                        "the onset month or the two after it / those whose 3-month window "
+                        "was observed (censored: the resident left or the run ended first); "
+                        "None (JSON null) without such episodes"),
+    Outcome("reach_{part}", "Reach, {part}", Kind.SHARE, "share of need episodes", _E, reach,
+            views=_views(T), parent="reach", row_label="{part}", better=_HI,
+            label_de="Erreichte Bedarfe, {part}", description="reach of one need domain",
+            parts=DOMAIN_PARTS),
+    Outcome("reach_{part}", "Reach, {part}", Kind.SHARE, "share of need episodes", _E, reach,
+            views=_views(T, W), parent="reach", row_label="{part}", better=_HI,
+            label_de="Erreichte Bedarfe, {part}",
+            description="reach of the need episodes of one resident group (the group when "
+                        "reach was decided)", parts=GROUP_PARTS),
+    Outcome("time_to_service_months", "Months from onset to first service", Kind.MONTHS,
+            "months", _E, time_to_service_months, views=_views(T, W, R), better=_LO,
+            short="Months to first service",
+            label_de="Monate bis zur ersten Hilfe",
+            description="mean months from a need's onset to its first service (0 = served in "
+                        "the onset month), over the episodes begun in the horizon that were "
+                        "served in it; None (JSON null) without any"),
+    Outcome("escalation_rate", "Escalation rate: need episodes ending in a mandatory case",
+            Kind.SHARE, "share of need episodes", _E, escalation_rate, views=_views(T, W, R, H),
+            short="Escalation rate (share of need episodes)", better=_LO,
+            label_de="Eskalationsrate (Bedarfe, die in einem Pflichtfall enden)",
+            description="need episodes begun in the horizon that ended in a mandatory case "
+                        "within it / need episodes begun in the horizon; None (JSON null) "
+                        "without any"),
+    Outcome("escalation_rate_{part}", "Escalation rate, {part}", Kind.SHARE,
+            "share of need episodes", _E, escalation_rate, views=_views(T), parent="escalation_rate",
+            row_label="{part}", better=_LO, label_de="Eskalationsrate, {part}",
+            description="escalation rate of one need domain", parts=DOMAIN_PARTS),
+    Outcome("escalation_rate_{part}", "Escalation rate, {part}", Kind.SHARE,
+            "share of need episodes", _E, escalation_rate, views=_views(T, W),
+            parent="escalation_rate", row_label="{part}", better=_LO,
+            label_de="Eskalationsrate, {part}",
+            description="escalation rate of the need episodes of one resident group (the "
+                        "group when the episode ended)", parts=GROUP_PARTS),
+    Outcome("episodes_resolved_share", "Need episodes resolved", Kind.SHARE,
+            "share of need episodes", _E, episodes_resolved_share, views=_views(T, R),
+            better=_HI, label_de="Gelöste Bedarfe (Anteil)",
+            description="need episodes begun in the horizon that were resolved within it / "
+                        "need episodes begun in the horizon (the rest escalated, left the "
+                        "quarter with the resident or were still open at the end)"),
+    Outcome("need_episodes", "Need episodes begun", Kind.COUNT, "episodes over the run", _E,
+            need_episodes, views=_views(T), label_de="Begonnene Bedarfe",
+            description="needs that arose in the horizon (one resident, one domain)"),
     Outcome("mandatory_cases", "Mandatory cases started", Kind.COUNT, "cases over the run", _K,
             mandatory_cases, series="new_mandatory_cases", views=_views(T, ST, W, R),
             better=_LO, label_de="Begonnene Pflichtleistungsfälle",
@@ -336,6 +421,20 @@ REGISTRY = Registry([
             short="Mandatory cases per 1,000 residents and year", better=_LO,
             label_de="Pflichtleistungsfälle je 1.000 Einwohner:innen und Jahr",
             description="mandatory cases started / mean residents x 1,000 / years"),
+    Outcome("mandatory_cases_per_1000_residents_year_{part}",
+            "Mandatory cases per 1,000 residents and year, {part}", Kind.RATE,
+            "cases per 1,000 residents and year", _K, mandatory_cases_per_1000_of_domain,
+            parent="mandatory_cases_per_1000_residents_year", row_label="{part}", better=_LO,
+            label_de="Pflichtleistungsfälle je 1.000 Einwohner:innen und Jahr, {part}",
+            description="mandatory cases started in one domain / mean residents x 1,000 / "
+                        "years", parts=DOMAIN_PARTS),
+    Outcome("mandatory_cases_avoided", "Mandatory cases avoided against the reference model",
+            Kind.COUNT, "cases over the run", _K, scope=Scope.COMPARISON,
+            views=_views(T, W, R), parent="mandatory_cases", row_label="avoided against the reference",
+            better=_HI, label_de="Vermiedene Pflichtleistungsfälle gegenüber dem Referenzmodell",
+            description="mandatory cases of the scenario's reference model (default_cooperation; "
+                        "in a what-if: the baseline) minus this model's, seed by seed (common "
+                        "random numbers); computed by compare and whatif"),
     Outcome("municipal_cost_eur", "Municipal cost (EUR over the run)", Kind.EUR,
             "EUR over the run", _M, municipal_cost, series="municipal_cost_eur",
             views=_views(T, ST, W, R), better=_LO, label_de="Kommunale Kosten (EUR im Zeitraum)",
@@ -354,7 +453,7 @@ REGISTRY = Registry([
             label_de="Kommunale Kosten je Einwohner:in und Jahr (EUR)",
             description="municipal cost / mean residents / years"),
     Outcome("cost_per_covered_hour_eur", "Voluntary cost per covered hour (EUR)", Kind.EUR,
-            "EUR per served need-hour", _M, cost_per_covered_hour, views=_views(T, H),
+            "EUR per served need-hour", _M, cost_per_covered_hour, views=_views(T),
             short="Voluntary cost per covered hour (EUR)", better=_LO,
             label_de="Kosten freiwilliger Leistungen je gedeckter Stunde (EUR)",
             description="voluntary spending of all payers / served hours (None, JSON null, "
@@ -376,6 +475,20 @@ REGISTRY = Registry([
             "quits per volunteer-year", _V, volunteer_attrition, views=_views(T), better=_LO,
             label_de="Ausstieg Ehrenamtlicher (Anteil je Jahr)",
             description="volunteers who quit per volunteer-year (share per year)"),
+    Outcome("volunteer_stop_share_per_year", "Volunteers who stop within a year (share)",
+            Kind.SHARE, "share of volunteers per year", _V, volunteer_stop_share_per_year,
+            better=_LO, label_de="Anteil Ehrenamtlicher, die binnen eines Jahres aufhören",
+            description="1 - exp(-quits per volunteer-year): the share of volunteers who "
+                        "would stop within a year at the run's quit rate, the measure of "
+                        "the surveys (NCVO 2019: 80 % intend to continue 12 months; CNCS "
+                        "2008: about 35 % stop within a year); volunteer_attrition is the "
+                        "rate, which is higher (a 35 % yearly share is 0.43 quits per "
+                        "volunteer-year)"),
+    Outcome("volunteer_share_14_plus", "Volunteers among residents 14+ at end", Kind.SHARE,
+            "share of residents volunteering.min_age+", _V, volunteer_share_14_plus,
+            better=_HI, label_de="Anteil Ehrenamtlicher an den Einwohner:innen ab 14",
+            description="volunteers at the end / living residents of at least "
+                        "volunteering.min_age (14) at the end"),
     Outcome("carriers_surviving", "Carriers open at end", Kind.COUNT, "carriers", _Q,
             carriers_surviving, series="carriers_open", views=_views(T, R), better=_HI,
             label_de="Am Ende tätige Träger"),

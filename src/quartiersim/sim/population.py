@@ -42,6 +42,8 @@ class ResidentArrays:
     unmet_months: np.ndarray  # (n, 6) consecutive months mostly unmet
     aware: np.ndarray  # (n, 6) bool
     case_months_left: np.ndarray  # (n, 6) running mandatory case, months left
+    need_onset_month: np.ndarray  # (n, 6) horizon month the open need arose; -1 = not counted
+    first_service_month: np.ndarray  # (n, 6) month the open need was first served; -1 = not yet
     volunteer_hours: np.ndarray  # committed h/month, 0 = not a volunteer
     volunteer_domain: np.ndarray
     volunteer_point: np.ndarray  # point index, -1 = none
@@ -54,14 +56,16 @@ class ResidentArrays:
     def empty(cls, n: int) -> ResidentArrays:
         z = np.zeros
 
-        def per_domain(dtype: type = float) -> np.ndarray:
-            return np.zeros((n, N_DOMAINS), dtype, order="F")
+        def per_domain(dtype: type = float, fill: float = 0) -> np.ndarray:
+            return np.full((n, N_DOMAINS), fill, dtype, order="F")
 
         return cls(alive=z(n, bool), age=z(n), transfer=z(n, bool), migration=z(n, bool),
                    language_barrier=z(n, bool), single=z(n, bool), mobility_limited=z(n, bool),
                    home_cell=z(n, np.int64), need_hours=per_domain(),
                    served_hours=per_domain(), unmet_months=per_domain(np.int32),
                    aware=per_domain(bool), case_months_left=per_domain(np.int32),
+                   need_onset_month=per_domain(np.int32, -1),
+                   first_service_month=per_domain(np.int32, -1),
                    volunteer_hours=z(n), volunteer_domain=z(n, np.int64),
                    volunteer_point=np.full(n, -1, np.int64))
 
@@ -105,6 +109,8 @@ class ResidentArrays:
             arr[slots] = 0.0
         for arr in (self.unmet_months, self.case_months_left):
             arr[slots] = 0
+        for arr in (self.need_onset_month, self.first_service_month):
+            arr[slots] = -1  # a newcomer's needs were not seen to arise: not counted
         self.aware[slots] = False
         self.volunteer_hours[slots] = 0.0
         self.volunteer_point[slots] = -1

@@ -33,11 +33,13 @@ class Kind(StrEnum):
     EUR = "eur"  # euros, whole
     HOURS = "hours"  # need-hours or service hours, whole
     YEARS = "years"  # a duration in years, whole
+    MONTHS = "months"  # a duration in months, 1 decimal
 
 
 class OutcomeGroup(StrEnum):
     """Topic of an outcome; tables show groups in this order (``--all``: one table each)."""
 
+    EPISODES = "episodes"
     COVERAGE = "coverage"
     CASES = "cases"
     COST = "cost"
@@ -54,6 +56,7 @@ class OutcomeGroup(StrEnum):
 
 
 _GROUP_TITLES = {
+    OutcomeGroup.EPISODES: "Need episodes: reach, time to service, escalation",
     OutcomeGroup.COVERAGE: "Coverage",
     OutcomeGroup.CASES: "Mandatory cases",
     OutcomeGroup.COST: "Cost by payer",
@@ -71,6 +74,7 @@ class Scope(StrEnum):
     SUMMARY = "summary"  # every run's summary (:func:`quartiersim.sim.outcomes.summarize`)
     BATCH = "batch"  # added to batch runs only (:func:`quartiersim.sim.outcomes.batch_extras`)
     STRESS = "stress"  # the fiscal stress test, from a shocked and an unshocked run
+    COMPARISON = "comparison"  # compare / whatif: against the reference model, paired by seed
     SERIES = "series"  # a monthly series only (the model's DataCollector), no end-of-run value
 
 

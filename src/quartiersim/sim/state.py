@@ -9,7 +9,7 @@ order. Hours are hours in the month unless the name says otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -115,6 +115,7 @@ class RunTotals:
         volunteer_hours: volunteer hours used over the run.
         volunteers_quit: volunteers who quit (attrition; not those who left the quarter).
         volunteer_months: months volunteered, summed over volunteers (at attrition time).
+        episodes: the need episodes begun in the horizon (:class:`EpisodeTotals`).
     """
 
     need_hours: np.ndarray
@@ -126,6 +127,7 @@ class RunTotals:
     volunteer_hours: float = 0.0
     volunteers_quit: int = 0
     volunteer_months: int = 0
+    episodes: EpisodeTotals = field(default_factory=lambda: EpisodeTotals.empty())
 
     @classmethod
     def empty(cls) -> RunTotals:
@@ -133,6 +135,38 @@ class RunTotals:
                    need_hours_group=np.zeros(len(Group)), served_hours_group=np.zeros(len(Group)),
                    year_need_hours=np.zeros(N_DOMAINS),
                    new_cases=np.zeros(N_DOMAINS, dtype=np.int64))
+
+
+#: The counters of :class:`EpisodeTotals`.
+EPISODE_COUNTERS: tuple[str, ...] = ("begun", "served", "wait_months", "reached", "not_reached",
+                                     "resolved", "escalated", "left")
+
+
+@dataclass
+class EpisodeTotals:
+    """Counters of the need episodes begun in the horizon (:mod:`quartiersim.sim.episodes`),
+    by domain (``by_domain[name]``, (6,)) and by group (``by_group[name]``, (4,), the
+    resident's group when the event was counted).
+
+    Counters (:data:`EPISODE_COUNTERS`): ``begun`` episodes; ``served`` episodes served at
+    least once; ``wait_months`` months from onset to the first service, summed over the
+    served ones; ``reached`` / ``not_reached`` episodes whose reach was decided; ``resolved``
+    and ``escalated`` episodes that ended so; ``left`` episodes whose resident left the
+    quarter (the rest are still open).
+    """
+
+    by_domain: dict[str, np.ndarray]
+    by_group: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls) -> EpisodeTotals:
+        return cls({k: np.zeros(N_DOMAINS) for k in EPISODE_COUNTERS},
+                   {k: np.zeros(len(Group)) for k in EPISODE_COUNTERS})
+
+    def add(self, name: str, by_domain: np.ndarray, by_group: np.ndarray) -> None:
+        """Add counts (or sums) by domain and by group to counter ``name``."""
+        self.by_domain[name] += by_domain
+        self.by_group[name] += by_group
 
 
 @dataclass

@@ -150,6 +150,8 @@ class Experiment:
     scenario_files: list[str]
     integer_keys: frozenset[str] = frozenset()
     _design: tuple[np.ndarray, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    #: the parameter sets of a ``posterior`` design (:func:`_posterior_design`)
+    posterior: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -199,7 +201,9 @@ class Experiment:
         if not keys:
             return np.zeros((1, 0)), [{}]
         d = spec.design
-        if d.sampler is Sampler.FULL_FACTORIAL:
+        if d.sampler is Sampler.POSTERIOR:
+            x = self.posterior[keys].to_numpy(dtype=float)
+        elif d.sampler is Sampler.FULL_FACTORIAL:
             axes = []
             for u in spec.uncertainties.values():
                 if isinstance(u, Range):
@@ -416,6 +420,9 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
             _no_duplicates(p, f"uncertainties.{key}", u)
             values = u
         _check_key(str(p), "uncertainties", key, values, scenarios)
+    posterior = None
+    if spec.design.sampler is Sampler.POSTERIOR:
+        spec, posterior, integer_keys = _posterior_design(p, spec, scenarios)
     if spec.design.sampler is not Sampler.FULL_FACTORIAL and not spec.uncertainties:
         raise ExperimentError(f"{p}: 'design.sampler' = {spec.design.sampler.value!r} needs "
                               "at least one uncertainty; use 'full_factorial' without")
@@ -430,12 +437,45 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
         run_models = file_cooperation or sorted({sc.default_cooperation for sc in scenarios})
         check_discovery(spec.discovery, str(p), run_models, bool(spec.uncertainties))
 
-    exp = Experiment(spec, str(p), scenarios, files, frozenset(integer_keys))
+    exp = Experiment(spec, str(p), scenarios, files, frozenset(integer_keys), posterior=posterior)
     _check_design_points(exp)  # every combination, not only the ends of each range
     return exp
 
 
 # the public names of the experiment modules, importable from here
+def _posterior_design(p: Path, spec: ExperimentSpec, scenarios: list[Scenario]
+                      ) -> tuple[ExperimentSpec, Any, set[str]]:
+    """A ``posterior`` design: ``design.samples`` parameter sets drawn by weight from the
+    one scenario's calibrated posterior (seed: the experiment's); the uncertainties become
+    the posterior's parameters, each a range over its drawn values (for the report).
+
+    Raises:
+        ExperimentError: uncertainties given as well, not exactly one scenario, or a
+            scenario without a (valid) posterior.
+    """
+    from quartiersim.config.uncertainty import is_integer_key
+    from quartiersim.studies.uncertainty import draw_parameters
+
+    where = f"{p}: 'design.sampler' = 'posterior'"
+    if spec.uncertainties:
+        raise ExperimentError(f"{where}: leave [uncertainties] out (the posterior's "
+                              "parameters are the uncertainties)")
+    if len(scenarios) != 1:
+        raise ExperimentError(f"{where} takes one scenario (each scenario has its own "
+                              f"posterior); the file lists {len(scenarios)}")
+    sc = scenarios[0]
+    try:
+        draws = draw_parameters(sc, "posterior", spec.design.samples, seed=spec.seed)
+    except ScenarioError as exc:
+        raise ExperimentError(f"{where}: {exc}") from None
+    ranges = {}
+    for key in draws.columns:
+        lo, hi = float(draws[key].min()), float(draws[key].max())
+        ranges[key] = Range(low=lo, high=hi if hi > lo else lo + max(abs(lo), 1.0) * 1e-9)
+    integer = {k for k in draws.columns if is_integer_key(sc, k)}
+    return spec.model_copy(update={"uncertainties": ranges}), draws.reset_index(drop=True), integer
+
+
 from quartiersim.studies.experiment_checks import check_stored_discovery  # noqa: E402
 from quartiersim.studies.experiment_spec import (  # noqa: E402
     Design,

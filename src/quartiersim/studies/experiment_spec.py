@@ -50,6 +50,7 @@ class Sampler(StrEnum):
     LATIN_HYPERCUBE = "latin_hypercube"
     SOBOL = "sobol"
     MORRIS = "morris"
+    POSTERIOR = "posterior"  #: draws of the scenario's calibrated posterior ([uncertainty])
 
 
 class SeedSharing(StrEnum):
@@ -104,8 +105,10 @@ class Design(Strict):
 
     ``samples`` means: Latin hypercube: design points; Sobol: base samples N (SALib
     Saltelli scheme, N (2k + 2) points with second-order indices, N (k + 2) without; a
-    power of 2); Morris: trajectories r ((k + 1) r points). ``levels``: points per range
-    in a full factorial design; grid levels in a Morris design.
+    power of 2); Morris: trajectories r ((k + 1) r points); posterior: parameter sets drawn
+    by weight from the scenario's calibrated posterior (``[uncertainty] posterior``; the
+    posterior's parameters are the uncertainties: leave ``[uncertainties]`` out).
+    ``levels``: points per range in a full factorial design; grid levels in a Morris design.
     """
 
     sampler: Sampler = Sampler.FULL_FACTORIAL

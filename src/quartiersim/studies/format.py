@@ -2,8 +2,8 @@
 
 How a value prints depends on its :class:`~quartiersim.sim.registry.Kind` (the registry
 says which an outcome has): shares with 3 decimals, euros and hours whole with thousands
-separators, counts whole (a mean over seeds that is not whole: 1 decimal), rates with 1
-decimal, years whole. None, NaN and infinities print as ``n/a``.
+separators, counts whole (a mean over seeds that is not whole: 1 decimal), rates and
+months with 1 decimal, years whole. None, NaN and infinities print as ``n/a``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def format_value(value: Any, kind: Kind | str, signed: bool = False) -> str:
     value = value + 0  # -0.0 prints as 0
     if kind is Kind.SHARE:
         return f"{value:{sign}.3f}"
-    if kind is Kind.RATE:
+    if kind in (Kind.RATE, Kind.MONTHS):
         return f"{value:{sign},.1f}"
     if kind is Kind.COUNT and not float(value).is_integer():
         return f"{value:{sign},.1f}"

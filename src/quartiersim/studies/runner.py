@@ -22,7 +22,7 @@ from quartiersim.sim.outcomes import CellOutcomes, cell_outcomes, summarize
 from quartiersim.studies.pool import progress_bar, run_jobs
 
 __all__ = ["RunResult", "compare", "compare_with_cells", "mean_ci", "progress_bar", "run",
-           "run_many"]
+           "run_many", "with_cases_avoided"]
 
 
 @dataclass
@@ -165,7 +165,9 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
     Returns:
         One row per model: ``model``, ``financing``, ``seeds`` and, for each numeric
         outcome, ``<outcome>_mean``, ``<outcome>_ci_low``, ``<outcome>_ci_high`` (95 %
-        t interval of the mean over seeds).
+        t interval of the mean over seeds), among them ``mandatory_cases_avoided``
+        against the scenario's reference model (``default_cooperation``, run with the
+        same seeds even when it is not among ``models``; ``attrs["reference_model"]``).
 
     Raises:
         ScenarioError: invalid scenario, override or model name (before any run starts).
@@ -200,7 +202,9 @@ def _compare(scenario: Scenario | str | Path, models: list[str] | None, financin
     for name in models:  # fail before any run starts
         sc.cooperation_params(name)
         QuarterModel.check_names(sc, name, financing)
-    jobs = [(sc, mdl, financing, seed, years) for mdl in models for seed in range(seeds)]
+    reference = sc.default_cooperation  # mandatory cases avoided are counted against it
+    run_models = models if reference in models else [*models, reference]
+    jobs = [(sc, mdl, financing, seed, years) for mdl in run_models for seed in range(seeds)]
     by_cell: dict[str, CellOutcomes] = {}
     if cells:
         results = run_jobs(_run_summary_and_cells, jobs, workers=workers, progress=progress,
@@ -210,7 +214,7 @@ def _compare(scenario: Scenario | str | Path, models: list[str] | None, financin
             by_cell[mdl] = CellOutcomes.mean([c for (s, c) in results if s["cooperation"] == mdl])
     else:
         summaries = run_many(jobs, workers=workers, progress=progress, desc="compare")
-    df = pd.DataFrame(summaries)
+    df = with_cases_avoided(pd.DataFrame(summaries), reference)
     rows = []
     numeric = [c for c in df.columns if c not in ("seed", "years", "start_year")
                and pd.api.types.is_numeric_dtype(df[c])]
@@ -222,4 +226,20 @@ def _compare(scenario: Scenario | str | Path, models: list[str] | None, financin
             m, lo, hi = mean_ci(sub[col].to_numpy())
             row[f"{col}_mean"], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = m, lo, hi
         rows.append(row)
-    return pd.DataFrame(rows), by_cell
+    table = pd.DataFrame(rows)
+    table.attrs["reference_model"] = reference
+    return table, by_cell
+
+
+def with_cases_avoided(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """``runs`` (one row per run: ``cooperation``, ``seed``, ``mandatory_cases``, and any
+    further key columns such as ``draw``) with ``mandatory_cases_avoided``: the reference
+    model's mandatory cases of the same seed (and draw) minus the run's (common random
+    numbers: the same seed is the same world)."""
+    keys = ["seed", *(["draw"] if "draw" in runs.columns else [])]
+    ref = runs[runs["cooperation"] == reference].set_index(keys)["mandatory_cases"]
+    out = runs.copy()
+    index = pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1 else pd.Index(out["seed"])
+    out["mandatory_cases_avoided"] = (ref.reindex(index).to_numpy(dtype=float)
+                                      - out["mandatory_cases"].to_numpy(dtype=float))
+    return out

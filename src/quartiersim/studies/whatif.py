@@ -296,7 +296,9 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
 
 
 def paired_table(baseline: list[dict[str, Any]], variant: list[dict[str, Any]]) -> pd.DataFrame:
-    """The what-if table from per-seed summaries (lists in the same seed order)."""
+    """The what-if table from per-seed summaries (lists in the same seed order), with
+    ``mandatory_cases_avoided`` (baseline - variant cases, seed by seed; 0 for the
+    baseline, the reference)."""
     if len(baseline) != len(variant):
         raise QuartiersimError("baseline and variant need the same number of runs")
     b, v = pd.DataFrame(baseline), pd.DataFrame(variant)
@@ -311,6 +313,11 @@ def paired_table(baseline: list[dict[str, Any]], variant: list[dict[str, Any]]) 
         if not (np.isfinite(bv).any() or np.isfinite(vv).any()):
             continue
         rows[name] = (*mean_ci(bv), *mean_ci(vv), *mean_ci(vv - bv))
+    if "mandatory_cases" in b.columns and "mandatory_cases" in v.columns:
+        # against the baseline (the reference), seed by seed: 0 for the baseline itself
+        avoided = (b["mandatory_cases"].to_numpy(dtype=float)
+                   - v["mandatory_cases"].to_numpy(dtype=float))
+        rows["mandatory_cases_avoided"] = (0.0, 0.0, 0.0, *mean_ci(avoided), *mean_ci(avoided))
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     table.index.name = "outcome"
     return table
@@ -380,10 +387,11 @@ class _SessionFile(Strict):
     @field_validator("results")
     @classmethod
     def _known_outcomes(cls, v: dict[str, _SessionResult]) -> dict[str, _SessionResult]:
-        unknown = [k for k in v if not REGISTRY.is_known(k, Scope.SUMMARY)]
+        scopes = (Scope.SUMMARY, Scope.COMPARISON)
+        unknown = [k for k in v if not REGISTRY.is_known(k, scopes)]
         if unknown:
             raise ValueError(f"unknown outcome {unknown[0]!r} in [results]; allowed: "
-                             f"{', '.join(REGISTRY.allowed(Scope.SUMMARY))}")
+                             f"{', '.join(REGISTRY.allowed(scopes))}")
         return v
 
 

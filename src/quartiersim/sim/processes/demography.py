@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from quartiersim.sim import episodes
 from quartiersim.sim.agents import Resident
 from quartiersim.sim.population import ResidentArrays, newcomer_ages
 from quartiersim.sim.processes import monthly
@@ -127,6 +128,7 @@ def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
     included), their volunteering ends and their agents are removed from the model."""
     a = model.residents
     leaving_volunteers = slots[a.volunteer_hours[slots] > 0]
+    episodes.leave(model, slots)  # their open need episodes end, censored
     a.alive[slots] = False
     a.need_hours[slots] = 0.0
     a.case_months_left[slots] = 0

@@ -11,6 +11,7 @@ import numpy as np
 
 from quartiersim.config.domains import DOMAINS, N_DOMAINS
 from quartiersim.config.schema import Scenario
+from quartiersim.sim import episodes
 from quartiersim.sim.population import eligibility_groups, onset_by_code, status_codes
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def needs_arise_and_escalate(model: QuarterModel) -> None:
     new = cand[rng.random(len(cand)) < onset[cand]]
     need[new] = t.hours[new // a.n]
     unmet[new] = 0
+    episodes.begin(model, new)
     # escalation of needs unmet for the delay, by last month's unmet share; over the
     # open needs only (flat domain-major entries k * n + i)
     idx = np.flatnonzero(need > 0)
@@ -113,6 +115,7 @@ def needs_arise_and_escalate(model: QuarterModel) -> None:
     unmet_share = np.clip(1.0 - served[idx] / need[idx], 0.0, 1.0)
     esc = rng.random(len(idx)) < t.escalation_p[dom] * unmet_share
     idx, dom = idx[esc], dom[esc]
+    episodes.end(model, idx, "escalated", recorded_this_month=False)
     cases[idx] = t.case_duration[dom]
     need[idx] = 0.0
     unmet[idx] = 0

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer, PointKind
+from quartiersim.sim import episodes
 from quartiersim.sim.population import ResidentArrays
 from quartiersim.sim.processes.trust import mean_trust_by_kind
 
@@ -41,7 +42,8 @@ def count_need_and_service(model: QuarterModel) -> None:
     by cell when the model tracks cells (``model.cells``).
     Need-hours of residents in a mandatory case count as needed and not met by the
     offers (the need was not met preventively). Runs right after matching, before
-    resolution changes the needs."""
+    resolution changes the needs; records the first service of need episodes
+    (:func:`quartiersim.sim.episodes.record_service`)."""
     a, month, totals = model.residents, model.month, model.totals
     need = a.need_hours + (a.case_months_left > 0) * model.need_tables.hours
     served = a.served_hours  # (n, 6)
@@ -56,6 +58,7 @@ def count_need_and_service(model: QuarterModel) -> None:
     totals.served_hours_group += (groups @ served).sum(axis=1)
     if model.cells is not None:
         model.cells.add(a.home_cell, need, served)
+    episodes.record_service(model)
 
 
 def record_month(model: QuarterModel) -> None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from quartiersim.sim import episodes
+
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
@@ -15,7 +17,8 @@ def resolve_needs(model: QuarterModel) -> None:
     """Needs resolve with a probability between the unserved and the served rate, by the
     served share; the unmet-months counter grows while less than
     ``needs.unmet_below_served_share`` of the need is served and restarts otherwise.
-    Reads this month's needs and service; writes needs and unmet months."""
+    Reads this month's needs and service; writes needs and unmet months; resolved need
+    episodes end (:mod:`quartiersim.sim.episodes`)."""
     a, t = model.residents, model.need_tables
     need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
     idx = np.flatnonzero(need > 0)  # open needs, flat domain-major entries k * n + i
@@ -24,5 +27,6 @@ def resolve_needs(model: QuarterModel) -> None:
     p = t.resolve_unserved[dom] + (t.resolve_served[dom] - t.resolve_unserved[dom]) * share
     resolved = model.rng.random(len(idx)) < p
     need[idx[resolved]] = 0.0
+    episodes.end(model, idx[resolved], "resolved", recorded_this_month=True)
     unmet[idx[~resolved & (share < t.unmet_below)]] += 1
     unmet[idx[resolved | (share >= t.unmet_below)]] = 0

@@ -323,3 +323,50 @@ def discover(results: Results, question: dict[str, Any] | None = None) -> Discov
     limits = pd.DataFrame(rows, columns=["uncertainty", "low", "high", "values"])
     return Discovery(wording, len(y), int(y.sum()), limits, float(box.coverage),
                      float(box.density), float(box.mass), target=target)
+
+
+# ------------------------------------------------------------------------------ rankings
+@dataclass
+class Ranking:
+    """P(best) and regret of the cooperation models over the design points of one scenario
+    x financing x lever combination (:func:`quartiersim.studies.uncertainty.rankings`), and
+    per headline outcome the PRIM box of where its leading model loses the lead."""
+
+    label: str
+    table: pd.DataFrame
+    boxes: dict[str, Any]
+
+
+def rankings_over_design(results: Results) -> list[Ranking]:
+    """Rankings as probabilities over the experiment's design points (the draws), for
+    each scenario x financing x scenario-key lever combination with at least two
+    cooperation models and two design points. A design point's value is its mean over
+    replications; runs of a design point share seeds across models (common random
+    numbers, the experiment's default)."""
+    from quartiersim.studies.uncertainty import (
+        lead_discovery,
+        leader,
+        ranking_outcomes,
+        rankings,
+    )
+
+    runs = results.runs
+    if runs["cooperation"].nunique() < 2 or runs["design_point"].nunique() < 2:
+        return []
+    keys = ["scenario", "financing", *results.lever_keys]
+    out = []
+    for key, sub in runs.groupby(keys, sort=False, dropna=False):
+        ident = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        draws = sub.rename(columns={"design_point": "draw", "cooperation": "model"})
+        outcomes = ranking_outcomes([c for c in draws.columns])
+        table = rankings(draws, outcomes)
+        if table.empty:
+            continue
+        boxes = {}
+        for o in outcomes:
+            top = leader(table, o.name)
+            if top is not None and results.uncertainty_keys:
+                boxes[o.name] = lead_discovery(draws, o, top[0], results.uncertainty_keys)
+        label = " / ".join(_short(v) for v in ident.values())
+        out.append(Ranking(label, table, boxes))
+    return out

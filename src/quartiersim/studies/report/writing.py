@@ -11,13 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from quartiersim.studies.format import format_interval
+from quartiersim.sim.outcomes import REGISTRY
+from quartiersim.studies.format import format_interval, format_value
 from quartiersim.studies.report.analysis import (
     Results,
     comparison_table,
     discover,
     discovery_questions,
     load_results,
+    rankings_over_design,
     sensitivity,
     sensitivity_table,
     table_outcomes,
@@ -128,6 +130,7 @@ def build_sections(results: Results) -> list[_Section]:
     elif results.uncertainty_keys:
         sections.append(_Section("Sensitivity", "No indices: the design is "
                                  f"{design.get('sampler')}, not Sobol or Morris."))
+    sections += ranking_sections(results)
     for question in discovery_questions(results):
         disc = discover(results, question)
         if disc is None:
@@ -147,6 +150,40 @@ def build_sections(results: Results) -> list[_Section]:
         sections.append(_Section("Scenario discovery (PRIM)", text,
                                  disc.limits if len(disc.limits) else None))
     return sections
+
+
+def ranking_sections(results: Results) -> list[_Section]:
+    """"Rankings over the uncertainties": P(best), range and regret per model and headline
+    outcome over the design points, and where the leader loses its lead (PRIM)."""
+    out = []
+    for r in rankings_over_design(results):
+        rows = []
+        for t in r.table.itertuples():
+            o = REGISTRY.lookup(t.outcome)
+            rows.append({"outcome": o.label, "model": t.model,
+                         "mean": format_value(t.mean, o.kind),
+                         "5-95 % over design points": f"{format_value(t.low, o.kind)} to "
+                                                      f"{format_value(t.high, o.kind)}",
+                         "P(best)": f"{t.p_best:.0%}",
+                         "regret, mean": format_value(t.regret_mean, o.kind),
+                         "regret, 90th percentile": format_value(t.regret_p90, o.kind)})
+        text = ("P(best): share of the design points (parameter sets) in which the model is "
+                "best on the outcome, its value being the mean over replications; regret: how "
+                "far below the best model of the same design point (mean and 90th "
+                "percentile). ")
+        for box in r.boxes.values():
+            text += f"{box.question} It loses it in {box.hits} of {box.cases} design points; "
+            if box.limits.empty:
+                text += f"PRIM: {box.note or 'no restriction found'}. "
+            else:
+                where = "; ".join(f"{x.uncertainty} {x.values or f'{x.low:.4g} to {x.high:.4g}'}"
+                                  for x in box.limits.itertuples())
+                how = "lost" if box.target == "yes" else "kept"
+                text += (f"PRIM box (coverage {box.coverage:.2f}, density {box.density:.2f}): "
+                         f"the lead is mostly {how} where {where}. ")
+        out.append(_Section(f"Rankings over the uncertainties: {r.label}", text.strip(),
+                            pd.DataFrame(rows)))
+    return out
 
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
