@@ -9,8 +9,6 @@ from typing import Any
 from quartiersim.cli import args as types
 from quartiersim.config.fileio import check_output_dir
 from quartiersim.errors import QuartiersimError
-from quartiersim.studies.batch import run_batch
-from quartiersim.studies.experiment import load_experiment
 
 
 def register_batch(sub: Any) -> None:
@@ -40,6 +38,8 @@ def register_batch(sub: Any) -> None:
 
 
 def cmd_batch(args: Any) -> int:
+    from quartiersim.studies.batch import run_batch
+    from quartiersim.studies.experiment import load_experiment
 
     def names(option: str, text: str | None) -> list[str] | None:
         if text is None:

@@ -5,18 +5,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from quartiersim.config.cooperation import COOPERATION_PARAMS
 from quartiersim.errors import QuartiersimError
-from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Outcome, View, tree_rows
 
-#: Cooperation model names, in the order ``compare`` shows them.
-COOPERATION_NAMES: tuple[str, ...] = tuple(COOPERATION_PARAMS)
+
+def __getattr__(name: str) -> Any:
+    if name == "COOPERATION_NAMES":  # imported on first use: the parser does not need it
+        from quartiersim.config.cooperation import COOPERATION_PARAMS
+
+        #: Cooperation model names, in the order ``compare`` shows them.
+        globals()[name] = tuple(COOPERATION_PARAMS)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def table_rows(view: View) -> list[tuple[Outcome, str]]:
     """``(outcome, row label)`` of the registry's outcomes in ``view``, in table order
     (details indented under their parent)."""
+    from quartiersim.sim.outcomes import REGISTRY
+
     return tree_rows(REGISTRY.select(view=view))
 
 
@@ -28,6 +35,8 @@ def model_names(text: str | None) -> list[str] | None:
     """
     if text is None:
         return None
+    from quartiersim.config.cooperation import COOPERATION_PARAMS
+
     names = [n.strip() for n in text.split(",") if n.strip()]
     allowed = ", ".join(sorted(COOPERATION_PARAMS))
     if not names:

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from quartiersim.cli import args as types
-from quartiersim.cli import tables
 from quartiersim.cli.common import model_names, write_geo
 from quartiersim.config.fileio import check_output_file, strict_json
-from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
-from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Outcome, Scope, View
-from quartiersim.studies.runner import compare, compare_with_cells
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from quartiersim.cli import tables
 
 
 def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
     """The :func:`~quartiersim.studies.runner.compare` table as results (model -> outcome
     -> mean and 95 % interval) and the registry's outcomes it holds, in table order."""
+    from quartiersim.cli import tables
+    from quartiersim.sim.outcomes import REGISTRY
+
     names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
     found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH), among=names)
     outcomes = [o for o in found if o.name in set(names)]
@@ -29,6 +31,11 @@ def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from quartiersim.cli import tables
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.sim.outcomes import REGISTRY
+    from quartiersim.studies.runner import compare, compare_with_cells
+
     tables.check_out(args.out)
     geo = getattr(args, "geo", None)
     kwargs = {"models": model_names(args.models), "financing": args.financing,
@@ -78,5 +85,5 @@ def register_compare(sub: Any, common: Any) -> None:
     c.add_argument("--geo", default=None, metavar="OUT.gpkg",
                    help="write per-cell outcomes (mean over seeds, one row per cell and model) and "
                         "the service points as a GeoPackage (geo extra)")
-    tables.add_table_options(c)
+    types.table_options(c)
     c.set_defaults(func=cmd_compare)

@@ -23,6 +23,7 @@ differently) they take that path, agent by agent.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,10 +76,16 @@ def register_many[A: Agent](model: Any, cls: type[A], name: str, values: Sequenc
     Requires :func:`bulk_possible`; ``cls.__init__`` is not called."""
     first = model.agent_id_counter
     new = object.__new__
-    agents: list[A] = [new(cls) for _ in values]
-    for a, uid, value in zip(agents, range(first, first + len(agents)), values):
-        d = a.__dict__
-        d["model"], d["unique_id"], d["pos"], d[name] = model, uid, None, value
+    collecting = gc.isenabled()
+    gc.disable()  # new objects, none of them garbage: no collections while they are made
+    try:
+        agents: list[A] = [new(cls) for _ in values]
+        for a, uid, value in zip(agents, range(first, first + len(agents)), values):
+            d = a.__dict__
+            d["model"], d["unique_id"], d["pos"], d[name] = model, uid, None, value
+    finally:
+        if collecting:
+            gc.enable()
     model.agent_id_counter = first + len(agents)
     keys = dict.fromkeys(agents)
     model._all_agents._agents.update(keys)
