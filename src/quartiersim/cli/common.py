@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from quartiersim.errors import QuartiersimError
@@ -51,6 +54,20 @@ def model_names(text: str | None) -> list[str] | None:
             raise QuartiersimError(f"--models: unknown cooperation model {n!r}; allowed: "
                                    f"{', '.join(sorted(COOPERATION_PARAMS))}")
     return names
+
+
+def start_pool(workers: int | None, jobs: int,
+               preload: Sequence[str] | None = None) -> contextlib.AbstractContextManager:
+    """The worker processes of a command, started now: their forkserver imports the
+    model while this process imports what the command needs and checks its input
+    (:class:`~quartiersim.studies.pool.WarmPool`). A context manager giving the pool (ended
+    on exit), or None where the jobs run in this process (one worker)."""
+    from quartiersim.studies.pool import DEFAULT_PRELOAD, WarmPool
+
+    n = workers if workers is not None else max(1, min(jobs, os.cpu_count() or 1))
+    if n <= 1:
+        return contextlib.nullcontext()
+    return WarmPool(n, preload=preload or DEFAULT_PRELOAD).start()
 
 
 def write_geo(path: str, scenario: Any, cells: dict, financing: str, quiet: bool = False) -> None:

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from quartiersim.cli import args as types
-from quartiersim.cli.common import model_names, write_geo
+from quartiersim.cli.common import model_names, start_pool, write_geo
 from quartiersim.config.fileio import check_output_file, strict_json
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.registry import Outcome, Scope, View
@@ -32,25 +32,33 @@ def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from quartiersim.cli import tables
-    from quartiersim.config.loading import load_scenario
-    from quartiersim.sim.outcomes import REGISTRY
-    from quartiersim.studies.runner import compare, compare_with_cells
+    from quartiersim.config.cooperation import COOPERATION_PARAMS
 
     tables.check_out(args.out)
     geo = getattr(args, "geo", None)
-    kwargs = {"models": model_names(args.models), "financing": args.financing,
-              "seeds": args.seeds, "years": args.years, "workers": args.workers,
-              "progress": not args.json}
+    models = model_names(args.models)
     if geo:
         from quartiersim.studies.geoimport import check_geo_installed
 
         check_geo_installed(f"--geo {geo}")  # before the runs
         check_output_file(geo, "GeoPackage (--geo)")
-        scenario = load_scenario(args.scenario, parse_pairs(args.set))
-        table, cells = compare_with_cells(scenario, **kwargs)
-        write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
-    else:
-        table = compare(args.scenario, overrides=parse_pairs(args.set), **kwargs)
+    from quartiersim.config.loading import load_scenario
+
+    scenario = load_scenario(args.scenario, parse_pairs(args.set))
+    with start_pool(args.workers, len(models or COOPERATION_PARAMS) * args.seeds) as pool:
+        # the workers start; meanwhile this process imports the model and checks the names
+        from quartiersim.studies.runner import compare, compare_with_cells
+
+        kwargs = {"models": models, "financing": args.financing, "seeds": args.seeds,
+                  "years": args.years, "workers": args.workers, "progress": not args.json,
+                  "pool": pool}
+        if geo:
+            table, cells = compare_with_cells(scenario, **kwargs)
+            write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
+        else:
+            table = compare(scenario, **kwargs)
+    from quartiersim.sim.outcomes import REGISTRY
+
     results, outcomes = compare_results(table)
     if args.out:
         extra = {r["model"]: {"financing": r["financing"], "seeds": r["seeds"]}

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from quartiersim.cli import args as types
+from quartiersim.cli.common import start_pool
 from quartiersim.config.fileio import check_output_file, strict_json
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.registry import Outcome, Scope, View
@@ -40,24 +41,30 @@ def whatif_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
 def cmd_whatif(args: argparse.Namespace) -> int:
     from quartiersim.cli import tables
     from quartiersim.config.loading import load_scenario
-    from quartiersim.sim.outcomes import REGISTRY
-    from quartiersim.studies.pool import progress_bar
-    from quartiersim.studies.whatif import COLUMNS, WhatIfSession, validate_variant
 
     tables.check_out(args.out)
-    session = WhatIfSession(scenario=args.scenario, levers=parse_pairs(args.set), model=args.model,
-                            financing=args.financing, seeds=args.seeds, years=args.years)
-    validate_variant(load_scenario(args.scenario), session.levers, args.model, args.financing)
-    if args.save:  # before the runs: a result is never computed only to be lost
-        check_output_file(args.save, "session file")
-    bar = progress_bar(2 * args.seeds, "what-if", enabled=not args.json)
+    levers = parse_pairs(args.set)
+    scenario = load_scenario(args.scenario)
+    with start_pool(args.workers, 2 * args.seeds) as pool:
+        # the workers start; meanwhile this process imports the model and checks the variant
+        from quartiersim.studies.pool import progress_bar
+        from quartiersim.studies.whatif import WhatIfSession, validate_variant
 
-    def progress(done: int, total: int) -> None:
-        bar.n = done
-        bar.refresh()
+        session = WhatIfSession(scenario=args.scenario, levers=levers, model=args.model,
+                                financing=args.financing, seeds=args.seeds, years=args.years)
+        validate_variant(scenario, session.levers, args.model, args.financing)
+        if args.save:  # before the runs: a result is never computed only to be lost
+            check_output_file(args.save, "session file")
+        bar = progress_bar(2 * args.seeds, "what-if", enabled=not args.json)
 
-    with bar:
-        table = session.run(workers=args.workers, on_progress=progress)
+        def progress(done: int, total: int) -> None:
+            bar.n = done
+            bar.refresh()
+
+        with bar:
+            table = session.run(workers=args.workers, on_progress=progress, pool=pool)
+    from quartiersim.sim.outcomes import REGISTRY
+    from quartiersim.studies.whatif import COLUMNS
     if args.save:
         session.save(args.save)
     results, outcomes = whatif_results(table)
