@@ -10,7 +10,7 @@ are left out, so the benchmark runs on whatever exists.
 Target: the pool's speed-up over serial on 2 cores is at least 1.8x (wall time of the
 whole batch, pool start-up included). Dask runs on a cluster started from the command line
 as the README shows it (``dask scheduler`` and ``--workers`` x ``dask worker --nthreads 1``
-on 127.0.0.1, without nannies unless ``--nanny``; tests/dask_loopback.py); the cluster's
+on 127.0.0.1, under nannies unless ``--no-nanny``; tests/dask_loopback.py); the cluster's
 start and its workers' first import of the model are not counted, its scheduler's and
 workers' CPU time is (CPU s/run: this process, its children and the cluster). On a shared machine the wall-time speed-up is
 bounded by the cores other processes leave free, so the benchmark also reports the
@@ -61,17 +61,21 @@ def available_levers() -> tuple[list[str], list[str]]:
 
 
 def cluster_cpu(client) -> float:
-    """CPU seconds used so far by the Dask scheduler and workers (Linux /proc)."""
-    pids = [*client.run(os.getpid).values(), client.run_on_scheduler(os.getpid)]
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
+    """CPU seconds used so far by the Dask scheduler, workers and their nannies (/proc)."""
+    def stat(pid: int) -> list[str] | None:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            return None
+
+    workers = list(client.run(os.getpid).values())
+    pids = {*workers, client.run_on_scheduler(os.getpid)}
+    for pid in workers:  # a nanny is its worker's parent
+        fields = stat(pid)
+        if fields is not None and b"dask" in Path(f"/proc/{fields[1]}/cmdline").read_bytes():
+            pids.add(int(fields[1]))
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum((int(f[11]) + int(f[12])) / tick for f in map(stat, pids) if f is not None)
 
 
 def forkserver_cpu() -> float:
@@ -103,7 +107,7 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--no-dask", action="store_true")
-    ap.add_argument("--nanny", action="store_true", help="Dask workers under nannies")
+    ap.add_argument("--no-nanny", action="store_true", help="Dask workers without nannies")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     coop, fin = available_levers()
@@ -141,7 +145,7 @@ def main() -> int:
 
             t0 = time.perf_counter()
             with dask_cluster(Path(tmp) / "cluster", workers=args.workers,
-                              nanny=args.nanny) as client:
+                              nanny=not args.no_nanny) as client:
                 # a cluster is a service started once: its start and the workers' first
                 # import of the model are not counted (the pool's start is)
                 client.run(importlib.import_module, "quartiersim.studies.batch")
@@ -152,7 +156,7 @@ def main() -> int:
                 wall = time.perf_counter() - t1
                 used = cluster_cpu(client) - cpu0 + own_cpu() - own0
             tables["dask"] = results_table(Path(tmp) / "dask")
-            rows.append((f"Dask, command line ({args.workers} workers{', nannies' if args.nanny else ''}; "
+            rows.append((f"Dask, command line ({args.workers} workers{', no nannies' if args.no_nanny else ''}; "
                          f"start {t1 - t0:.1f} s not counted)", wall, res.failed,
                          tables["dask"]["duration_s"].sum(), used))
     base = rows[0][1]

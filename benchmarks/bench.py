@@ -325,10 +325,11 @@ def cli_command(args: list[str], ideal: float, name: str) -> dict:
             f"{name}_vs_ideal": round(wall / ideal, 3), f"{name}_cpu_seconds": round(used, 2)}
 
 
-def ideal_commands(per_model: dict[str, dict], workers: int = 2) -> dict:
+def ideal_commands(workers: int = 2) -> dict:
     """``quartiersim compare`` (60 runs) and ``quartiersim whatif`` (20 runs) of Herten,
-    cold, against runs x single-run CPU / workers."""
-    run_cpu_of = {k: v["run_cpu_seconds"] for k, v in per_model.items()}
+    cold, against runs x single-run CPU / workers (each single run measured here, in a
+    warm process, as ``runner.run`` does it: start-up, spin-up, months, summary)."""
+    run_cpu_of = {name: run_cpu(name) for name in COOPERATION_MODELS}
     compare_ideal = sum(10 * c for c in run_cpu_of.values()) / workers
     variant = run_cpu("coproduction", {"municipality.voluntary_budget_eur_per_year": 550000})
     baseline = run_cpu(None)
@@ -337,6 +338,9 @@ def ideal_commands(per_model: dict[str, dict], workers: int = 2) -> dict:
     res.update(cli_command(["whatif", str(HERTEN), *WHATIF_ARGS, "--seeds", "10", "--workers",
                             str(workers)], whatif_ideal, "whatif"))
     res["ideal_workers"] = workers
+    res["single_run_cpu_seconds"] = {**{k: round(v, 3) for k, v in run_cpu_of.items()},
+                                     "whatif_baseline": round(baseline, 3),
+                                     "whatif_variant": round(variant, 3)}
     return res
 
 
@@ -347,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pool", action="store_true",
                    help="also measure the process pool, compare and what-if")
     p.add_argument("--pool-years", type=int, default=10)
+    p.add_argument("--commands-only", action="store_true",
+                   help="only compare and what-if against their ideal (what --pool adds)")
     p.add_argument("--repeat", type=int, default=MIN_REPEAT,
                    help=f"repetitions, >= {MIN_REPEAT} (the median counts)")
     p.add_argument("--city-worker", default=None, help=argparse.SUPPRESS)
@@ -362,12 +368,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < MIN_REPEAT:
         p.error(f"--repeat {args.repeat}: must be >= {MIN_REPEAT} (a median of fewer does not hold)")
     load_before = os.getloadavg()
+    if args.commands_only:
+        res = ideal_commands()
+        res["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+        print(json.dumps(res, indent=1))
+        return 0
     res = herten(args.repeat)
     if args.city:
         res.update(city(args.repeat))
     if args.pool:
         res.update(pool(args.pool_years))
-        res.update(ideal_commands(res["herten_models"]))
+        res.update(ideal_commands())
     # machine load (1-, 5-, 15-minute averages, both cores): wall-clock figures depend on it
     res["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     res["load_average_before"] = [round(x, 2) for x in load_before]

@@ -57,7 +57,7 @@ def _stop(procs: list[subprocess.Popen], grace_s: float = 30.0) -> None:
 
 
 @contextmanager
-def dask_cluster(directory: Path, workers: int = 2, nanny: bool = False) -> Iterator[Any]:
+def dask_cluster(directory: Path, workers: int = 2, nanny: bool = True) -> Iterator[Any]:
     """``dask scheduler`` and ``workers`` x ``dask worker --nthreads 1`` on 127.0.0.1;
     yields a connected ``dask.distributed.Client`` once all workers joined. Logs go to
     ``directory``; every process is ended on exit. ``nanny``: each worker under a nanny

@@ -85,6 +85,13 @@ def block_until(job):
     return job
 
 
+def own_workers(other: list | None = None) -> list:
+    """Pool workers of this process, but ``other`` (workers of pools that were there
+    before, such as the app's warm pool)."""
+    known = {(p.pid, p.start) for p in other or []}
+    return [p for p in pool_workers(os.getpid()) if (p.pid, p.start) not in known]
+
+
 # ------------------------------------------------------------------------------ basics
 def test_results_in_job_order_serial_and_pooled():
     jobs = list(range(7))
@@ -208,9 +215,11 @@ def test_cancel_ends_running_workers_instead_of_waiting(tmp_path):
     ev = threading.Event()
     seen: list[list] = []
 
+    other = own_workers()  # e.g. the app's warm pool, started by an earlier test
+
     def cancel_once_both_run():
-        seen.append(wait_for(lambda: len(pool_workers(os.getpid())) >= 2 and
-                             pool_workers(os.getpid()), "two busy workers"))
+        seen.append(wait_for(lambda: len(own_workers(other)) >= 2 and own_workers(other),
+                             "two busy workers"))
         ev.set()
 
     t = threading.Thread(target=cancel_once_both_run)
@@ -225,8 +234,10 @@ def test_cancel_ends_running_workers_instead_of_waiting(tmp_path):
 def _kill_one_worker_when_busy(killed: list) -> threading.Thread:
     """A thread that SIGKILLs the first pool worker of this process it sees."""
 
+    other = own_workers()  # e.g. the app's warm pool, started by an earlier test
+
     def kill() -> None:
-        worker = wait_for(lambda: pool_workers(os.getpid()), "a pool worker")[0]
+        worker = wait_for(lambda: own_workers(other), "a pool worker")[0]
         os.kill(worker.pid, signal.SIGKILL)
         killed.append(worker)
 

@@ -46,7 +46,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, parse_pairs(args.set))
     with start_pool(args.workers, len(models or COOPERATION_PARAMS) * args.seeds) as pool:
-        # the workers start; meanwhile this process imports the model and checks the names
+        # the workers start; meanwhile this process imports the model and checks the names,
+        # and imports what aggregates the results (not after the runs)
+        from scipy import stats  # noqa: F401
+
         from quartiersim.studies.runner import compare, compare_with_cells
 
         kwargs = {"models": models, "financing": args.financing, "seeds": args.seeds,

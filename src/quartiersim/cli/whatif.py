@@ -46,7 +46,10 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     levers = parse_pairs(args.set)
     scenario = load_scenario(args.scenario)
     with start_pool(args.workers, 2 * args.seeds) as pool:
-        # the workers start; meanwhile this process imports the model and checks the variant
+        # the workers start; meanwhile this process imports the model and checks the variant,
+        # and imports what aggregates the results (not after the runs)
+        from scipy import stats  # noqa: F401
+
         from quartiersim.studies.pool import progress_bar
         from quartiersim.studies.whatif import WhatIfSession, validate_variant
 

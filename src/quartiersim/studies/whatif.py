@@ -19,6 +19,7 @@ CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing 
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -240,11 +241,12 @@ def app_pool() -> WarmPool:
     """The process's one warm pool for interactive what-ifs (the app): one worker per
     core at lowered priority, started on the first call (in the background), the same
     for every later call, so only the first what-if of a session waits for workers.
-    It ends with the process."""
+    It ends with the process (its workers are ended at exit, not waited for)."""
     global _APP_POOL
     with _APP_POOL_LOCK:
         if _APP_POOL is None:
             _APP_POOL = WarmPool(os.cpu_count() or 1, nice=True).start()
+            atexit.register(_APP_POOL.shutdown, False)
         return _APP_POOL
 
 
