@@ -41,9 +41,12 @@ Measured (numeric libraries pinned to one thread):
   scenario, 6 models x 10 seeds = 60 runs) and ``whatif_seconds`` (``quartiersim whatif``,
   10 seeds x baseline and variant = 20 runs), each a cold command in a fresh process
   (imports and pool start-up included), against their ideal, runs x single-run CPU /
-  workers (``*_ideal_seconds``, ``*_vs_ideal``; the single-run CPU is the model's start-up
-  plus months measured above), with the CPU time the command and its workers used
-  (``*_cpu_seconds``).
+  workers (``*_ideal_seconds``, ``*_vs_ideal``; each single run's CPU measured in this
+  process as ``runner.run`` does it), with the CPU time the command, its forkserver and its
+  workers used (``*_cpu_seconds``; ``*_cpu_vs_runs``: that over the runs' CPU, the work the
+  command adds) and the cores it kept busy on average (``*_cores_used``: 2 on two free
+  cores; less when other processes take the machine, which then also lengthens the wall
+  time). ``--commands-only`` measures just these.
 - ``load_average``: the machine's 1-minute load average before and after (2 cores: above
   2, other processes compete; wall-clock figures, the pool's most, suffer; the CPU-time
   ratios much less).
@@ -322,10 +325,17 @@ def cli_command(args: list[str], ideal: float, name: str) -> dict:
         time.sleep(0.05)
     used = children_cpu() - c0
     return {f"{name}_seconds": round(wall, 2), f"{name}_ideal_seconds": round(ideal, 2),
-            f"{name}_vs_ideal": round(wall / ideal, 3), f"{name}_cpu_seconds": round(used, 2)}
+            f"{name}_vs_ideal": round(wall / ideal, 3), f"{name}_cpu_seconds": round(used, 2),
+            # the work the command adds to its runs (imports, pool, aggregation), and how
+            # many cores it kept busy on average (2 on two free cores)
+            f"{name}_cpu_vs_runs": round(used / (ideal * IDEAL_WORKERS), 3),
+            f"{name}_cores_used": round(used / wall, 2)}
 
 
-def ideal_commands(workers: int = 2) -> dict:
+IDEAL_WORKERS = 2
+
+
+def ideal_commands(workers: int = IDEAL_WORKERS) -> dict:
     """``quartiersim compare`` (60 runs) and ``quartiersim whatif`` (20 runs) of Herten,
     cold, against runs x single-run CPU / workers (each single run measured here, in a
     warm process, as ``runner.run`` does it: start-up, spin-up, months, summary)."""

@@ -27,6 +27,7 @@ import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,31 +70,38 @@ def bulk_possible(model: Any, cls: type[Agent]) -> bool:
 
 
 def register_many[A: Agent](model: Any, cls: type[A], name: str, values: Sequence[Any]) -> list[A]:
-    """New agents of ``cls``, one per item of ``values`` (set as attribute ``name``; the
-    class's own attribute besides Mesa's), registered with ``model``: unique ids from
+    """New agents of ``cls``, one per item of ``values`` (``cls(model, value)``; the
+    value is attribute ``name``), registered with ``model``: unique ids from
     ``model.agent_id_counter`` in order, added to ``model.agents`` and
     ``model.agents_by_type[cls]`` in order, as ``cls(model, value)`` one by one would.
-    Requires :func:`bulk_possible`; ``cls.__init__`` is not called."""
+    Requires :func:`bulk_possible`.
+
+    The first agent is made by its constructor (so that CPython lays out the class's
+    instances compactly, with shared attribute keys: an agent made first without
+    ``__init__`` would leave every agent of the class with a dict of its own, +170 bytes),
+    the others without it."""
+    if not values:
+        return []
+    agents: list[A] = [cls(model, values[0])]
+    rest = values[1:]
     first = model.agent_id_counter
     new = object.__new__
     collecting = gc.isenabled()
     gc.disable()  # new objects, none of them garbage: no collections while they are made
     try:
-        agents: list[A] = [new(cls) for _ in values]
-        for a, uid, value in zip(agents, range(first, first + len(agents)), values):
-            d = a.__dict__
-            d["model"], d["unique_id"], d["pos"], d[name] = model, uid, None, value
+        more: list[A] = [new(cls) for _ in rest]
+        for a, uid, value in zip(more, range(first, first + len(more)), rest):
+            a.model = model
+            a.unique_id = uid
+            a.pos = None
+            setattr(a, name, value)
     finally:
         if collecting:
             gc.enable()
-    model.agent_id_counter = first + len(agents)
-    keys = dict.fromkeys(agents)
-    model._all_agents._agents.update(keys)
-    by_type = model._agents_by_type
-    if cls in by_type:
-        by_type[cls]._agents.update(keys)
-    elif agents:
-        by_type[cls] = _HardKeyAgentSet(agents, random=model.random)
+    model.agent_id_counter = first + len(more)
+    model._all_agents._agents.update(zip(more, repeat(None)))
+    model._agents_by_type[cls]._agents.update(zip(more, repeat(None)))
+    agents += more
     return agents
 
 
