@@ -12,8 +12,9 @@ whole batch, pool start-up included). Dask runs on a cluster started from the co
 as the README shows it (``dask scheduler`` and ``--workers`` x ``dask worker --nthreads 1``
 on 127.0.0.1, under nannies unless ``--no-nanny``; tests/dask_loopback.py); the cluster's
 start and its workers' first import of the model are not counted, its scheduler's and
-workers' CPU time is (CPU s/run: this process, its children and the cluster). On a shared machine the wall-time speed-up is
-bounded by the cores other processes leave free, so the benchmark also reports the
+workers' CPU time is (CPU s/run: this process, its children and the cluster). On a
+shared machine the wall-time speed-up is bounded by the cores other processes leave
+free, so the benchmark also reports the
 engine's concurrency (sum of the runs' wall times in the workers / batch wall time: how
 many runs were in progress on average) and CPU seconds per run (serial and pool), and
 the load average before it starts.
@@ -156,7 +157,8 @@ def main() -> int:
                 wall = time.perf_counter() - t1
                 used = cluster_cpu(client) - cpu0 + own_cpu() - own0
             tables["dask"] = results_table(Path(tmp) / "dask")
-            rows.append((f"Dask, command line ({args.workers} workers{', no nannies' if args.no_nanny else ''}; "
+            nannies = ", no nannies" if args.no_nanny else ""
+            rows.append((f"Dask, command line ({args.workers} workers{nannies}; "
                          f"start {t1 - t0:.1f} s not counted)", wall, res.failed,
                          tables["dask"]["duration_s"].sum(), used))
     base = rows[0][1]
