@@ -8,8 +8,13 @@ are left out, so the benchmark runs on whatever exists.
     .venv/bin/python benchmarks/batch_bench.py [--seeds 10] [--years 10] [--workers 2]
 
 Target: the pool's speed-up over serial on 2 cores is at least 1.8x (wall time of the
-whole batch, pool start-up included). On a shared machine the wall-time speed-up is
-bounded by the cores other processes leave free, so the benchmark also reports the
+whole batch, pool start-up included). Dask runs on a cluster started from the command line
+as the README shows it (``dask scheduler`` and ``--workers`` x ``dask worker --nthreads 1``
+on 127.0.0.1, under nannies unless ``--no-nanny``; tests/dask_loopback.py); the cluster's
+start and its workers' first import of the model are not counted, its scheduler's and
+workers' CPU time is (CPU s/run: this process, its children and the cluster). On a
+shared machine the wall-time speed-up is bounded by the cores other processes leave
+free, so the benchmark also reports the
 engine's concurrency (sum of the runs' wall times in the workers / batch wall time: how
 many runs were in progress on average) and CPU seconds per run (serial and pool), and
 the load average before it starts.
@@ -18,6 +23,7 @@ the load average before it starts.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import resource
 import sys
@@ -30,6 +36,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # dask_loopback: the cluster as the README starts it
 
 from quartiersim.studies.batch import EXECUTION_COLUMNS, results_table, run_batch  # noqa: E402
 from quartiersim.sim.cooperation import COOPERATION_MODELS  # noqa: E402
@@ -54,6 +61,42 @@ def available_levers() -> tuple[list[str], list[str]]:
     return coop, fin
 
 
+def cluster_cpu(client) -> float:
+    """CPU seconds used so far by the Dask scheduler, workers and their nannies (/proc)."""
+    def stat(pid: int) -> list[str] | None:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
+    workers = list(client.run(os.getpid).values())
+    pids = {*workers, client.run_on_scheduler(os.getpid)}
+    for pid in workers:  # a nanny is its worker's parent
+        fields = stat(pid)
+        if fields is not None and b"dask" in Path(f"/proc/{fields[1]}/cmdline").read_bytes():
+            pids.add(int(fields[1]))
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum((int(f[11]) + int(f[12])) / tick for f in map(stat, pids) if f is not None)
+
+
+def forkserver_cpu() -> float:
+    """CPU seconds of this process's forkserver children and of the workers they reaped
+    (Linux /proc: utime, stime, cutime, cstime)."""
+    tick, me, total = os.sysconf("SC_CLK_TCK"), str(os.getpid()), 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[1] == me and b"multiprocessing.forkserver" in cmd:
+            total += sum(int(f) for f in fields[11:15]) / tick
+    return total
+
+
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
     return (df.drop(columns=[c for c in EXECUTION_COLUMNS if c in df])
             .sort_values("run_key").reset_index(drop=True))
@@ -65,6 +108,7 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--no-nanny", action="store_true", help="Dask workers without nannies")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     coop, fin = available_levers()
@@ -77,10 +121,16 @@ def main() -> int:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows, tables = [], {}
 
+    def own_cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return own.ru_utime + own.ru_stime
+
     def cpu_seconds() -> float:
+        """This process, its reaped children and its forkservers with their reaped
+        workers (pool workers are the forkserver's children, not this process's)."""
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + forkserver_cpu()
 
     with tempfile.TemporaryDirectory() as tmp:
         engines = [("serial", dict(workers=1)), (f"pool ({args.workers} processes)",
@@ -92,21 +142,25 @@ def main() -> int:
             tables[name] = results_table(Path(tmp) / name)
             rows.append((name, wall, res.failed, tables[name]["duration_s"].sum(), cpu))
         if not args.no_dask:
-            from dask.distributed import Client, LocalCluster
+            from dask_loopback import dask_cluster
 
             t0 = time.perf_counter()
-            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address=None) as cluster, \
-                    Client(cluster) as client:
-                client.wait_for_workers(args.workers)
+            with dask_cluster(Path(tmp) / "cluster", workers=args.workers,
+                              nanny=not args.no_nanny) as client:
+                # a cluster is a service started once: its start and the workers' first
+                # import of the model are not counted (the pool's start is)
+                client.run(importlib.import_module, "quartiersim.studies.batch")
                 t1 = time.perf_counter()
+                cpu0, own0 = cluster_cpu(client), own_cpu()
                 res = run_batch(exp, Path(tmp) / "dask", engine="dask", client=client,
                                 progress=False)
                 wall = time.perf_counter() - t1
+                used = cluster_cpu(client) - cpu0 + own_cpu() - own0
             tables["dask"] = results_table(Path(tmp) / "dask")
-            rows.append((f"loopback Dask ({args.workers} workers; start {t1 - t0:.1f} s "
-                         "not counted)", wall, res.failed, tables["dask"]["duration_s"].sum(),
-                         float("nan")))
+            nannies = ", no nannies" if args.no_nanny else ""
+            rows.append((f"Dask, command line ({args.workers} workers{nannies}; "
+                         f"start {t1 - t0:.1f} s not counted)", wall, res.failed,
+                         tables["dask"]["duration_s"].sum(), used))
     base = rows[0][1]
     print(f"{'engine':<52} {'wall s':>7} {'runs/min':>9} {'speed-up':>9} {'concurrency':>12} "
           f"{'CPU s/run':>10}")

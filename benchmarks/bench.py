@@ -1,30 +1,55 @@
-"""Performance benchmarks of quartiersim (issue #6). Not a test: prints measurements.
+"""Performance benchmarks of quartiersim (issues #6, #15). Not a test: prints measurements.
 
     python benchmarks/bench.py            # readable table
     python benchmarks/bench.py --json     # one JSON object
-    python benchmarks/bench.py --json --city   # plus the 600k-resident city run
-    python benchmarks/bench.py --json --pool   # plus the process-pool speed-up
+    python benchmarks/bench.py --json --city   # plus the 600k-resident city
+    python benchmarks/bench.py --json --pool   # plus the pool, compare and what-if
 
-Measured (one process, numeric libraries pinned to one thread):
+The method (issue #15: the best-of-3 of whole runs did not reproduce, 0.56 to 1.33):
+**one month of the model and one step of Mesa's bare activation loop alternate**, in
+one process, measured in **CPU time** of this process (``time.process_time``: what the
+other processes on the machine take is not counted, and both sides see the same cache
+and clock conditions month by month). The bare loop is a ``mesa.Model`` with as many
+idle agents as the model has at its start, calling ``agents.shuffle_do("step")`` once per
+step. The ratio of one repetition is the model's CPU time over its 120 months divided by
+the bare loop's over its 120 steps; a repetition is a fresh model (same seed) and the
+figure is the **median over ``--repeat`` (>= 5) repetitions**, with the spread
+(``*_spread``: min and max over the repetitions; ``*_repetitions``: all of them).
 
-- ``herten_seconds``: one 10-year Herten run (scenarios/herten-innenstadt.toml) under
-  each cooperation model in ``COOPERATION_MODELS``: model start-up + 120 monthly steps,
-  best of ``--repeat`` (wall clock); per model in ``herten_models``.
-- ``herten_ratio_vs_mesa_activation``: CPU time of the model's 120 steps / CPU time of
-  Mesa's bare activation loop over the same steps (a Mesa Model with N trivial agents,
-  ``agents.shuffle_do("step")`` once per step, N = the Herten model's agent count),
-  measured alternately in this process, best of ``--repeat`` each; the worst model
-  counts. ``herten_ratio_incl_startup`` counts the model's start-up too.
-- ``us_per_resident_month``: step CPU time / resident-months simulated.
-- ``startup_seconds``: scenario load, grid, distances, population and network.
+Measured (numeric libraries pinned to one thread):
+
+- ``herten_ratio_vs_mesa_activation``: the ratio above for scenarios/herten-innenstadt.toml
+  under each cooperation model in ``COOPERATION_MODELS`` (``herten_models``); the worst
+  model's median counts, ``herten_ratio_spread`` is that model's min and max.
+  ``herten_ratio_incl_startup`` counts the model's start-up (scenario, grid, population,
+  network, spin-up) too.
+- ``herten_seconds``: wall time of one 10-year run (start-up + the model's months), median
+  over the repetitions, the slowest model.
+- ``us_per_resident_month``: the months' CPU time / resident-months simulated (median).
+- ``startup_seconds``, ``startup_share_of_run``: the start-up's wall time and its share.
+- ``mesa_activation_cpu_seconds``, ``mesa_activation_agents``: the bare loop's CPU time
+  for 120 steps (median) and its agent count.
 - ``peak_gib``: peak resident memory of this process (Herten runs only).
-- with ``--city``: ``city_seconds`` (wall, start-up included) and ``city_peak_gib`` of one
-  10-year run of scenarios/city-600k.toml in a fresh process.
+- with ``--city``: ``city_seconds`` and ``city_peak_gib``, one 10-year run of
+  scenarios/city-600k.toml (wall, start-up included) in a fresh process; and
+  ``city_ratio_vs_mesa_activation`` by the same alternation in another fresh process,
+  the median over ``--repeat`` blocks of consecutive months of one 10-year run (a whole
+  city run takes a minute; ``city_ratio_spread``, ``city_ratio_blocks``).
+- with ``--pool``: ``pool_speedup`` = serial / 2-worker wall time of ``runner.run_many``
+  on a reduced DeWaK comparison (both DeWaK scenarios x the models x 4 seeds x
+  ``--pool-years`` years); and ``compare_seconds`` (``quartiersim compare`` of the Herten
+  scenario, 6 models x 10 seeds = 60 runs) and ``whatif_seconds`` (``quartiersim whatif``,
+  10 seeds x baseline and variant = 20 runs), each a cold command in a fresh process
+  (imports and pool start-up included), against their ideal, runs x single-run CPU /
+  workers (``*_ideal_seconds``, ``*_vs_ideal``; each single run's CPU measured in this
+  process as ``runner.run`` does it), with the CPU time the command, its forkserver and its
+  workers used (``*_cpu_seconds``; ``*_cpu_vs_runs``: that over the runs' CPU, the work the
+  command adds) and the cores it kept busy on average (``*_cores_used``: 2 on two free
+  cores; less when other processes take the machine, which then also lengthens the wall
+  time). ``--commands-only`` measures just these.
 - ``load_average``: the machine's 1-minute load average before and after (2 cores: above
-  2, other processes compete and wall-clock figures, the pool speed-up most, suffer).
-- with ``--pool``: ``pool_speedup`` = serial / 2-worker wall time of
-  ``runner.run_many`` for a reduced DeWaK comparison (both DeWaK scenarios x available
-  models x 4 seeds x ``--pool-years`` years).
+  2, other processes compete; wall-clock figures, the pool's most, suffer; the CPU-time
+  ratios much less).
 """
 
 from __future__ import annotations
@@ -37,6 +62,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -44,9 +70,9 @@ from pathlib import Path  # noqa: E402
 
 import mesa  # noqa: E402
 
+from quartiersim.config.loading import load_scenario  # noqa: E402
 from quartiersim.sim.cooperation import COOPERATION_MODELS  # noqa: E402
 from quartiersim.sim.model import QuarterModel  # noqa: E402
-from quartiersim.config.loading import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
@@ -54,6 +80,8 @@ WETTER = ROOT / "scenarios" / "wetter-grundschoettel.toml"
 CITY = ROOT / "scenarios" / "city-600k.toml"
 YEARS = 10
 STEPS = 12 * YEARS
+MIN_REPEAT = 5
+cpu = time.process_time
 
 
 def peak_gib() -> float:
@@ -61,65 +89,106 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 class _Idle(mesa.Agent):
     def step(self) -> None:
         pass
 
 
-def bare_activation(n_agents: int, steps: int = STEPS, seed: int = 0) -> tuple[float, float]:
-    """(CPU s, wall s) of ``steps`` x ``agents.shuffle_do("step")`` over ``n_agents`` idle agents."""
+def bare_model(n_agents: int, seed: int = 0) -> mesa.Model:
+    """A Mesa model with ``n_agents`` idle agents: the bare activation loop's."""
     m = mesa.Model(rng=seed)
-    for _ in range(n_agents):
-        _Idle(m)
-    c0, w0 = time.process_time(), time.perf_counter()
-    for _ in range(steps):
-        m.agents.shuffle_do("step")
-    return time.process_time() - c0, time.perf_counter() - w0
+    _Idle.create_agents(m, n_agents)
+    return m
 
 
-def model_run(scenario: Path, cooperation: str, seed: int = 0, years: int = YEARS) -> dict:
-    """Start-up and steps of one run, timed separately (CPU and wall seconds)."""
-    c0, w0 = time.process_time(), time.perf_counter()
-    sc = load_scenario(scenario)
-    m = QuarterModel(sc, cooperation=cooperation, rng=seed, years=years)
-    c1, w1 = time.process_time(), time.perf_counter()
-    agents = len(m.agents)
-    resident_months = 0
-    for _ in range(12 * years):
-        m.step()
-        resident_months += int(m.month_stats["residents"])
-    c2, w2 = time.process_time(), time.perf_counter()
-    return {"startup_cpu": c1 - c0, "startup_wall": w1 - w0, "steps_cpu": c2 - c1,
-            "steps_wall": w2 - w1, "wall": w2 - w0, "agents": agents,
-            "resident_months": resident_months}
+def spread(values: list[float], digits: int = 3) -> list[float]:
+    return [round(min(values), digits), round(max(values), digits)]
+
+
+def alternate(m: QuarterModel, bare: mesa.Model, months: int) -> dict[str, list[float]]:
+    """Run ``months`` months of ``m``, each beside one step of the bare loop (which goes
+    first alternates month by month); per month the CPU and wall seconds of both and the
+    residents."""
+    out: dict[str, list[float]] = {"model": [], "bare": [], "wall": [], "residents": []}
+    step_bare = bare.agents.shuffle_do
+    for k in range(months):
+        if k % 2:
+            c0 = cpu()
+            step_bare("step")
+            c1, w1 = cpu(), time.perf_counter()
+            m.step()
+            c2, w2 = cpu(), time.perf_counter()
+            out["bare"].append(c1 - c0)
+            out["model"].append(c2 - c1)
+        else:
+            c0, w1 = cpu(), time.perf_counter()
+            m.step()
+            c1, w2 = cpu(), time.perf_counter()
+            step_bare("step")
+            c2 = cpu()
+            out["model"].append(c1 - c0)
+            out["bare"].append(c2 - c1)
+        out["wall"].append(w2 - w1)
+        out["residents"].append(float(m.month_stats["residents"]))
+    return out
+
+
+def one_repetition(scenario: Path, cooperation: str, bare: mesa.Model | None,
+                   seed: int = 0, years: int = YEARS) -> dict:
+    """A fresh model (start-up timed) and its months alternated with the bare loop."""
+    c0, w0 = cpu(), time.perf_counter()
+    m = QuarterModel(load_scenario(scenario), cooperation=cooperation, rng=seed, years=years)
+    startup_cpu, startup_wall = cpu() - c0, time.perf_counter() - w0
+    if bare is None:
+        bare = bare_model(len(m.agents))
+    t = alternate(m, bare, 12 * years)
+    model_cpu, bare_cpu = sum(t["model"]), sum(t["bare"])
+    return {"agents": len(bare.agents), "startup_cpu": startup_cpu, "startup_wall": startup_wall,
+            "steps_cpu": model_cpu, "bare_cpu": bare_cpu, "wall": startup_wall + sum(t["wall"]),
+            "ratio": model_cpu / bare_cpu, "ratio_incl_startup": (model_cpu + startup_cpu) / bare_cpu,
+            "us_per_resident_month": model_cpu / sum(t["residents"]) * 1e6}
 
 
 def herten(repeat: int) -> dict:
     models = list(COOPERATION_MODELS)
-    best: dict[str, dict] = {}
-    bare_cpu = bare_wall = float("inf")
-    n_agents = model_run(HERTEN, models[0], years=1)["agents"]  # warm-up; agent count
-    for _ in range(repeat):  # alternate so that machine load hits both alike
-        c, w = bare_activation(n_agents)
-        bare_cpu, bare_wall = min(bare_cpu, c), min(bare_wall, w)
-        for name in models:
-            r = model_run(HERTEN, name)
-            if name not in best or r["steps_cpu"] < best[name]["steps_cpu"]:
-                best[name] = r
+    n_agents = len(QuarterModel(load_scenario(HERTEN), cooperation=models[0], rng=0,
+                                years=YEARS).agents)  # warm-up; agent count at the start
+    bare = bare_model(n_agents)
+    reps: dict[str, list[dict]] = {name: [] for name in models}
+    for r in range(repeat):
+        order = models[r % len(models):] + models[:r % len(models)]  # no model always first
+        for name in order:
+            reps[name].append(one_repetition(HERTEN, name, bare))
     per_model = {}
-    for name, r in best.items():
+    for name, rs in reps.items():
+        med = {k: statistics.median(x[k] for x in rs)
+               for k in ("wall", "startup_wall", "startup_cpu", "steps_cpu", "bare_cpu", "ratio",
+                         "ratio_incl_startup", "us_per_resident_month")}
         per_model[name] = {
-            "seconds": round(r["wall"], 3),
-            "startup_seconds": round(r["startup_wall"], 3),
-            "steps_cpu_seconds": round(r["steps_cpu"], 3),
-            "ratio_vs_mesa_activation": round(r["steps_cpu"] / bare_cpu, 3),
-            "ratio_incl_startup": round((r["steps_cpu"] + r["startup_cpu"]) / bare_cpu, 3),
-            "us_per_resident_month": round(r["steps_cpu"] / r["resident_months"] * 1e6, 3),
+            "seconds": round(med["wall"], 3),
+            "startup_seconds": round(med["startup_wall"], 3),
+            "startup_cpu_seconds": round(med["startup_cpu"], 3),
+            "steps_cpu_seconds": round(med["steps_cpu"], 3),
+            "run_cpu_seconds": round(med["startup_cpu"] + med["steps_cpu"], 3),
+            "ratio_vs_mesa_activation": round(med["ratio"], 3),
+            "ratio_spread": spread([x["ratio"] for x in rs]),
+            "ratio_repetitions": [round(x["ratio"], 3) for x in rs],
+            "ratio_incl_startup": round(med["ratio_incl_startup"], 3),
+            "us_per_resident_month": round(med["us_per_resident_month"], 3),
         }
-    worst = max(per_model.values(), key=lambda v: v["ratio_vs_mesa_activation"])
+    worst = max(per_model, key=lambda k: per_model[k]["ratio_vs_mesa_activation"])
+    bare_cpu = statistics.median(x["bare_cpu"] for rs in reps.values() for x in rs)
     return {
         "herten_seconds": max(v["seconds"] for v in per_model.values()),
-        "herten_ratio_vs_mesa_activation": worst["ratio_vs_mesa_activation"],
+        "herten_ratio_vs_mesa_activation": per_model[worst]["ratio_vs_mesa_activation"],
+        "herten_ratio_spread": per_model[worst]["ratio_spread"],
+        "herten_ratio_worst_model": worst,
         "herten_ratio_incl_startup": max(v["ratio_incl_startup"] for v in per_model.values()),
         "us_per_resident_month": max(v["us_per_resident_month"] for v in per_model.values()),
         "startup_seconds": max(v["startup_seconds"] for v in per_model.values()),
@@ -127,11 +196,14 @@ def herten(repeat: int) -> dict:
                                           for v in per_model.values()), 3),
         "mesa_activation_cpu_seconds": round(bare_cpu, 3),
         "mesa_activation_agents": n_agents,
+        "repetitions": repeat,
+        "clock": "CPU time of this process (time.process_time)",
         "herten_models": per_model,
         "peak_gib": round(peak_gib(), 3),
     }
 
 
+# ------------------------------------------------------------------------------ the city
 def city_worker(path: Path, years: int) -> None:
     """Run in a fresh process: print the run's wall seconds and peak memory as JSON."""
     from quartiersim.studies.runner import run
@@ -139,15 +211,42 @@ def city_worker(path: Path, years: int) -> None:
     w0 = time.perf_counter()
     run(path, seed=0, years=years)
     print(json.dumps({"city_seconds": round(time.perf_counter() - w0, 1),
-                      "city_peak_gib": round(peak_gib(), 3)}))
+                      "city_peak_gib": round(peak_gib(), 3)}), flush=True)
 
 
-def city(path: Path = CITY, years: int = YEARS) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--city-worker", str(path), "--years", str(years)],
-                         check=True, capture_output=True, text=True)
+def city_ratio_worker(path: Path, years: int, blocks: int) -> None:
+    """Run in a fresh process: the city's months alternated with the bare loop over as
+    many agents; the ratio per block of consecutive months, as JSON."""
+    sc = load_scenario(path)
+    m = QuarterModel(sc, rng=0, years=years)
+    bare = bare_model(len(m.agents))
+    t = alternate(m, bare, 12 * years)
+    size = len(t["model"]) // blocks
+    ratios = [sum(t["model"][b * size:(b + 1) * size]) / sum(t["bare"][b * size:(b + 1) * size])
+              for b in range(blocks)]
+    print(json.dumps({"city_ratio_vs_mesa_activation": round(statistics.median(ratios), 3),
+                      "city_ratio_spread": spread(ratios),
+                      "city_ratio_blocks": [round(r, 3) for r in ratios],
+                      "city_months_per_block": size,
+                      "city_agents": len(bare.agents),
+                      "city_steps_cpu_seconds": round(sum(t["model"]), 1),
+                      "city_mesa_activation_cpu_seconds": round(sum(t["bare"]), 1)}), flush=True)
+
+
+def _worker_json(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def city(repeat: int, path: Path = CITY, years: int = YEARS) -> dict:
+    res = _worker_json("--city-worker", str(path), "--years", str(years))
+    res.update(_worker_json("--city-ratio-worker", str(path), "--years", str(years),
+                            "--repeat", str(repeat)))
+    return res
+
+
+# ------------------------------------------------------------------------------ pools
 def pool(years: int, workers: int = 2) -> dict:
     """Serial vs process-pool time of runner.run_many on a reduced DeWaK comparison."""
     from quartiersim.studies.runner import run_many
@@ -166,29 +265,135 @@ def pool(years: int, workers: int = 2) -> dict:
             "pool_seconds": round(w2 - w1, 2), "pool_speedup": round((w1 - w0) / (w2 - w1), 2)}
 
 
+WHATIF_ARGS = ("--model", "coproduction", "--set", "municipality.voluntary_budget_eur_per_year=550000")
+
+
+def run_cpu(cooperation: str | None, overrides: dict | None = None, repeat: int = 3) -> float:
+    """Median CPU seconds of one 10-year Herten run in this (warm) process."""
+    from quartiersim.studies.runner import run
+
+    times = []
+    for _ in range(repeat):
+        c0 = cpu()
+        run(HERTEN, model=cooperation, seed=0, years=YEARS, overrides=overrides)
+        times.append(cpu() - c0)
+    return statistics.median(times)
+
+
+def _children() -> set[int]:
+    """Pids of this process's live children (Linux /proc)."""
+    me, out = str(os.getpid()), set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me:
+                out.add(int(entry))
+    return out
+
+
+def _adopt_orphans() -> None:
+    """Make this process the reaper of its orphaned descendants (Linux
+    PR_SET_CHILD_SUBREAPER): the command's forkserver outlives the command by a moment,
+    and its CPU time (with its workers') is counted once it is reaped here."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def cli_command(args: list[str], ideal: float, name: str) -> dict:
+    """Wall time of one cold ``quartiersim`` command (a fresh process) and the CPU time
+    of the command and every process it started (its forkserver and workers)."""
+    exe = Path(sys.executable).with_name("quartiersim")
+    _adopt_orphans()
+    before = _children()
+    c0, w0 = children_cpu(), time.perf_counter()
+    subprocess.run([str(exe), *args, "--json"], check=True, capture_output=True)
+    wall = time.perf_counter() - w0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # reap the orphans (they end at their parent's end)
+        left = _children() - before
+        for pid in left:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        if not _children() - before:
+            break
+        time.sleep(0.05)
+    used = children_cpu() - c0
+    return {f"{name}_seconds": round(wall, 2), f"{name}_ideal_seconds": round(ideal, 2),
+            f"{name}_vs_ideal": round(wall / ideal, 3), f"{name}_cpu_seconds": round(used, 2),
+            # the work the command adds to its runs (imports, pool, aggregation), and how
+            # many cores it kept busy on average (2 on two free cores)
+            f"{name}_cpu_vs_runs": round(used / (ideal * IDEAL_WORKERS), 3),
+            f"{name}_cores_used": round(used / wall, 2)}
+
+
+IDEAL_WORKERS = 2
+
+
+def ideal_commands(workers: int = IDEAL_WORKERS) -> dict:
+    """``quartiersim compare`` (60 runs) and ``quartiersim whatif`` (20 runs) of Herten,
+    cold, against runs x single-run CPU / workers (each single run measured here, in a
+    warm process, as ``runner.run`` does it: start-up, spin-up, months, summary)."""
+    run_cpu_of = {name: run_cpu(name) for name in COOPERATION_MODELS}
+    compare_ideal = sum(10 * c for c in run_cpu_of.values()) / workers
+    variant = run_cpu("coproduction", {"municipality.voluntary_budget_eur_per_year": 550000})
+    baseline = run_cpu(None)
+    whatif_ideal = 10 * (baseline + variant) / workers
+    res = cli_command(["compare", str(HERTEN), "--workers", str(workers)], compare_ideal, "compare")
+    res.update(cli_command(["whatif", str(HERTEN), *WHATIF_ARGS, "--seeds", "10", "--workers",
+                            str(workers)], whatif_ideal, "whatif"))
+    res["ideal_workers"] = workers
+    res["single_run_cpu_seconds"] = {**{k: round(v, 3) for k, v in run_cpu_of.items()},
+                                     "whatif_baseline": round(baseline, 3),
+                                     "whatif_variant": round(variant, 3)}
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--city", action="store_true", help="also run the 600k-resident city")
-    p.add_argument("--pool", action="store_true", help="also measure the process-pool speed-up")
+    p.add_argument("--pool", action="store_true",
+                   help="also measure the process pool, compare and what-if")
     p.add_argument("--pool-years", type=int, default=10)
-    p.add_argument("--repeat", type=int, default=3, help="repetitions (best counts)")
+    p.add_argument("--commands-only", action="store_true",
+                   help="only compare and what-if against their ideal (what --pool adds)")
+    p.add_argument("--repeat", type=int, default=MIN_REPEAT,
+                   help=f"repetitions, >= {MIN_REPEAT} (the median counts)")
     p.add_argument("--city-worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--city-ratio-worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--years", type=int, default=YEARS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.city_worker:
         city_worker(Path(args.city_worker), args.years)
         return 0
-    load_before = os.getloadavg()[0]
+    if args.city_ratio_worker:
+        city_ratio_worker(Path(args.city_ratio_worker), args.years, args.repeat)
+        return 0
+    if args.repeat < MIN_REPEAT:
+        p.error(f"--repeat {args.repeat}: must be >= {MIN_REPEAT} (a median of fewer does not hold)")
+    load_before = os.getloadavg()
+    if args.commands_only:
+        res = ideal_commands()
+        res["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+        print(json.dumps(res, indent=1))
+        return 0
     res = herten(args.repeat)
     if args.city:
-        res.update(city())
+        res.update(city(args.repeat))
     if args.pool:
         res.update(pool(args.pool_years))
-    # machine load (1-minute average, both cores): wall-clock figures depend on it
-    res["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        res.update(ideal_commands())
+    # machine load (1-, 5-, 15-minute averages, both cores): wall-clock figures depend on it
+    res["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    res["load_average_before"] = [round(x, 2) for x in load_before]
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(res, indent=1))
     else:
         for k, v in res.items():
             if isinstance(v, dict):

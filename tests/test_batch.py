@@ -140,6 +140,30 @@ def test_loopback_dask_cluster_gives_the_serial_table(serial_table, experiment, 
     pd.testing.assert_frame_equal(comparable(df), comparable(serial_table[1]))
 
 
+@needs_proc
+def test_a_dask_cluster_started_from_the_command_line_gives_the_serial_table(
+        serial_table, experiment, tmp_path):
+    """`dask scheduler` and two `dask worker` processes on 127.0.0.1 (free port), as the
+    README shows; the batch connects by the scheduler file, both workers run."""
+    pytest.importorskip("dask.distributed")
+    from dask_loopback import dask_cluster
+
+    with dask_cluster(tmp_path / "dask", workers=2) as client:
+        workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+        code = main(["batch", str(TINY), "--engine", "dask", "--scheduler",
+                     str(tmp_path / "dask" / "scheduler.json"), "--out", str(tmp_path / "out"),
+                     "--no-progress"])
+        pids = set(client.run(os.getpid).values())
+    assert code == 0
+    df = results_table(tmp_path / "out")
+    pd.testing.assert_frame_equal(comparable(df), comparable(serial_table[1]))
+    assert {int(w.rsplit(":", 1)[1]) for w in df["worker"]} == pids  # both workers ran runs
+    wait_for(lambda: not [p for p in descendants(os.getpid())
+                          if "dask scheduler" in p.cmdline or "dask worker" in p.cmdline],
+             "the cluster's processes to end")
+
+
 def test_rerun_skips_finished_runs_and_removes_leftover_tmp_files(serial_table, experiment):
     out, before = serial_table
     leftover = out / "runs" / ".part-00000000000000000001-deadbeef.parquet.tmp"

@@ -7,9 +7,11 @@ tests/ on sys.path and the start methods pass sys.path to the workers).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +35,7 @@ from quartiersim.studies.pool import (
     Cancelled,
     JobFailed,
     JobsFailed,
+    WarmPool,
     describe_exit,
     progress_bar,
     run_jobs,
@@ -80,6 +83,13 @@ def block_until(job):
     while not Path(job).exists():
         time.sleep(0.05)
     return job
+
+
+def own_workers(other: list | None = None) -> list:
+    """Pool workers of this process, but ``other`` (workers of pools that were there
+    before, such as the app's warm pool)."""
+    known = {(p.pid, p.start) for p in other or []}
+    return [p for p in pool_workers(os.getpid()) if (p.pid, p.start) not in known]
 
 
 # ------------------------------------------------------------------------------ basics
@@ -205,9 +215,11 @@ def test_cancel_ends_running_workers_instead_of_waiting(tmp_path):
     ev = threading.Event()
     seen: list[list] = []
 
+    other = own_workers()  # e.g. the app's warm pool, started by an earlier test
+
     def cancel_once_both_run():
-        seen.append(wait_for(lambda: len(pool_workers(os.getpid())) >= 2 and
-                             pool_workers(os.getpid()), "two busy workers"))
+        seen.append(wait_for(lambda: len(own_workers(other)) >= 2 and own_workers(other),
+                             "two busy workers"))
         ev.set()
 
     t = threading.Thread(target=cancel_once_both_run)
@@ -222,8 +234,10 @@ def test_cancel_ends_running_workers_instead_of_waiting(tmp_path):
 def _kill_one_worker_when_busy(killed: list) -> threading.Thread:
     """A thread that SIGKILLs the first pool worker of this process it sees."""
 
+    other = own_workers()  # e.g. the app's warm pool, started by an earlier test
+
     def kill() -> None:
-        worker = wait_for(lambda: pool_workers(os.getpid()), "a pool worker")[0]
+        worker = wait_for(lambda: own_workers(other), "a pool worker")[0]
         os.kill(worker.pid, signal.SIGKILL)
         killed.append(worker)
 
@@ -312,3 +326,82 @@ def test_ctrl_c_during_compare_leaves_no_worker_and_no_traceback():
         wait_for(lambda: not any(alive(p) for p in below), "no process of the compare left")
     finally:
         kill_all(below)
+
+
+# ------------------------------------------------------------------------------ warm pool
+def test_a_warm_pool_keeps_its_workers_between_calls():
+    with WarmPool(2).start() as pool:
+        assert pool.wait_ready(timeout=120)
+        first = run_jobs(square_with_pid, list(range(6)), pool=pool)
+        executor = pool.executor()
+        second = run_jobs(square_with_pid, list(range(6)), pool=pool)
+        assert [r[0] for r in first] == [r[0] for r in second] == [x * x for x in range(6)]
+        assert pool.executor() is executor  # the same processes: no second start-up
+        assert {pid for _, pid in second} <= set(executor._processes)
+        assert os.getpid() not in {pid for _, pid in first + second}
+
+
+def test_a_warm_pool_replaces_workers_that_died_or_were_cancelled(tmp_path):
+    marker = tmp_path / "die"
+    marker.write_text("")
+    with WarmPool(2).start() as pool:
+        got = run_jobs(die_once, [(1, None), (2, str(marker)), (3, None)], pool=pool)
+        assert got == [1, 4, 9] and not marker.exists()
+        with pytest.raises(Cancelled):
+            run_jobs(square, [1, 2, 3], pool=pool, cancel=lambda: True)
+        assert run_jobs(square, [4, 5], pool=pool) == [16, 25]  # new workers, same pool
+
+
+def test_warm_pool_bad_size():
+    with pytest.raises(QuartiersimError, match="workers = 0: must be >= 1"):
+        WarmPool(0)
+
+
+def test_whatif_on_the_apps_warm_pool_equals_serial_and_keeps_it():
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.studies.whatif import app_pool
+
+    small = load_scenario(HERTEN, SMALL)
+    kw = {"overrides": {"volunteering.rate": 0.08}, "seeds": 2, "years": 1}
+    serial = whatif(small, workers=1, **kw)
+    pool = app_pool()
+    assert app_pool() is pool
+    pd.testing.assert_frame_equal(whatif(small, pool=pool, **kw), serial)
+    executor = pool.executor()
+    pd.testing.assert_frame_equal(whatif(small, pool=pool, **kw), serial)
+    assert pool.executor() is executor and pool.nice
+
+
+_ORDER_SCRIPT = """
+import json, os, sys
+sys.path.insert(0, {tests!r})
+from proctree import descendants
+seen = {{}}
+
+def hook(event, args):
+    if event == "import" and args[0] == "mesa" and "mesa" not in seen:
+        seen["mesa"] = [p.cmdline for p in descendants(os.getpid())]
+
+sys.addaudithook(hook)
+from quartiersim.cli import main
+code = main({argv!r})
+print(json.dumps({{"code": code, "at_mesa_import": seen.get("mesa")}}))
+"""
+
+
+@needs_proc
+@pytest.mark.parametrize("command", [
+    ["compare", "--models", "municipal,coproduction", "--seeds", "1"],
+    ["whatif", "--seeds", "1", "--set", "volunteering.rate=0.08"],
+])
+def test_the_cli_starts_its_workers_before_it_imports_the_model(command):
+    """The forkserver (which imports the model for the workers) runs before this process
+    imports Mesa, so the two imports overlap instead of following each other."""
+    argv = [command[0], str(HERTEN), *command[1:], "--years", "1", "--workers", "2",
+            "--set", "population.residents=400", "--json"]
+    script = _ORDER_SCRIPT.format(tests=str(ROOT / "tests"), argv=argv)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, out.stderr
+    assert any("multiprocessing.forkserver" in c for c in result["at_mesa_import"])

@@ -12,7 +12,6 @@ import pytest
 from conftest import HERTEN
 from rich.console import Console
 
-from quartiersim.cli import compare as compare_cmd
 from quartiersim.cli import main, tables
 from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.cli.tables import Estimate, headline_tables
@@ -54,7 +53,7 @@ def fake_compare(monkeypatch):
         calls.append(kwargs)
         return _compare_table()
 
-    monkeypatch.setattr(compare_cmd, "compare", compare)
+    monkeypatch.setattr("quartiersim.studies.runner.compare", compare)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     return calls
 

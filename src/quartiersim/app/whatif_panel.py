@@ -18,7 +18,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from quartiersim.errors import QuartiersimError
 from quartiersim.sim.registry import Kind
 from quartiersim.studies.format import format_interval, format_value
-from quartiersim.studies.whatif import WhatIfCancelled, WhatIfSession, headline
+from quartiersim.studies.whatif import WhatIfCancelled, WhatIfSession, app_pool, headline
 
 if TYPE_CHECKING:
     from quartiersim.app.model import AppModel
@@ -78,6 +78,12 @@ def draw_changes(table) -> Figure:
     return fig
 
 
+def _start_workers() -> None:
+    """The what-if workers start with the page (the app's one warm pool), not with the
+    first run."""
+    app_pool()
+
+
 @solara.component
 def WhatIfPanel(model: AppModel) -> None:
     """Run, show, save and load a what-if session for the model on screen."""
@@ -88,6 +94,7 @@ def WhatIfPanel(model: AppModel) -> None:
     message = solara.use_reactive(None)  # (kind, text)
     session_file = solara.use_reactive(DEFAULT_SESSION_FILE)
     cancel = solara.use_memo(threading.Event, [])
+    solara.use_effect(_start_workers, [])
 
     pending = WhatIfSession(scenario=model.scenario_file, levers=dict(model.overrides),
                             model=model.cooperation_name, financing=model.financing_name,
@@ -109,7 +116,7 @@ def WhatIfPanel(model: AppModel) -> None:
         progress.set((0, 2 * s.seeds))
         try:
             s.run(on_progress=lambda done, total: progress.set((done, total)), cancel=cancel,
-                  nice=True)
+                  nice=True, pool=app_pool())
         except WhatIfCancelled as exc:
             message.set(("info", f"What-if {exc}."))
             return

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,6 @@ from quartiersim.config.files import (
     default_scenario_dir,
     scenario_files,
 )
-from quartiersim.config.loading import load_scenario
 from quartiersim.errors import QuartiersimError, ScenarioError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -98,6 +96,8 @@ def check_scenario(path: str | Path | None) -> Path:
         existing = scenario_files(p.parent) or scenario_files(default_scenario_dir())
         listing = ", ".join(str(f) for f in existing) or "none found"
         raise ScenarioError(f"{p}: no such scenario file; scenario files: {listing}")
+    from quartiersim.config.loading import load_scenario
+
     load_scenario(p)
     return p.resolve()
 
@@ -341,6 +341,8 @@ def serve_in_background(scenario: str | Path, cwd: str | Path, log_path: str | P
             tail = Path(log_path).read_text(errors="replace")[-2000:]
             raise QuartiersimError(f"the app exited with status {proc.returncode}: {tail}")
         try:
+            import urllib.request
+
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     return proc, url

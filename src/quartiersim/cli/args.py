@@ -42,6 +42,45 @@ def name(text: str) -> str:
 #: :data:`quartiersim.studies.uncertainty.MAX_DRAWS`).
 MAX_DRAWS = 10_000
 
+
+class Later:
+    """Text made when argparse prints a help message, not when the parser is built.
+
+    Set as an attribute of an argument's action and named in its help as ``%(name)s``:
+    argparse formats help with the action's attributes, calling ``str()`` on this then.
+    The command line builds its parser without importing the registries (``--help`` and
+    argument errors answer at once); a subcommand's ``--help`` imports what it names."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
+
+
+def cooperation_names_text() -> str:
+    """The cooperation model names, comma-separated, in ``compare``'s order."""
+    from quartiersim.config.cooperation import COOPERATION_PARAMS
+
+    return ", ".join(COOPERATION_PARAMS)
+
+
+def model_option(parser: argparse.ArgumentParser, help_text: str) -> argparse.Action:
+    """``--model NAME``: ``help_text`` names the models as ``%(models)s``."""
+    action = parser.add_argument("--model", type=name, default=None, help=help_text)
+    action.models = Later(cooperation_names_text)  # type: ignore[attr-defined]
+    return action
+
+
+def table_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--all`` and ``--out FILE`` to a command that prints a headline table
+    (:func:`quartiersim.cli.tables.print_headline`)."""
+    parser.add_argument("--all", action="store_true",
+                        help="print every outcome, one table per group (default: the headline)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="also write the full table to FILE.csv, FILE.xlsx or FILE.json")
+
+
 seed = int_range(0)
 draws = int_range(1, MAX_DRAWS)
 years = int_range(1, MAX_YEARS)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from quartiersim.cli import args as types
+from quartiersim.cli.common import start_pool
 from quartiersim.config.fileio import check_output_dir
 from quartiersim.errors import QuartiersimError
-from quartiersim.studies.batch import run_batch
-from quartiersim.studies.experiment import load_experiment
 
 
 def register_batch(sub: Any) -> None:
@@ -40,7 +41,6 @@ def register_batch(sub: Any) -> None:
 
 
 def cmd_batch(args: Any) -> int:
-
     def names(option: str, text: str | None) -> list[str] | None:
         if text is None:
             return None
@@ -50,14 +50,24 @@ def cmd_batch(args: Any) -> int:
                                    "(comma-separated)")
         return list(dict.fromkeys(out))
 
-    exp = load_experiment(args.experiment, replications=args.replications,
-                          samples=args.samples, years=args.years,
-                          cooperation=names("--cooperation", args.cooperation),
-                          financing=names("--financing", args.financing))
-    out = Path(args.out) if args.out else Path("results") / exp.name
-    check_output_dir(out, "results directory")
-    res = run_batch(exp, out, engine=args.engine, workers=args.workers,
-                    scheduler=args.scheduler, progress=not args.no_progress, wait=args.wait)
+    cooperation = names("--cooperation", args.cooperation)
+    financing = names("--financing", args.financing)
+    local = args.engine == "local"
+    # a local batch's workers start now: their forkserver imports the model while this
+    # process imports it too and reads the experiment (the batch module names the preload)
+    with start_pool(args.workers, os.cpu_count() or 1,
+                    ("quartiersim.studies.batch",)) if local else contextlib.nullcontext() as pool:
+        from quartiersim.studies.batch import run_batch
+        from quartiersim.studies.experiment import load_experiment
+
+        exp = load_experiment(args.experiment, replications=args.replications,
+                              samples=args.samples, years=args.years, cooperation=cooperation,
+                              financing=financing)
+        out = Path(args.out) if args.out else Path("results") / exp.name
+        check_output_dir(out, "results directory")
+        res = run_batch(exp, out, engine=args.engine, workers=args.workers,
+                        scheduler=args.scheduler, progress=not args.no_progress,
+                        wait=args.wait, pool=pool)
     print(f"{exp.name}: {res.total} runs, {res.skipped} done before, {res.finished} finished, "
           f"{res.failed} failed, {res.seconds:.1f} s ({res.runs_per_minute:.1f} runs/min)")
     print(f"results: {out}/runs, {out}/series (quartiersim report {out})")

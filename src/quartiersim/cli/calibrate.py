@@ -8,9 +8,7 @@ from typing import Any
 
 from quartiersim.cli import args as types
 from quartiersim.config.fileio import strict_json
-from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
-from quartiersim.studies.calibration_spec import default_targets_path
 
 
 def register_calibrate(sub: Any) -> None:
@@ -39,7 +37,9 @@ def register_calibrate(sub: Any) -> None:
 
 
 def cmd_calibrate(args: Any) -> int:
+    from quartiersim.config.loading import load_scenario
     from quartiersim.studies.calibration import calibrate, check_installed
+    from quartiersim.studies.calibration_spec import default_targets_path
 
     check_installed()
     scenario = load_scenario(args.scenario, parse_pairs(args.set))

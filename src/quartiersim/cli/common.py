@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-from quartiersim.config.cooperation import COOPERATION_PARAMS
 from quartiersim.errors import QuartiersimError
-from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Outcome, View, tree_rows
 
-#: Cooperation model names, in the order ``compare`` shows them.
-COOPERATION_NAMES: tuple[str, ...] = tuple(COOPERATION_PARAMS)
+
+def __getattr__(name: str) -> Any:
+    if name == "COOPERATION_NAMES":  # imported on first use: the parser does not need it
+        from quartiersim.config.cooperation import COOPERATION_PARAMS
+
+        #: Cooperation model names, in the order ``compare`` shows them.
+        globals()[name] = tuple(COOPERATION_PARAMS)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def table_rows(view: View) -> list[tuple[Outcome, str]]:
     """``(outcome, row label)`` of the registry's outcomes in ``view``, in table order
     (details indented under their parent)."""
+    from quartiersim.sim.outcomes import REGISTRY
+
     return tree_rows(REGISTRY.select(view=view))
 
 
@@ -28,6 +38,8 @@ def model_names(text: str | None) -> list[str] | None:
     """
     if text is None:
         return None
+    from quartiersim.config.cooperation import COOPERATION_PARAMS
+
     names = [n.strip() for n in text.split(",") if n.strip()]
     allowed = ", ".join(sorted(COOPERATION_PARAMS))
     if not names:
@@ -42,6 +54,20 @@ def model_names(text: str | None) -> list[str] | None:
             raise QuartiersimError(f"--models: unknown cooperation model {n!r}; allowed: "
                                    f"{', '.join(sorted(COOPERATION_PARAMS))}")
     return names
+
+
+def start_pool(workers: int | None, jobs: int,
+               preload: Sequence[str] | None = None) -> contextlib.AbstractContextManager:
+    """The worker processes of a command, started now: their forkserver imports the
+    model while this process imports what the command needs and checks its input
+    (:class:`~quartiersim.studies.pool.WarmPool`). A context manager giving the pool (ended
+    on exit), or None where the jobs run in this process (one worker)."""
+    from quartiersim.studies.pool import DEFAULT_PRELOAD, WarmPool
+
+    n = workers if workers is not None else max(1, min(jobs, os.cpu_count() or 1))
+    if n <= 1:
+        return contextlib.nullcontext()
+    return WarmPool(n, preload=preload or DEFAULT_PRELOAD).start()
 
 
 def write_geo(path: str, scenario: Any, cells: dict, financing: str, quiet: bool = False) -> None:

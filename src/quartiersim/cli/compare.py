@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from quartiersim.cli import args as types
-from quartiersim.cli import tables
-from quartiersim.cli.common import model_names, write_geo
+from quartiersim.cli.common import model_names, start_pool, write_geo
 from quartiersim.config.fileio import check_output_file, strict_json
-from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.errors import QuartiersimError
-from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Outcome, Scope, View
-from quartiersim.studies.runner import compare, compare_with_cells
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from quartiersim.cli import tables
 
 
 def compare_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
     """The :func:`~quartiersim.studies.runner.compare` table as results (model -> outcome
     -> mean and 95 % interval) and the registry's outcomes it holds, in table order."""
+    from quartiersim.cli import tables
+    from quartiersim.sim.outcomes import REGISTRY
+
     names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
     found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH, Scope.COMPARISON), among=names)
     outcomes = [o for o in found if o.name in set(names)]
@@ -38,21 +40,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise QuartiersimError(f"--draws {args.draws}: draws are parameter sets of "
                                "--uncertainty posterior|ranges; give --uncertainty too")
     args.seeds = 10 if args.seeds is None else args.seeds
+    from quartiersim.cli import tables
+    from quartiersim.config.cooperation import COOPERATION_PARAMS
+
     tables.check_out(args.out)
     geo = getattr(args, "geo", None)
-    kwargs = {"models": model_names(args.models), "financing": args.financing,
-              "seeds": args.seeds, "years": args.years, "workers": args.workers,
-              "progress": not args.json}
+    models = model_names(args.models)
     if geo:
         from quartiersim.studies.geoimport import check_geo_installed
 
         check_geo_installed(f"--geo {geo}")  # before the runs
         check_output_file(geo, "GeoPackage (--geo)")
-        scenario = load_scenario(args.scenario, parse_pairs(args.set))
-        table, cells = compare_with_cells(scenario, **kwargs)
-        write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
-    else:
-        table = compare(args.scenario, overrides=parse_pairs(args.set), **kwargs)
+    from quartiersim.config.loading import load_scenario
+
+    scenario = load_scenario(args.scenario, parse_pairs(args.set))
+    with start_pool(args.workers, len(models or COOPERATION_PARAMS) * args.seeds) as pool:
+        # the workers start; meanwhile this process imports the model and checks the names,
+        # and imports what aggregates the results (not after the runs)
+        from scipy import stats  # noqa: F401
+
+        from quartiersim.studies.runner import compare, compare_with_cells
+
+        kwargs = {"models": models, "financing": args.financing, "seeds": args.seeds,
+                  "years": args.years, "workers": args.workers, "progress": not args.json,
+                  "pool": pool}
+        if geo:
+            table, cells = compare_with_cells(scenario, **kwargs)
+            write_geo(geo, scenario, cells, str(table["financing"].iloc[0]), quiet=True)
+        else:
+            table = compare(scenario, **kwargs)
+    from quartiersim.sim.outcomes import REGISTRY
+
     results, outcomes = compare_results(table)
     if args.out:
         extra = {r["model"]: {"financing": r["financing"], "seeds": r["seeds"]}
@@ -95,5 +113,5 @@ def register_compare(sub: Any, common: Any) -> None:
     c.add_argument("--geo", default=None, metavar="OUT.gpkg",
                    help="write per-cell outcomes (mean over seeds, one row per cell and model) and "
                         "the service points as a GeoPackage (geo extra)")
-    tables.add_table_options(c)
+    types.table_options(c)
     c.set_defaults(func=cmd_compare)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from quartiersim.studies.geoimport import DEFAULT_TEMPLATE, import_quarter
+from quartiersim.studies.synth import DEFAULT_TEMPLATE
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from quartiersim.studies.geoimport import import_quarter
+
     q = import_quarter(args.grid, args.boundary, args.out, points=args.points,
                        barriers=args.barriers, cell_size=args.cell_size, name=args.name,
                        municipality=args.municipality, city_residents=args.city_residents,

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from quartiersim.config.fileio import check_output_dir
-from quartiersim.studies.experiment import check_stored_discovery
-from quartiersim.studies.report import write_report
 
 
 def register_report(sub: Any) -> None:
@@ -19,6 +17,9 @@ def register_report(sub: Any) -> None:
 
 
 def cmd_report(args: Any) -> int:
+    from quartiersim.studies.experiment import check_stored_discovery
+    from quartiersim.studies.report import write_report
+
     # before the work: the output can be written, the questions can be answered
     check_output_dir(args.out or Path(args.results) / "report", "report directory")
     check_stored_discovery(args.results)

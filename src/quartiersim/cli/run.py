@@ -6,14 +6,15 @@ import argparse
 
 from quartiersim.cli.common import table_rows, write_geo
 from quartiersim.config.fileio import check_output_dir, check_output_file, strict_json
-from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
 from quartiersim.sim.registry import Kind, View
 from quartiersim.studies.format import format_value
-from quartiersim.studies.runner import run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.studies.runner import run
+
     geo = getattr(args, "geo", None)
     if geo:  # fail before the run when the geo extra is missing
         from quartiersim.studies.geoimport import check_geo_installed

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quartiersim.cli import args as types
-from quartiersim.cli import tables
-from quartiersim.cli.common import COOPERATION_NAMES
 from quartiersim.config.fileio import strict_json
 from quartiersim.config.overrides import parse_pairs
-from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Kind, Outcome, Scope, View
 from quartiersim.studies.format import format_value, is_missing
 from quartiersim.studies.stress import SHOCK_PARTS, stress_test
+
+if TYPE_CHECKING:
+    from quartiersim.cli import tables
 
 #: Rows of the stress tables: the runs without and with the scenario's shocks.
 ROWS: tuple[str, ...] = ("unshocked", "shocked")
@@ -22,6 +22,9 @@ ROWS: tuple[str, ...] = ("unshocked", "shocked")
 def stress_results(res: dict[str, Any]) -> tuple[tables.Results, list[Outcome]]:
     """The stress test's two summaries as results (run -> outcome -> value) and the
     registry's summary outcomes they hold (calendar years included), in table order."""
+    from quartiersim.cli import tables
+    from quartiersim.sim.outcomes import REGISTRY
+
     names = [k for k in res["unshocked"] if k in res["shocked"]]
     found = REGISTRY.select(scope=Scope.SUMMARY, among=names)
     outcomes = [o for o in found if o.name in set(names)]
@@ -31,6 +34,8 @@ def stress_results(res: dict[str, Any]) -> tuple[tables.Results, list[Outcome]]:
 
 def stress_lines(res: dict[str, Any]) -> list[str]:
     """The stress outcomes, one ``label: value`` line each."""
+    from quartiersim.sim.outcomes import REGISTRY
+
     out = []
     for o in REGISTRY.select(scope=Scope.STRESS):
         v = res[o.name]
@@ -54,6 +59,9 @@ def by_year_lines(res: dict[str, Any]) -> list[str]:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
+    from quartiersim.cli import tables
+    from quartiersim.sim.outcomes import REGISTRY
+
     tables.check_out(args.out)
     res = stress_test(args.scenario, model=args.model, financing=args.financing,
                       seed=args.seed, years=args.years, overrides=parse_pairs(args.set),
@@ -101,8 +109,7 @@ def register_stress(sub: Any) -> None:
     """Add ``quartiersim stress SCENARIO [--model] [--financing] [--seed] [--shock] [--json]``."""
     s = sub.add_parser("stress", help="fiscal stress test: the scenario's shocks vs no shocks")
     s.add_argument("scenario", help="scenario TOML file with [[shocks]]")
-    s.add_argument("--model", type=types.name, default=None,
-                   help=f"cooperation model: {', '.join(COOPERATION_NAMES)} (default: the scenario's)")
+    types.model_option(s, "cooperation model: %(models)s (default: the scenario's)")
     s.add_argument("--financing", type=types.name, default=None,
                    help="financing model name (default: the scenario's)")
     s.add_argument("--seed", type=types.seed, default=0, help="random seed, >= 0 (default 0)")
@@ -114,5 +121,5 @@ def register_stress(sub: Any) -> None:
                    help="which part of each shock to apply: the revenue change, the change of "
                         "transfer recipients, or all (default)")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    tables.add_table_options(s)
+    types.table_options(s)
     s.set_defaults(func=cmd_stress)

@@ -22,18 +22,21 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from quartiersim.cli.args import table_options
 from quartiersim.config.fileio import atomic_write, check_output_file, strict_json
 from quartiersim.errors import QuartiersimError
 from quartiersim.sim.registry import Better, Outcome, OutcomeGroup, tree_rows
 from quartiersim.studies.format import format_value, is_missing
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The marker of the best value in a column (survives plain text).
 BEST = "*"
@@ -328,6 +331,8 @@ def tidy(results: Results, outcomes: list[Outcome], row_key: str = "model",
                             "group": o.group.value, "outcome": o.name, "label": o.label,
                             "unit": o.unit,
                             **{k: math.nan if v is None else float(v) for k, v in values.items()}})
+    import pandas as pd
+
     return pd.DataFrame.from_records(records)
 
 
@@ -371,12 +376,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write(p, write)
 
 
-def add_table_options(parser: Any) -> None:
-    """Add ``--all`` and ``--out FILE`` to a command that prints :func:`print_headline`."""
-    parser.add_argument("--all", action="store_true",
-                        help="print every outcome, one table per group (default: the headline)")
-    parser.add_argument("--out", default=None, metavar="FILE",
-                        help="also write the full table to FILE.csv, FILE.xlsx or FILE.json")
+#: ``--all`` and ``--out FILE`` (defined with the other argument types: the parser is
+#: built without this module).
+add_table_options = table_options
 
 
 #: The last line under a headline table.

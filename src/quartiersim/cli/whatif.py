@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from quartiersim.cli import args as types
-from quartiersim.cli import tables
-from quartiersim.cli.common import COOPERATION_NAMES
+from quartiersim.cli.common import start_pool
 from quartiersim.config.fileio import check_output_file, strict_json
-from quartiersim.config.loading import load_scenario
 from quartiersim.config.overrides import parse_pairs
-from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Outcome, Scope, View
-from quartiersim.studies.runner import progress_bar
-from quartiersim.studies.whatif import (
-    COLUMNS,
-    WhatIfSession,
-    validate_variant,
-)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from quartiersim.cli import tables
 
 #: Rows of the what-if tables and the columns of :func:`~quartiersim.studies.whatif.whatif`
 #: they come from.
@@ -32,6 +26,9 @@ ROWS: tuple[tuple[str, str], ...] = (("baseline", "baseline"), ("variant", "vari
 def whatif_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
     """The what-if table as results (baseline, variant, change -> outcome -> mean and 95 %
     interval) and the registry's outcomes it holds, in table order."""
+    from quartiersim.cli import tables
+    from quartiersim.sim.outcomes import REGISTRY
+
     names = [str(n) for n in table.index]
     found = REGISTRY.select(scope=(Scope.SUMMARY, Scope.BATCH, Scope.COMPARISON), among=names)
     outcomes = [o for o in found if o.name in set(names)]
@@ -42,20 +39,35 @@ def whatif_results(table: pd.DataFrame) -> tuple[tables.Results, list[Outcome]]:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
+    from quartiersim.cli import tables
+    from quartiersim.config.loading import load_scenario
+
     tables.check_out(args.out)
-    session = WhatIfSession(scenario=args.scenario, levers=parse_pairs(args.set), model=args.model,
-                            financing=args.financing, seeds=args.seeds, years=args.years)
-    validate_variant(load_scenario(args.scenario), session.levers, args.model, args.financing)
-    if args.save:  # before the runs: a result is never computed only to be lost
-        check_output_file(args.save, "session file")
-    bar = progress_bar(2 * args.seeds, "what-if", enabled=not args.json)
+    levers = parse_pairs(args.set)
+    scenario = load_scenario(args.scenario)
+    with start_pool(args.workers, 2 * args.seeds) as pool:
+        # the workers start; meanwhile this process imports the model and checks the variant,
+        # and imports what aggregates the results (not after the runs)
+        from scipy import stats  # noqa: F401
 
-    def progress(done: int, total: int) -> None:
-        bar.n = done
-        bar.refresh()
+        from quartiersim.studies.pool import progress_bar
+        from quartiersim.studies.whatif import WhatIfSession, validate_variant
 
-    with bar:
-        table = session.run(workers=args.workers, on_progress=progress)
+        session = WhatIfSession(scenario=args.scenario, levers=levers, model=args.model,
+                                financing=args.financing, seeds=args.seeds, years=args.years)
+        validate_variant(scenario, session.levers, args.model, args.financing)
+        if args.save:  # before the runs: a result is never computed only to be lost
+            check_output_file(args.save, "session file")
+        bar = progress_bar(2 * args.seeds, "what-if", enabled=not args.json)
+
+        def progress(done: int, total: int) -> None:
+            bar.n = done
+            bar.refresh()
+
+        with bar:
+            table = session.run(workers=args.workers, on_progress=progress, pool=pool)
+    from quartiersim.sim.outcomes import REGISTRY
+    from quartiersim.studies.whatif import COLUMNS
     if args.save:
         session.save(args.save)
     results, outcomes = whatif_results(table)
@@ -93,8 +105,7 @@ def register_whatif(sub: Any) -> None:
     w.add_argument("scenario", help="scenario TOML file, e.g. scenarios/herten-innenstadt.toml")
     w.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="a lever or any dotted scenario key the variant changes (repeatable)")
-    w.add_argument("--model", type=types.name, default=None,
-                   help=f"the variant's cooperation model: {', '.join(COOPERATION_NAMES)}")
+    types.model_option(w, "the variant's cooperation model: %(models)s")
     w.add_argument("--financing", type=types.name, default=None,
                    help="the variant's financing model")
     w.add_argument("--seeds", type=types.seeds, default=10,
@@ -106,5 +117,5 @@ def register_whatif(sub: Any) -> None:
     w.add_argument("--save", default=None, metavar="SESSION.toml",
                    help="save the session (levers and results) to a TOML file")
     w.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    tables.add_table_options(w)
+    types.table_options(w)
     w.set_defaults(func=cmd_whatif)

@@ -6,15 +6,33 @@ monthly processes run as array operations. The agent objects are the Mesa interf
 onto that state: ``model.agents_by_type[Resident]`` is an AgentSet like any other, and
 each property reads the resident's row. Carriers and the municipality are few and keep
 their state on the agent.
+
+Residents and volunteers arrive and leave by the hundred each month (by the thousand at
+the start, 600,000 in a city). Mesa 3.5 registers one agent at a time (``Agent.__init__``
+-> ``Model.register_agent``: a signal emit, the AgentSets, a debug message formatted per
+agent with logging off; about 2-5 µs each) and has no bulk registration
+(``Agent.create_agents`` loops over it). :meth:`Resident.add_to`,
+:meth:`Resident.remove_from` and the same of :class:`Volunteer` do what
+``register_agent`` / ``deregister_agent`` do, for a whole batch at once
+(:func:`register_many`, :func:`deregister_many`): the same unique ids in the same order,
+the same AgentSets (``model.agents``, ``model.agents_by_type``). Where the per-agent path
+would do more (someone subscribed to the model's ``agents`` signals or batches them,
+Mesa's debug log is on, a dataset tracks the class, or a Mesa version keeps its agents
+differently) they take that path, agent by agent.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mesa import Agent
+from mesa.agentset import _HardKeyAgentSet
 
 from quartiersim.config.domains import (
     DOMAINS,
@@ -34,6 +52,73 @@ if TYPE_CHECKING:
     from quartiersim.sim.space import ServicePoint
 
 
+#: Mesa's logger of agent registration (its debug messages are per agent).
+_MESA_MODEL_LOG = logging.getLogger("MESA.mesa.model")
+
+
+def bulk_possible(model: Any, cls: type[Agent]) -> bool:
+    """Whether agents of ``cls`` can be registered with ``model`` in bulk with the same
+    effect as Mesa's per-agent ``register_agent``: nobody subscribed to or batches the
+    model's ``agents`` signals, Mesa's debug log is off, no dataset tracks ``cls``, and
+    the model keeps its agents as Mesa 3.5 does (hard-key AgentSets over a dict)."""
+    subscribers = getattr(model, "subscribers", None)
+    return (subscribers is not None and not any(k[0] == "agents" and v for k, v in subscribers.items())
+            and getattr(model, "_batch_context", None) is None
+            and not getattr(model, "_suppress", False)
+            and not cls._datasets
+            and not _MESA_MODEL_LOG.isEnabledFor(logging.DEBUG)
+            and isinstance(getattr(model, "_all_agents", None), _HardKeyAgentSet)
+            and isinstance(getattr(model._all_agents, "_agents", None), dict)
+            and isinstance(getattr(model, "agent_id_counter", None), int))
+
+
+def register_many[A: Agent](model: Any, cls: type[A], name: str, values: Sequence[Any]) -> list[A]:
+    """New agents of ``cls``, one per item of ``values`` (``cls(model, value)``; the
+    value is attribute ``name``), registered with ``model``: unique ids from
+    ``model.agent_id_counter`` in order, added to ``model.agents`` and
+    ``model.agents_by_type[cls]`` in order, as ``cls(model, value)`` one by one would.
+    Requires :func:`bulk_possible`.
+
+    The first agent is made by its constructor (so that CPython lays out the class's
+    instances compactly, with shared attribute keys: an agent made first without
+    ``__init__`` would leave every agent of the class with a dict of its own, +170 bytes),
+    the others without it."""
+    if not values:
+        return []
+    agents: list[A] = [cls(model, values[0])]
+    rest = values[1:]
+    first = model.agent_id_counter
+    new = object.__new__
+    collecting = gc.isenabled()
+    gc.disable()  # new objects, none of them garbage: no collections while they are made
+    try:
+        more: list[A] = [new(cls) for _ in rest]
+        for a, uid, value in zip(more, range(first, first + len(more)), rest):
+            a.model = model
+            a.unique_id = uid
+            a.pos = None
+            setattr(a, name, value)
+    finally:
+        if collecting:
+            gc.enable()
+    model.agent_id_counter = first + len(more)
+    model._all_agents._agents.update(zip(more, repeat(None)))
+    model._agents_by_type[cls]._agents.update(zip(more, repeat(None)))
+    agents += more
+    return agents
+
+
+def deregister_many(model: Any, cls: type[Agent], agents: Sequence[Agent]) -> None:
+    """Remove ``agents`` (all of type ``cls``, registered) from ``model`` as their
+    ``remove()`` would. Requires :func:`bulk_possible`."""
+    if not agents:
+        return
+    everyone, of_type = model._all_agents._agents, model._agents_by_type[cls]._agents
+    for a in agents:
+        del of_type[a]
+        del everyone[a]
+
+
 class Resident(Agent):
     """A resident (Bewohnerin/Bewohner): a view onto row ``slot`` of the resident arrays."""
 
@@ -42,6 +127,29 @@ class Resident(Agent):
     def __init__(self, model: QuarterModel, slot: int) -> None:
         super().__init__(model)
         self.slot = int(slot)
+
+    @classmethod
+    def add_to(cls, model: QuarterModel, slots: np.ndarray) -> None:
+        """Resident agents for the newly occupied ``slots`` (int array), registered in
+        bulk (module docstring) and indexed in ``model.resident_of_slot``."""
+        keys = slots.tolist()
+        if bulk_possible(model, cls):
+            agents = register_many(model, cls, "slot", keys)
+        else:
+            agents = [cls(model, s) for s in keys]
+        model.resident_of_slot.update(zip(keys, agents))
+
+    @classmethod
+    def remove_from(cls, model: QuarterModel, slots: np.ndarray) -> None:
+        """Remove the Resident agents of ``slots`` (int array) from the model and from
+        ``model.resident_of_slot``."""
+        pop = model.resident_of_slot.pop
+        agents = [pop(s) for s in slots.tolist()]
+        if bulk_possible(model, cls):
+            deregister_many(model, cls, agents)
+        else:
+            for a in agents:
+                a.remove()
 
     @property
     def _a(self):
@@ -128,6 +236,31 @@ class Volunteer(Agent):
     def __init__(self, model: QuarterModel, resident: Resident) -> None:
         super().__init__(model)
         self.resident = resident
+
+    @classmethod
+    def add_to(cls, model: QuarterModel, slots: np.ndarray) -> None:
+        """Volunteer agents for the residents in ``slots`` (int array) who start
+        volunteering, registered in bulk (module docstring) and indexed in
+        ``model.volunteer_of_slot``."""
+        keys = slots.tolist()
+        residents = [model.resident_of_slot[s] for s in keys]
+        if bulk_possible(model, cls):
+            agents = register_many(model, cls, "resident", residents)
+        else:
+            agents = [cls(model, r) for r in residents]
+        model.volunteer_of_slot.update(zip(keys, agents))
+
+    @classmethod
+    def remove_from(cls, model: QuarterModel, slots: np.ndarray) -> None:
+        """Remove the Volunteer agents of ``slots`` (int array) from the model and from
+        ``model.volunteer_of_slot``."""
+        pop = model.volunteer_of_slot.pop
+        agents = [pop(s) for s in slots.tolist()]
+        if bulk_possible(model, cls):
+            deregister_many(model, cls, agents)
+        else:
+            for a in agents:
+                a.remove()
 
     @property
     def slot(self) -> int:

@@ -49,7 +49,7 @@ import pandas as pd
 
 from quartiersim.sim.outcomes import batch_extras
 from quartiersim.studies.experiment import Experiment, RunSpec
-from quartiersim.studies.pool import JobFailed, run_jobs
+from quartiersim.studies.pool import JobFailed, WarmPool, run_jobs
 from quartiersim.studies.runner import run
 from quartiersim.studies.store import (
     WRITE_OPTIONS,
@@ -64,6 +64,9 @@ __all__ = ["EXECUTION_COLUMNS", "BatchError", "BatchResult", "ResultStore", "Sto
 
 #: Keys of a run summary that are inputs, not outcomes (they come from the RunSpec).
 _INPUT_KEYS = frozenset({"scenario", "cooperation", "financing", "seed", "years"})
+
+#: Modules the forkserver of a local batch imports once (the runs' function and the model).
+BATCH_PRELOAD: tuple[str, ...] = ("quartiersim.studies.batch",)
 
 #: Columns that describe how and where a run was executed (differ between engines).
 EXECUTION_COLUMNS: tuple[str, ...] = ("worker", "duration_s", "finished_at")
@@ -209,7 +212,7 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
               workers: int | None = None, scheduler: str | None = None, client: Any = None,
               progress: bool = True, wait: bool = False, retries: int = 2,
               run_fn: Callable[[RunSpec], tuple[dict[str, Any], pd.DataFrame]] = execute,
-              ) -> BatchResult:
+              pool: WarmPool | None = None) -> BatchResult:
     """Run every unfinished run of ``experiment`` and store it in ``out_dir``.
 
     Args:
@@ -225,6 +228,8 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
         retries: how often a run is run again after its worker process died (local).
         run_fn: the function run per :class:`RunSpec` (picklable, module level); tests
             swap it to inject failures.
+        pool: a started :class:`~quartiersim.studies.pool.WarmPool` to run on (engine
+            ``local``; then ``workers`` is the pool's).
 
     Returns:
         A :class:`BatchResult` with counts; read the table with ``ResultStore(out_dir).runs()``.
@@ -268,9 +273,10 @@ def run_batch(experiment: Experiment, out_dir: str | Path, *, engine: str = "loc
             threads = sum(client.nthreads().values()) or 1
             options = {"executor_factory": lambda: client.get_executor(pure=False),
                        "window": 2 * threads, "workers": threads}
+        elif pool is not None:
+            options = {"pool": pool}
         else:
-            options = {"workers": workers or os.cpu_count() or 1,
-                       "preload": ("quartiersim.studies.batch",)}
+            options = {"workers": workers or os.cpu_count() or 1, "preload": BATCH_PRELOAD}
         desc = f"{experiment.name} ({len(specs) - len(todo)} of {len(specs)} done before)"
         try:
             if todo:

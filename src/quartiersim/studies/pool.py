@@ -21,6 +21,11 @@ what the three need alike:
   SIGTERM or SIGKILL of the main process leaves no worker behind; workers ignore SIGINT
   and the main process ends them on Ctrl-C.
 
+- **a warm pool** (:class:`WarmPool`): workers started ahead of the jobs and kept between
+  calls. The command line starts one as its first act, so the forkserver imports the
+  model (about 2 s) while the main process imports what it needs, not after it; the app
+  keeps one for all its what-ifs, so only the first pays the start-up.
+
 At most ``window`` jobs (default: one per worker and one waiting) are submitted at a time,
 so a broken pool fails only those few, and they are run again. ``mesa.batch_run`` (multiprocessing.Pool)
 is not used: it hangs when a worker dies. Jobs and ``fn`` must be picklable (``fn`` at
@@ -39,14 +44,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING, Any
 
 from quartiersim.errors import QuartiersimError
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
 #: Modules the forkserver imports once before forking workers (the model and its runner).
-DEFAULT_PRELOAD: tuple[str, ...] = ("quartiersim.studies.runner",)
+DEFAULT_PRELOAD: tuple[str, ...] = ("quartiersim.studies.runner", "quartiersim.sim.model")
 
 #: Seconds between checks of ``cancel`` while waiting for a result.
 CANCEL_POLL_S = 0.2
@@ -105,6 +111,8 @@ def start_context(preload: Sequence[str] = DEFAULT_PRELOAD) -> multiprocessing.c
 def progress_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
     """A tqdm bar on stderr: shown when stderr is a terminal and ``enabled``, else quiet
     (no lines in logs or CI output). ``total`` in jobs."""
+    from tqdm.auto import tqdm
+
     return tqdm(total=total, desc=desc, disable=not enabled or not _isatty(sys.stderr),
                 mininterval=0.5, file=sys.stderr)
 
@@ -166,6 +174,112 @@ def process_pool(workers: int, *, nice: bool = False,
                                   initializer=worker_init, initargs=(os.getpid(), nice))
 
 
+def _ready() -> int:
+    """A job that does nothing: run once per worker, it makes a warm pool start them."""
+    return os.getpid()
+
+
+class WarmPool:
+    """A process pool started ahead of its jobs and kept between :func:`run_jobs` calls.
+
+    :meth:`start` makes the pool (:func:`process_pool`) and, in a background thread,
+    one job per worker that does nothing, so that the forkserver starts and imports
+    ``preload`` and the workers are forked while the caller goes on (e.g. imports
+    pandas and loads the scenario). Pass it to :func:`run_jobs` (``pool=``), or to
+    ``compare``, ``whatif`` and ``run_batch``, as often as needed: a pool that broke
+    (a worker died) or was ended (cancel, Ctrl-C) is replaced by a new one on next use,
+    forked from the same forkserver (no new import). :meth:`shutdown` ends it; so does
+    the end of the process that made it (its workers watch it, :func:`worker_init`).
+
+    Args:
+        workers: worker processes, >= 1.
+        nice: lower the workers' priority (the app keeps its server responsive).
+        preload: modules the forkserver imports once (:func:`start_context`; the first
+            pool of a process decides).
+    """
+
+    def __init__(self, workers: int, *, nice: bool = False,
+                 preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+        if workers < 1:
+            raise QuartiersimError(f"workers = {workers}: must be >= 1")
+        self.workers, self.nice, self.preload = workers, nice, tuple(preload)
+        self._executor: cf.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+
+    def start(self) -> WarmPool:
+        """Start the workers; returns the pool at once. The forkserver process is started
+        here (it imports ``preload`` on its own), the workers are forked from it in the
+        background as soon as it has."""
+        with self._lock:
+            ex = self._live()
+            if start_context(self.preload).get_start_method() == "forkserver":
+                from multiprocessing import forkserver
+
+                forkserver.ensure_running()  # spawns the server; does not wait for its imports
+            self._warming = threading.Thread(target=self._warm, args=(ex,), daemon=True,
+                                             name="quartiersim-warm-pool")
+            self._warming.start()
+        return self
+
+    def _warm(self, ex: cf.ProcessPoolExecutor) -> None:
+        if self.nice and sys.platform.startswith("linux"):
+            try:  # per thread on Linux: the forkserver this thread starts inherits it
+                os.nice(10)
+            except OSError:
+                pass
+        try:  # each submit forks a worker; the first waits for the forkserver's imports
+            for f in [ex.submit(_ready) for _ in range(self.workers)]:
+                f.result()
+        except Exception:  # noqa: BLE001 (a broken or ended pool is replaced on next use)
+            pass
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the workers of :meth:`start` run (True) or ``timeout`` s passed."""
+        t = self._warming
+        if t is not None:
+            t.join(timeout)
+            return not t.is_alive()
+        return True
+
+    def _live(self) -> cf.ProcessPoolExecutor:
+        ex = self._executor
+        if ex is None or getattr(ex, "_broken", False) or getattr(ex, "_shutdown_thread", False):
+            ex = self._executor = process_pool(self.workers, nice=self.nice, preload=self.preload)
+        return ex
+
+    def executor(self) -> cf.ProcessPoolExecutor:
+        """The pool's executor: the running one, or a new one if it broke or was ended."""
+        with self._lock:
+            return self._live()
+
+    def discard(self, executor: cf.Executor | None = None) -> None:
+        """End the workers now (:func:`end_workers`) and forget them; the next use starts
+        new ones. With ``executor``: only if it is still this pool's."""
+        with self._lock:
+            ex = self._executor
+            if ex is None or (executor is not None and executor is not ex):
+                return
+            self._executor = None
+        end_workers(ex)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """End the pool: wait for its jobs to finish (``wait``) or end the workers now."""
+        with self._lock:
+            ex, self._executor = self._executor, None
+        if ex is not None:
+            if wait:
+                ex.shutdown(wait=True)
+            else:
+                end_workers(ex)
+
+    def __enter__(self) -> WarmPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=exc[0] is None)
+
+
 def end_workers(executor: cf.Executor) -> None:
     """Stop ``executor`` now: cancel what has not started and, for a process pool, end
     its worker processes (SIGTERM, then SIGKILL after 5 s) instead of waiting for them."""
@@ -210,7 +324,7 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int | No
              preload: Sequence[str] = DEFAULT_PRELOAD,
              executor_factory: Callable[[], cf.Executor] | None = None,
              window: int | None = None, describe: Callable[[Any], str] | None = None,
-             ) -> list[Any]:
+             pool: WarmPool | None = None) -> list[Any]:
     """Run ``fn(job)`` for every job, in worker processes when ``workers`` > 1.
 
     Args:
@@ -234,6 +348,10 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int | No
         preload: modules the forkserver imports once (see :func:`start_context`).
         executor_factory: makes the executor (default: :func:`process_pool`); e.g. a Dask
             ``client.get_executor``. Called again after the pool broke.
+        pool: a :class:`WarmPool` to run on (its ``workers`` count; ``nice`` and
+            ``preload`` are the pool's): it is not ended when the jobs are done; on cancel,
+            Ctrl-C or an exception its workers are ended and it starts new ones on next
+            use. Ignored with ``executor_factory``.
         window: jobs submitted at a time (default: ``workers + 1``: one waits in the
             queue, so a worker that finishes starts the next job at once).
         describe: a job's name in failure messages (default ``job <index>``).
@@ -252,6 +370,8 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int | No
     if retries < 0:
         raise ValueError(f"retries = {retries}: must be >= 0")
     n = len(jobs)
+    if pool is not None and executor_factory is None:
+        workers = pool.workers
     if workers is None:
         workers = max(1, min(n, os.cpu_count() or 1))
     if workers < 1:
@@ -261,8 +381,10 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int | No
     with progress_bar(n, desc, progress) as bar:
         runner.bar = bar
         runner.tick()
-        if executor_factory is None and workers <= 1:
+        if executor_factory is None and pool is None and workers <= 1:
             runner.run_here()
+        elif executor_factory is None and pool is not None:
+            runner.run_pool(pool.executor, window or workers + 1, keep=pool)
         else:
             factory = executor_factory or (lambda: process_pool(workers, nice=nice,
                                                                 preload=preload))
@@ -358,7 +480,10 @@ class _Runner:
             self.deliver(i, value)
 
     # -- in a pool
-    def run_pool(self, factory: Callable[[], cf.Executor], window: int) -> None:
+    def run_pool(self, factory: Callable[[], cf.Executor], window: int,
+                 keep: WarmPool | None = None) -> None:
+        """Run the jobs on executors from ``factory``; ``keep``: the warm pool they come
+        from (a clean end leaves it running; otherwise its workers are ended)."""
         pending: deque[int] = deque(range(len(self.jobs)))
         suspects: deque[int] = deque()  # in flight when a pool broke: rerun one at a time
         inflight: dict[cf.Future, int] = {}
@@ -385,6 +510,8 @@ class _Runner:
                     done, _ = cf.wait(inflight)
                     ready += [(f, inflight.pop(f)) for f in done]
                     self._handle(ready, suspects, alone, self._rebuild(executor))
+                    if keep is not None:
+                        keep.discard(executor)
                     executor = None
                 else:
                     self._handle(ready, suspects, False, None)
@@ -392,11 +519,15 @@ class _Runner:
         finally:
             if executor is not None:
                 if clean:
-                    executor.shutdown(wait=True)
+                    if keep is None:
+                        executor.shutdown(wait=True)
                 else:  # cancelled, Ctrl-C, a job's exception: do not wait for the workers
                     for f in inflight:
                         f.cancel()
-                    end_workers(executor)
+                    if keep is not None:
+                        keep.discard(executor)
+                    else:
+                        end_workers(executor)
 
     def _fill(self, executor: cf.Executor, pending: deque[int], suspects: deque[int],
               inflight: dict[cf.Future, int], window: int) -> bool:
@@ -464,6 +595,7 @@ __all__ = [
     "Cancelled",
     "JobFailed",
     "JobsFailed",
+    "WarmPool",
     "describe_exit",
     "end_workers",
     "process_pool",

@@ -19,7 +19,7 @@ from quartiersim.errors import QuartiersimError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import CellOutcomes, cell_outcomes, summarize
-from quartiersim.studies.pool import progress_bar, run_jobs
+from quartiersim.studies.pool import WarmPool, progress_bar, run_jobs
 
 __all__ = ["RunResult", "compare", "compare_with_cells", "mean_ci", "progress_bar", "run",
            "run_many", "with_cases_avoided"]
@@ -126,7 +126,7 @@ def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = Tru
     died is run again, finished runs are kept), and return their summaries in job order.
 
     ``pool_options`` go to :func:`~quartiersim.studies.pool.run_jobs` (``cancel``,
-    ``on_progress``, ``nice``, ``retries``).
+    ``on_progress``, ``nice``, ``retries``, ``pool``: a started warm pool).
 
     Raises:
         JobsFailed: a run's worker process died on every attempt (the message names the
@@ -155,12 +155,13 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
 def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
             financing: str | None = None, seeds: int = 10, years: int = 10,
             overrides: dict[str, Any] | None = None, workers: int | None = None,
-            progress: bool = True) -> pd.DataFrame:
+            progress: bool = True, pool: WarmPool | None = None) -> pd.DataFrame:
     """Run every cooperation model over seeds 0..seeds-1 and aggregate.
 
     The runs go through :func:`quartiersim.studies.pool.run_jobs`: a run whose worker
     process died (killed, out of memory) is run again in a fresh pool; the finished runs
-    are kept.
+    are kept. ``pool``: a started :class:`~quartiersim.studies.pool.WarmPool` to run on
+    (then ``workers`` is the pool's).
 
     Returns:
         One row per model: ``model``, ``financing``, ``seeds`` and, for each numeric
@@ -176,23 +177,25 @@ def compare(scenario: Scenario | str | Path, models: list[str] | None = None,
             names the run; the other runs finished).
     """
     return _compare(scenario, models, financing, seeds, years, overrides, workers, progress,
-                    cells=False)[0]
+                    cells=False, pool=pool)[0]
 
 
 def compare_with_cells(scenario: Scenario | str | Path, models: list[str] | None = None,
                        financing: str | None = None, seeds: int = 10, years: int = 10,
                        overrides: dict[str, Any] | None = None, workers: int | None = None,
-                       progress: bool = True) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
+                       progress: bool = True, pool: WarmPool | None = None
+                       ) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
     """:func:`compare`, and per model the per-cell outcomes averaged over the seeds
     (:meth:`CellOutcomes.mean`: their need and served hours sum to the table's
     ``need_hours_mean`` and ``served_hours_mean``)."""
     return _compare(scenario, models, financing, seeds, years, overrides, workers, progress,
-                    cells=True)
+                    cells=True, pool=pool)
 
 
 def _compare(scenario: Scenario | str | Path, models: list[str] | None, financing: str | None,
              seeds: int, years: int, overrides: dict[str, Any] | None, workers: int | None,
-             progress: bool, cells: bool) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
+             progress: bool, cells: bool, pool: WarmPool | None = None
+             ) -> tuple[pd.DataFrame, dict[str, CellOutcomes]]:
     if not isinstance(seeds, int) or seeds < 1:
         raise QuartiersimError(f"seeds = {seeds!r}: must be >= 1")
     if not isinstance(years, int) or years < 1:
@@ -208,12 +211,12 @@ def _compare(scenario: Scenario | str | Path, models: list[str] | None, financin
     by_cell: dict[str, CellOutcomes] = {}
     if cells:
         results = run_jobs(_run_summary_and_cells, jobs, workers=workers, progress=progress,
-                           desc="compare", describe=_job_name)
+                           desc="compare", describe=_job_name, pool=pool)
         summaries = [r[0] for r in results]
         for mdl in models:
             by_cell[mdl] = CellOutcomes.mean([c for (s, c) in results if s["cooperation"] == mdl])
     else:
-        summaries = run_many(jobs, workers=workers, progress=progress, desc="compare")
+        summaries = run_many(jobs, workers=workers, progress=progress, desc="compare", pool=pool)
     df = with_cases_avoided(pd.DataFrame(summaries), reference)
     rows = []
     numeric = [c for c in df.columns if c not in ("seed", "years", "start_year")

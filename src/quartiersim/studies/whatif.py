@@ -19,6 +19,7 @@ CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing 
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -56,7 +57,7 @@ from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Scope, View, tree_rows
-from quartiersim.studies.pool import Cancelled
+from quartiersim.studies.pool import Cancelled, WarmPool
 from quartiersim.studies.runner import mean_ci, run_many
 
 #: Columns of the table :func:`whatif` returns (index: ``outcome``).
@@ -232,11 +233,29 @@ class WhatIfCancelled(QuartiersimError):
     """A what-if was cancelled before all its runs finished."""
 
 
+_APP_POOL: WarmPool | None = None
+_APP_POOL_LOCK = threading.Lock()
+
+
+def app_pool() -> WarmPool:
+    """The process's one warm pool for interactive what-ifs (the app): one worker per
+    core at lowered priority, started on the first call (in the background), the same
+    for every later call, so only the first what-if of a session waits for workers.
+    It ends with the process (its workers are ended at exit, not waited for)."""
+    global _APP_POOL
+    with _APP_POOL_LOCK:
+        if _APP_POOL is None:
+            _APP_POOL = WarmPool(os.cpu_count() or 1, nice=True).start()
+            atexit.register(_APP_POOL.shutdown, False)
+        return _APP_POOL
+
+
 def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None,
            seeds: int = 10, years: int = 10, model: str | None = None,
            financing: str | None = None, *, workers: int | None = None,
            on_progress: Callable[[int, int], None] | None = None,
-           cancel: threading.Event | None = None, nice: bool = False) -> pd.DataFrame:
+           cancel: threading.Event | None = None, nice: bool = False,
+           pool: WarmPool | None = None) -> pd.DataFrame:
     """Baseline vs variant over seeds ``0..seeds-1``, paired by seed.
 
     Args:
@@ -256,6 +275,9 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         cancel: set this event to stop early (raises :class:`WhatIfCancelled`; running
             worker processes are ended, not waited for).
         nice: lower the worker processes' priority (used by the app).
+        pool: a started :class:`~quartiersim.studies.pool.WarmPool` to run on, kept for
+            the next what-if (the app's; :func:`app_pool`); then ``workers`` and ``nice``
+            are the pool's. Cancel ends its workers; it starts new ones on next use.
 
     The runs go through :func:`quartiersim.studies.pool.run_jobs`: a run whose worker
     process died is run again in a fresh pool, the finished runs are kept.
@@ -284,7 +306,7 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
            [(variant, model, financing, s, years) for s in range(seeds)]
     try:
         summaries = run_many(jobs, workers=workers, progress=False, desc="what-if",
-                             on_progress=on_progress, cancel=cancel, nice=nice)
+                             on_progress=on_progress, cancel=cancel, nice=nice, pool=pool)
     except Cancelled as exc:
         raise WhatIfCancelled(str(exc)) from None
     table = paired_table(summaries[:seeds], summaries[seeds:])
@@ -528,6 +550,6 @@ class WhatIfSession:
                    years=doc.session.years, results=results)
 
 
-__all__ = ["COLUMNS", "Lever", "WhatIfCancelled", "WhatIfSession", "financing_names",
+__all__ = ["COLUMNS", "Lever", "WhatIfCancelled", "WhatIfSession", "app_pool", "financing_names",
            "headline", "lever_overrides", "levers", "paired_table", "whatif"]
 

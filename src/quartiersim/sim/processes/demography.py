@@ -135,9 +135,7 @@ def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
     a.aware[slots] = False
     residents_left(model, slots)
     stop_volunteering(model, leaving_volunteers)
-    pop = model.resident_of_slot.pop
-    for s in slots.tolist():
-        pop(s).remove()
+    Resident.remove_from(model, slots)
 
 
 def move_in(model: QuarterModel, ages: np.ndarray) -> None:
@@ -163,9 +161,7 @@ def move_in(model: QuarterModel, ages: np.ndarray) -> None:
 
 def add_residents(model: QuarterModel, slots: np.ndarray) -> None:
     """Create the Resident agents (Mesa interface) for newly occupied ``slots``."""
-    by_slot = model.resident_of_slot
-    for s in slots.tolist():
-        by_slot[s] = Resident(model, s)
+    Resident.add_to(model, slots)
 
 
 def grow(model: QuarterModel, extra: int) -> None:

@@ -93,8 +93,7 @@ def start_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
                                          vol.high_hours_per_month])[band]
     a.volunteer_domain[slots] = rng.choice(N_DOMAINS, size=len(slots), p=vol.domain_shares())
     a.volunteer_point[slots] = nearest_volunteer_point(model, a.home_cell[slots])
-    for s in slots.tolist():
-        model.volunteer_of_slot[s] = Volunteer(model, model.resident_of_slot[s])
+    Volunteer.add_to(model, slots)
 
 
 def stop_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
@@ -102,9 +101,7 @@ def stop_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
     a = model.residents
     a.volunteer_hours[slots] = 0.0
     a.volunteer_point[slots] = -1
-    pop = model.volunteer_of_slot.pop
-    for s in slots.tolist():
-        pop(s).remove()
+    Volunteer.remove_from(model, slots)
 
 
 def nearest_volunteer_point(model: QuarterModel, cells: np.ndarray) -> np.ndarray:
