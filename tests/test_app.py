@@ -108,7 +108,8 @@ def type_into(rc, label: str, value: str) -> None:
 
 def built(rc) -> bool:
     steps = [w for w in by_class(rc, "qs-step") if isinstance(w, v.Btn)]
-    return bool(steps) and not steps[0].disabled and not by_class(rc, "qs-building")
+    return (bool(steps) and not steps[0].disabled and not by_class(rc, "qs-building")
+            and not by_class(rc, "qs-building-card") and bool(by_class(rc, "quarter-map")))
 
 
 def click(rc, cls: str, timeout: float = TIMEOUT_S) -> None:
@@ -203,8 +204,9 @@ def test_levers_are_grouped_and_only_those_of_the_chosen_models(page_of):
     assert "Grant funding rate" not in text(rc)
     select(rc, "qs-financing").fire_event("change", "grant")
     wait_until(lambda: "Grant funding rate" in text(rc))
-    groups = [w.children[0].children[0] for w in by_class(rc, "qs-group")]
-    assert groups == ["Budget", "Staff", "Volunteering", "Financing", "Quarter", "Run"]
+    wait_until(lambda: [w.children[0].children[0] for w in by_class(rc, "qs-group")] ==
+               ["Budget", "Staff", "Volunteering", "Financing", "Quarter", "Run"],
+               what="the groups in order")
 
 
 def test_number_field_takes_values_beyond_the_slider_and_refuses_wrong_ones(page_of):

@@ -75,8 +75,7 @@ def Page() -> None:
     lang = solara.use_reactive(pick_language(query_language(router.search), os.environ.get(LANG_ENV)))
     ui = UI(lang.value)
     path = solara.use_reactive(initial_scenario())
-    restore = solara.use_reactive(None)  # a loaded session: the page starts from it
-    generation = solara.use_reactive(0)
+    restore = solara.use_reactive(None)  # a loaded session: the page takes its inputs
     choices = scenario_choices(path.value)
     solara.Style(CSS)
     solara.Title(f"quartiersim · {path.value.stem}")
@@ -89,7 +88,6 @@ def Page() -> None:
     def loaded(session: WhatIfSession) -> None:
         restore.set(session)
         path.set(Path(session.scenario))
-        generation.set(generation.value + 1)
 
     baseline = None
     error = None
@@ -109,8 +107,7 @@ def Page() -> None:
                         list(choices), str, pick, classes=["qs-scenario"])
         solara.Error(error, classes=["scenario-error"])
         return
-    QuarterPage(path.value, ui, choices, pick, loaded, restore.value).key(
-        f"{path.value}|{generation.value}")
+    QuarterPage(path.value, ui, choices, pick, loaded, restore.value).key(str(path.value))
 
 
 @solara.component
@@ -145,6 +142,22 @@ def QuarterPage(path: Path, ui: UI, choices: dict[str, Path], pick: Any, loaded:
     steps = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     lock = solara.use_memo(threading.Lock, [])
+
+    def take_session() -> None:
+        """A session loaded while this scenario is on screen: its inputs become the model
+        on screen (in place: the upload that loaded it lives on this page)."""
+        if restored is None or Path(restored.scenario) != path:
+            return
+        inputs = inputs_of_session(restored, baseline)
+        if inputs == applied.value == draft.value:
+            return
+        playing.set(False)
+        steps.set(0)
+        draft.set(inputs)
+        applied.set(inputs)
+        builds.set(builds.value + 1)
+
+    solara.use_effect(take_session, [id(restored)])
 
     inputs = applied.value
     task = solara.lab.use_task(lambda: inputs.build(controls),
@@ -236,7 +249,7 @@ def Controls(baseline: Any, controls: dict, draft: solara.Reactive[Inputs], appl
         solara.Text(ui.t("on_screen.text", scenario=baseline.meta.name,
                          cooperation=ui.cooperation(applied.cooperation),
                          financing=ui.financing(applied.financing), seed=applied.seed,
-                         years=applied.years, span=ui.span(baseline.meta.start_year, applied.years)),
+                         years=ui.years(applied.years), span=ui.span(baseline.meta.start_year, applied.years)),
                     classes=["qs-on-screen-text"])
         changed = variant_text(applied.changed(controls), None, None, "", "", controls, ui)
         solara.Text(f"{ui.t('changed_levers')}: {changed or ui.t('no_changed_levers')}",

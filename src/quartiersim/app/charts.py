@@ -67,11 +67,17 @@ def _date(year: Any, month: Any) -> str:
 
 
 def _x(ui: UI, months: int) -> dict[str, Any]:
-    fmt = "%m/%Y" if months <= 24 else "%Y"
+    """Calendar months: every month up to a year, every quarter up to three years (as
+    ``03/2020``), else years."""
+    if months <= 12:
+        fmt, ticks = "%m/%Y", {"interval": "month", "step": 1}
+    elif months <= 36:
+        fmt, ticks = "%m/%Y", {"interval": "month", "step": 3}
+    else:
+        fmt, ticks = "%Y", {"interval": "year", "step": 1}
     return {"field": "date", "type": "temporal", "title": ui.t("chart.month"),
             "axis": {"format": fmt, "labelOverlap": True, "labelFlush": True, "grid": False,
-                     "tickCount": {"interval": "month", "step": 3} if months <= 24
-                     else {"interval": "year", "step": 1}}}
+                     "tickCount": ticks}}
 
 
 def _y(chart: ChartDef, ui: UI, values: list[float]) -> dict[str, Any]:
@@ -104,7 +110,7 @@ def _line_spec(chart: ChartDef, ui: UI, rows: list[dict[str, Any]], colours: dic
     return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": rows},
             "title": {"text": ui.t(chart.title), "anchor": "start", "fontSize": 13},
             "width": CHART_W, "height": CHART_H,
-            "mark": {"type": "line", "point": months <= 24, "strokeWidth": 2},
+            "mark": {"type": "line", "point": months <= 12, "strokeWidth": 2},
             "encoding": enc,
             "config": {"axis": {"labelFontSize": 11, "titleFontSize": 11},
                        "legend": {"labelFontSize": 11}}}

@@ -135,7 +135,7 @@ def LeverPanel(groups: dict[LeverGroup, list[LeverControl]], values: dict[str, A
         NumberControl(label=ui.t("years"), value=float(years), on_value=lambda x: on_years(int(round(x))),
                       low=YEARS_RANGE[0], high=YEARS_RANGE[1], step=1, digits=0,
                       unit=ui.t("unit.years"),
-                      shown=f"{years} {ui.t('unit.years')} ({ui.span(start_year, years)})",
+                      shown=f"{ui.years(years)} ({ui.span(start_year, years)})",
                       range_text=ui.t("range", low=str(YEARS_RANGE[0]), high=str(YEARS_RANGE[1])),
                       bounds=YEARS_RANGE, ui=ui, ident="years", disabled=disabled).key("years")
         NumberControl(label=ui.t("seed"), value=float(seed), on_value=lambda x: on_seed(int(round(x))),

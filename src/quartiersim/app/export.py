@@ -200,7 +200,7 @@ def summary_html(context: Context, table: pd.DataFrame, series: pd.DataFrame | N
 <body>
 <h1>{e(ui.t('summary.title'))}: {e(context.scenario_name)}</h1>
 <p>{e(ui.t('scenario'))}: {e(context.scenario_file)} · {e(ui.t('col.baseline'))}: {e(context.baseline)}
- · {e(ui.t('col.variant'))}: {e(context.variant)} · {context.seeds} × {context.years} {e(ui.t('unit.years'))} ({span})</p>
+ · {e(ui.t('col.variant'))}: {e(context.variant)} · {context.seeds} × {e(ui.years(context.years))} ({span})</p>
 <h2>{e(ui.t('changed_levers'))}</h2>
 <table><tr><th>{e(ui.t('sheet.levers'))}</th><th class='num'>{e(ui.t('col.scenario_value'))}</th>
 <th class='num'>{e(ui.t('col.variant'))}</th></tr>{lever_rows}</table>

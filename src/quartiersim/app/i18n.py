@@ -58,8 +58,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "building": ("Building the model: {name} ({residents} residents) …",
                  "Das Modell wird aufgebaut: {name} ({residents} Einwohner:innen) …"),
     "on_screen": ("On screen", "Angezeigt"),
-    "on_screen.text": ("{scenario}: {cooperation}, {financing}; seed {seed}; {years} years ({span})",
-                       "{scenario}: {cooperation}, {financing}; Zufallszahl {seed}; {years} Jahre ({span})"),
+    "on_screen.text": ("{scenario}: {cooperation}, {financing}; seed {seed}; {years} ({span})",
+                       "{scenario}: {cooperation}, {financing}; Zufallszahl {seed}; {years} ({span})"),
     "changed_levers": ("Changed levers", "Geänderte Stellschrauben"),
     "no_changed_levers": ("none (the scenario as written)", "keine (das Szenario wie vorgegeben)"),
     "pending": ("Changes not applied yet: press “Reset” to restart the model with them.",
@@ -82,6 +82,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "seed": ("Random seed", "Zufallszahl (Seed)"),
     "years": ("Horizon", "Zeitraum"),
     "unit.years": ("years", "Jahre"),
+    "unit.year": ("year", "Jahr"),
     "range": ("range {low} – {high}", "Bereich {low} – {high}"),
     "changed_from": ("scenario: {value}", "Szenario: {value}"),
     "out_of_range": ("{value}: must be between {low} and {high}", "{value}: muss zwischen {low} und {high} liegen"),
@@ -161,9 +162,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "whatif.finished": ("What-if finished: {runs} runs.", "Was-wäre-wenn fertig: {runs} Läufe."),
     "whatif.cancelled": ("What-if cancelled: {detail}.", "Was-wäre-wenn abgebrochen: {detail}."),
     "whatif.failed": ("What-if failed: {message}", "Was-wäre-wenn fehlgeschlagen: {message}"),
-    "whatif.result": ("Result: {scenario}; variant: {variant}; {seeds} seeds × {years} years ({span}). "
+    "whatif.result": ("Result: {scenario}; variant: {variant}; {seeds} seeds × {years} ({span}). "
                       "Change = variant − baseline, mean over seeds [95 % interval].",
-                      "Ergebnis: {scenario}; Variante: {variant}; {seeds} Wiederholungen × {years} Jahre "
+                      "Ergebnis: {scenario}; Variante: {variant}; {seeds} Wiederholungen × {years} "
                       "({span}). Änderung = Variante − Ausgangsfall, Mittel über die Wiederholungen "
                       "[95-%-Intervall]."),
     "whatif.all": ("Show every outcome", "Alle Ergebnisgrößen zeigen"),
@@ -475,6 +476,10 @@ class UI:
     def month_name(self, year: int, month: int) -> str:
         """``Juni 2020`` / ``June 2020``."""
         return format_date(dt.date(int(year), int(month), 1), "MMMM yyyy", locale=self.locale)
+
+    def years(self, n: int) -> str:
+        """``1 year`` / ``10 years`` (``1 Jahr`` / ``10 Jahre``)."""
+        return f"{n} {self.t('unit.year' if n == 1 else 'unit.years')}"
 
     def span(self, start_year: int, years: int) -> str:
         """The calendar years of a horizon: ``2020–2029`` (one year: ``2020``)."""

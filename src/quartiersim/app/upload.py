@@ -91,6 +91,8 @@ def FileUpload(label: str, on_file: Callable[[str, bytes | None, int], None],
             return
         on_file(f["name"], f["file_obj"].read(), size)
 
-    result = solara.use_thread(read, [files])
+    # not intrusive: loading a session may replace the page this component is on, from
+    # within this thread; an intrusive cancel would abort that render half-way
+    result = solara.use_thread(read, [files], intrusive_cancel=False)
     if result.error:
         raise result.error

@@ -89,6 +89,15 @@ def WhatIfPanel(baseline: Scenario, inputs: Inputs, model: AppModel | None,
     every = solara.use_reactive(False)
     cancel = solara.use_memo(threading.Event, [])
 
+    def take_session() -> None:  # a session loaded while this page is on screen
+        if restored is not None:
+            seeds.set(restored.seeds)
+            years.set(restored.years)
+            session.set(restored if restored.results is not None else None)
+            message.set(("success", ui.t("session.loaded", name=Path(restored.scenario).name)))
+
+    solara.use_effect(take_session, [id(restored)])
+
     base_model, base_fin = baseline.default_cooperation, baseline.default_financing
     if model is not None:  # what is on screen (the baseline's models after a fallback)
         levers, coop, fin = dict(model.overrides), model.cooperation_name, model.financing_name
@@ -206,7 +215,7 @@ def WhatIfResult(s: WhatIfSession, controls: dict[str, LeverControl], ui: UI,
     rows, left_out = planner_rows(s.results, ui, start, s.years, every_outcome=every.value)
     text = variant_text(s.levers, s.model, s.financing, base_model, base_fin, controls, ui)
     solara.Text(ui.t("whatif.result", scenario=Path(s.scenario).name, variant=text or "–",
-                     seeds=s.seeds, years=s.years, span=ui.span(start, s.years)),
+                     seeds=s.seeds, years=ui.years(s.years), span=ui.span(start, s.years)),
                 classes=["qs-result-intro"])
     solara.Switch(label=ui.t("whatif.all"), value=every)
     solara.HTML(tag="div", unsafe_innerHTML=rows_html(rows, ui), classes=["qs-results-wrap"])
