@@ -150,11 +150,8 @@ def test_page_describes_the_model_on_screen(page_of):
     click(rc, "qs-step")
     wait_until(lambda: "Month 1 of 120 · January 2020" in text(rc))
 
-    def map_redrawn() -> bool:
-        specs = [w.spec for w in all_widgets(rc) if isinstance(w, VegaChart) and "layer" in w.spec]
-        return any(s["title"]["subtitle"].startswith("Month 1 · January 2020") for s in specs)
-
-    wait_until(map_redrawn, what="the map of month 1")
+    wait_until(lambda: [w.children[0] for w in by_class(rc, "qs-map-when")] ==
+               ["Month 1 · January 2020"], what="the map of month 1")
 
 
 def test_switching_scenario_rebuilds_the_chosen_one_from_any_folder(page_of):
@@ -283,7 +280,9 @@ def test_whatif_runs_in_background_with_rows_and_lines(page_of):
     rows = [w for w in all_widgets(rc) if getattr(w, "tag", None) == "div"
             and "qs-results" in str(getattr(w, "attributes", {}))]
     specs = [w.spec for w in all_widgets(rc) if isinstance(w, VegaChart)]
-    lines = [s for s in specs if {r.get("series") for r in s["data"]["values"]} >= {"Baseline", "Variant"}]
+    lines = [s for s in specs
+             if {r.get("series") for r in s.get("datasets", {}).get("series", [])} >=
+             {"Baseline", "Variant"}]
     assert len(lines) == 2  # coverage and the budget (the cases chart has more lines)
     del rows
 

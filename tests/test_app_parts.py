@@ -301,7 +301,7 @@ def session_with_results() -> WhatIfSession:
            {"coverage": 0.31, "mandatory_cases": 3, "municipal_cost_eur": 1250.0}]
     months = 24
     series = pd.DataFrame({"year": [2020 + i // 12 for i in range(months)],
-                           "month": [i % 12 + 1 for i in range(months)],
+                           "month": list(range(1, months + 1)),  # the run's months, as recorded
                            "baseline_coverage": np.linspace(0.2, 0.22, months),
                            "variant_coverage": np.linspace(0.25, 0.31, months),
                            "baseline_active_mandatory_cases": np.full(months, 40.0),
@@ -424,13 +424,18 @@ def test_cell_aggregates_sum_over_home_cells():
 
 def test_map_spec_is_valid_with_points_barriers_and_clear_letters(herten_model):
     alt = pytest.importorskip("altair")
-    spec = map_spec(herten_model.quarter, EN, "coverage", when="Month 1 · January 2020")
+    spec = map_spec(herten_model.quarter, EN, "coverage")
     alt.Chart.from_dict(spec)  # validates against the Vega-Lite schema
-    cells = [d for d in spec["data"]["values"]]
+    cells = [d for d in spec["datasets"]["cells"]]
     layout = load_scenario(HERTEN).space.layout
     assert sum(d["kind"] == "land" and d["land"].startswith("barrier") for d in cells) == \
         sum(row.count("#") for row in layout) == 30
-    assert spec["title"]["subtitle"] == "Month 1 · January 2020 · cells of 50 m"
+    assert spec["title"]["subtitle"] == "cells of 50 m"
+    # one step later only the dataset differs: the browser updates the drawn map's data
+    herten_model.step()
+    later = map_spec(herten_model.quarter, EN, "coverage")
+    assert {k: v for k, v in later.items() if k != "datasets"} == \
+        {k: v for k, v in spec.items() if k != "datasets"}
     assert spec["layer"][1]["encoding"]["color"]["title"] == "Coverage this month (%)"
     points = spec["layer"][-2]["data"]["values"]
     assert {p["letter"] for p in points} == set(load_scenario(HERTEN).space.service_points)
@@ -491,9 +496,9 @@ def test_quarter_view_of_a_city(tmp_path):
     assert view_choices(m.quarter.space) == ["quarters", "cells"]
     spec = map_spec(m.quarter, EN, "residents", "quarters")
     _, n = quarter_blocks(m.quarter.space.land_use, m.quarter.space.width)
-    quarters = {d["where"] for d in spec["data"]["values"] if d["kind"] == "area"}
-    assert len(quarters) == n >= 12 and spec["title"]["subtitle"].endswith(f"{n} quarters")
-    shown = {d["where"]: d["value"] for d in spec["data"]["values"] if d["kind"] == "area"}
+    quarters = {d["where"] for d in spec["datasets"]["cells"] if d["kind"] == "area"}
+    assert len(quarters) == n >= 12 and spec["title"]["subtitle"] == f"{n} quarters"
+    shown = {d["where"]: d["value"] for d in spec["datasets"]["cells"] if d["kind"] == "area"}
     assert sum(shown.values()) == m.quarter.residents.alive.sum()  # each quarter's residents
     assert not any(layer.get("mark", {}).get("type") == "text" for layer in spec["layer"])
 
@@ -509,7 +514,7 @@ def test_georeferenced_scenario_is_drawn_in_its_coordinates(tmp_path, herten_mod
     assert x["axis"]["title"] == "East (m, EPSG:3035)"
     assert x["scale"]["domain"] == [4143100.0, 4143100.0 + 16 * 50.0]
     assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [3159000.0 - 16 * 50.0, 3159000.0]
-    first = spec["data"]["values"][0]
+    first = spec["datasets"]["cells"][0]
     assert (first["x"], first["y"]) == (4143100.0, 3159000.0)  # the north-west cell
 
 
@@ -519,19 +524,34 @@ def test_charts_have_units_months_and_no_empty_chart(herten_model):
     spec = series_spec(CHARTS[0], df, DE)
     assert spec["encoding"]["y"]["title"] == "Bedarfsdeckung (% der Bedarfsstunden)"
     assert spec["encoding"]["x"]["type"] == "temporal"
-    row = spec["data"]["values"][0]
+    row = spec["datasets"]["series"][0]
     assert row["date"] == "2020-01-01" and row["when"] == "Januar 2020 (Monat 1)"
     assert row["value"] == pytest.approx(100 * df["coverage"].iloc[0])
     cases = series_spec(CHARTS[1], df, EN)
-    assert {r["series"] for r in cases["data"]["values"]} == \
+    assert {r["series"] for r in cases["datasets"]["series"]} == \
         {"Mandatory cases running", "Mandatory cases started in the month"}
 
 
 def test_whatif_chart_has_baseline_and_variant_lines():
     s = session_with_results()
     spec = whatif_series_spec(CHARTS[0], s.series, EN)
-    names = {r["series"] for r in spec["data"]["values"]}
+    last = spec["datasets"]["series"][-1]
+    assert (last["date"], last["when"]) == ("2021-12-01", "December 2021 (Month 24)")
+    names = {r["series"] for r in spec["datasets"]["series"]}
     assert names == {"Baseline", "Variant"}
     assert spec["encoding"]["strokeDash"]["scale"]["range"] == [[5, 3], [1, 0]]
     assert whatif_series_spec(CHARTS[2], s.series, EN) is None  # no budget columns kept
-    assert math.isclose(spec["data"]["values"][-1]["value"], 31.0)
+    assert math.isclose(spec["datasets"]["series"][-1]["value"], 31.0)
+
+
+def test_month_texts_run_into_the_next_year():
+    """The DataCollector's ``month`` counts the run's months: month 13 is January of year 2."""
+    from quartiersim.app.views import month_text, short_month
+
+    m = AppModel(HERTEN, **{"population.residents": 300})
+    for _ in range(13):
+        m.step()
+    assert month_text(m, EN) == "Month 13 of 120 · January 2021"
+    assert short_month(m, DE) == "Monat 13 · Januar 2021"
+    spec = series_spec(CHARTS[0], m.datacollector.get_model_vars_dataframe(), EN)
+    assert spec["datasets"]["series"][-1]["date"] == "2021-01-01"

@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .pages import built, choose, map_drawn, open_app, set_number, visible_text
 
@@ -51,7 +52,7 @@ def test_whatif_result_a_planner_can_read(served, page):
     points; costs without "total over 10 years"; duplicate and all-zero rows; blurry
     7 pt interval plots; no baseline and variant over time."""
     open_app(page, served)
-    assert page.locator(".qs-run").is_disabled()
+    expect(page.locator(".qs-run")).to_be_disabled()
     page.get_by_text("Nothing to compare: the model on screen is the baseline.").wait_for()
     apply_variant(page)
     run_whatif(page)
@@ -90,13 +91,13 @@ def test_cancel_removes_the_old_result_and_the_page_is_usable(served, page):
     page.locator(".qs-lever-whatif-years").get_by_text("30 (2020–2049)").wait_for()
     page.locator(".qs-run").click()
     page.locator(".qs-progress").wait_for()
-    assert page.locator(".qs-results").count() == 0
+    expect(page.locator(".qs-results")).to_have_count(0)  # not beside a new run
     page.locator(".qs-cancel").click()
     page.locator(".qs-message-info").get_by_text("What-if cancelled", exact=False).wait_for()
-    assert page.locator(".qs-results").count() == 0
+    expect(page.locator(".qs-results")).to_have_count(0)
     page.locator(".qs-step").click()
     page.locator(".qs-month").get_by_text("Month 1 of 120").wait_for()
-    assert page.locator(".qs-run").is_enabled()
+    expect(page.locator(".qs-run")).to_be_enabled()
 
 
 def test_session_and_exports_go_through_the_browser(served, page, browser, tmp_path):
@@ -146,10 +147,10 @@ def test_session_and_exports_go_through_the_browser(served, page, browser, tmp_p
         other.locator(".qs-upload input[type=file]").set_input_files(str(path))
         other.locator(".qs-on-screen-levers").get_by_text("€600,000/year").wait_for()
         built(other)
-        assert "Co-production" in visible_text(other.locator(".qs-on-screen-text"))
+        expect(other.locator(".qs-on-screen-text")).to_contain_text("Co-production")
         other.locator(".qs-results").wait_for()
         assert result_rows(other)["coverage"][1:4] == result_rows(page)["coverage"][1:4]
-        assert "2" in visible_text(other.locator(".qs-lever-whatif-seeds .qs-number-value"))
+        expect(other.locator(".qs-lever-whatif-seeds .qs-number-value")).to_have_text("2")
         other.locator(".whatif-coverage .qs-vega svg").get_by_text("Variant", exact=True).wait_for()
     finally:
         other.close()

@@ -62,8 +62,14 @@ def short_label(name: str, ui: UI) -> str:
     return ui.t(key) if key in TEXTS else series_label(name, ui)
 
 
-def _date(year: Any, month: Any) -> str:
-    return f"{int(year):04d}-{int(month):02d}-01"
+def month_of_year(step: Any) -> int:
+    """The calendar month (1-12) of a series row: the DataCollector's ``month`` counts the
+    run's months (1, 2, ... 120); ``year`` is the calendar year."""
+    return (int(step) - 1) % 12 + 1
+
+
+def _date(year: Any, step: Any) -> str:
+    return f"{int(year):04d}-{month_of_year(step):02d}-01"
 
 
 def _x(ui: UI, months: int) -> dict[str, Any]:
@@ -80,22 +86,21 @@ def _x(ui: UI, months: int) -> dict[str, Any]:
                      "tickCount": ticks}}
 
 
-def _y(chart: ChartDef, ui: UI, values: list[float]) -> dict[str, Any]:
+def _y(chart: ChartDef, ui: UI) -> dict[str, Any]:
+    """The y axis: shares 0-100 %, else from zero to a round value above the data (a
+    constant line, e.g. the budget, stays clear of the top)."""
     y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": ui.t(chart.y_title),
                          "axis": {"format": ",.0f" if not chart.share else ".0f"}}
-    if chart.share:
-        y["scale"] = {"domain": [0, 100]}
-    else:
-        y["scale"] = {"domain": [0, 1.15 * max([1.0, *values])], "nice": True}
+    y["scale"] = {"domain": [0, 100]} if chart.share else {"zero": True, "nice": True,
+                                                           "padding": 12}
     return y
 
 
 def _line_spec(chart: ChartDef, ui: UI, rows: list[dict[str, Any]], colours: dict[str, str],
                months: int, dashed: dict[str, bool] | None = None) -> dict[str, Any]:
-    values = [r["value"] for r in rows]
     domain = list(colours)
     enc: dict[str, Any] = {
-        "x": _x(ui, months), "y": _y(chart, ui, values),
+        "x": _x(ui, months), "y": _y(chart, ui),
         "color": {"field": "series", "type": "nominal", "title": None,
                   "scale": {"domain": domain, "range": [colours[d] for d in domain]},
                   "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 320}},
@@ -107,7 +112,9 @@ def _line_spec(chart: ChartDef, ui: UI, rows: list[dict[str, Any]], colours: dic
                              "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 320},
                              "scale": {"domain": domain,
                                        "range": [[5, 3] if dashed.get(d) else [1, 0] for d in domain]}}
-    return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": rows},
+    # the months' values are the dataset "series": after a step the browser updates the
+    # drawn chart's data (the rest of the spec changes only at 12 and 36 months)
+    return {"$schema": VEGA_LITE_SCHEMA, "data": {"name": "series"}, "datasets": {"series": rows},
             "title": {"text": ui.t(chart.title), "anchor": "start", "fontSize": 13},
             "width": CHART_W, "height": CHART_H,
             "mark": {"type": "line", "point": months <= 12, "strokeWidth": 2},
@@ -134,7 +141,7 @@ def series_spec(chart: ChartDef, df: pd.DataFrame, ui: UI) -> dict[str, Any] | N
     rows = []
     labels = {s: series_label(s, ui) for s, _ in present}
     for i, (y, m) in enumerate(zip(df["year"], df["month"])):
-        when = f"{ui.month_name(y, m)} ({ui.t('chart.month')} {i + 1})"
+        when = f"{ui.month_name(y, month_of_year(m))} ({ui.t('chart.month')} {i + 1})"
         for s, _ in present:
             v = float(df[s].iloc[i]) * scale
             rows.append({"date": _date(y, m), "when": when, "series": labels[s], "value": v,
@@ -160,7 +167,8 @@ def whatif_series_spec(chart: ChartDef, series: pd.DataFrame, ui: UI) -> dict[st
             for i, (y, m) in enumerate(zip(series["year"], series["month"])):
                 v = float(series[f"{side}_{s}"].iloc[i]) * scale
                 rows.append({"date": _date(y, m), "series": name, "value": v,
-                             "when": f"{ui.month_name(y, m)} ({ui.t('chart.month')} {i + 1})",
+                             "when": f"{ui.month_name(y, month_of_year(m))} "
+                                     f"({ui.t('chart.month')} {i + 1})",
                              "shown": _shown(v, chart, ui)})
     return _line_spec(chart, ui, rows, colours, len(series), dashed)
 

@@ -62,14 +62,18 @@ def NumberControl(label: str, value: float, on_value: Callable[[float], None], l
     def take(raw: Any) -> None:
         x = parse_number(raw)
         if x is None:
+            set_text(str(raw))  # what was typed stays beside its message
             set_error(ui.t("not_a_number", value=raw))
             return
         lo, hi = bounds
         if (lo is not None and x < lo - 1e-9) or (hi is not None and x > hi + 1e-9):
+            set_text(str(raw))
             set_error(ui.t("out_of_range", value=raw, low=ui.number(lo, digits) if lo is not None else "−∞",
                            high=ui.number(hi, digits) if hi is not None else "∞"))
             return
         set_error(None)
+        if round(x, digits + 3) == value:  # e.g. "6" for 6.0: show it as the value is shown
+            set_text(_field_text(value, digits))
         on_value(round(x, digits + 3))
 
     slider_value = min(max(value, low), high)

@@ -145,7 +145,7 @@ def _svg_lines(series: pd.DataFrame, column: str, title: str, ylabel: str, scale
 
     fig = Figure(figsize=(3.5, 1.9))
     ax = fig.subplots()
-    x = pd.to_datetime(dict(year=series["year"], month=series["month"], day=1))
+    x = pd.to_datetime(dict(year=series["year"], month=(series["month"] - 1) % 12 + 1, day=1))
     ax.plot(x, series[f"baseline_{column}"] * scale, color="#8c8c8c", ls="--", lw=1.2,
             label=ui.t("col.baseline"))
     ax.plot(x, series[f"variant_{column}"] * scale, color="#1f4e9c", lw=1.5, label=ui.t("col.variant"))

@@ -180,10 +180,11 @@ def place_labels(centres_px: list[tuple[float, float]], texts: list[str], width_
     return out
 
 
-def _colour(mode: str, ui: UI, values: list[float]) -> dict[str, Any]:
+def _colour(mode: str, ui: UI) -> dict[str, Any]:
     text_id, scheme, share = MODES[mode]
-    scale: dict[str, Any] = {"scheme": scheme}
-    scale["domain"] = [0, 100] if share else [0, max([1.0, *values])]
+    scale: dict[str, Any] = {"scheme": scheme, "zero": True}
+    if share:
+        scale["domain"] = [0, 100]
     return {"field": "value", "type": "quantitative", "title": ui.t(text_id), "scale": scale,
             "legend": {"orient": "bottom", "direction": "horizontal", "gradientLength": 160}}
 
@@ -196,8 +197,8 @@ def _values(agg: dict[str, np.ndarray], mode: str) -> np.ndarray:
     return agg[mode]
 
 
-def map_spec(quarter: QuarterModel, ui: UI, mode: str = "unmet", view: str | None = None,
-             when: str = "") -> dict[str, Any]:
+def map_spec(quarter: QuarterModel, ui: UI, mode: str = "unmet",
+             view: str | None = None) -> dict[str, Any]:
     """The map of the model's month on screen as a Vega-Lite spec.
 
     Args:
@@ -205,7 +206,11 @@ def map_spec(quarter: QuarterModel, ui: UI, mode: str = "unmet", view: str | Non
         ui: language (legend and tooltip texts, number formats).
         mode: a key of :data:`MODES`.
         view: ``"cells"`` or ``"quarters"`` (default :func:`default_view`).
-        when: the month, for the title (e.g. ``Monat 6 · Juni 2020``).
+
+    Returns:
+        The spec; the month's values are its dataset ``cells`` (``datasets``), the rest
+        depends only on the layout, mode, view and language, so the browser updates the
+        drawn map's data after a step instead of drawing it anew.
 
     Raises:
         KeyError: an unknown mode.
@@ -231,7 +236,7 @@ def map_spec(quarter: QuarterModel, ui: UI, mode: str = "unmet", view: str | Non
          "axis": ({"title": ui.t("map.north", crs=frame.crs), "format": "d", "tickCount": 4,
                    "labelFlush": True} if axes else None)}
     pos = {"x": x, "x2": {"field": "x2"}, "y": y, "y2": {"field": "y2"}}
-    colour = _colour(mode, ui, [d["value"] for d in data if d.get("value") is not None])
+    colour = _colour(mode, ui)
     tip_value = {"field": "shown", "type": "nominal", "title": ui.t(MODES[mode][0])}
     tips = [{"field": "where", "type": "nominal", "title": ui.t("tip.quarter" if view == "quarters"
                                                                 else "tip.cell")},
@@ -259,12 +264,12 @@ def map_spec(quarter: QuarterModel, ui: UI, mode: str = "unmet", view: str | Non
     h_px = round(frame.height * frame.size * frame.px)
     _stack_legends(layers, h_px + (40 if axes else 10))
     title = quarter.config.meta.name
-    subtitle = f"{when} · {scope}" if when else scope
-    return {"$schema": VEGA_LITE_SCHEMA, "data": {"values": data}, "layer": layers,
+    return {"$schema": VEGA_LITE_SCHEMA, "data": {"name": "cells"}, "datasets": {"cells": data},
+            "layer": layers,
             "resolve": {"scale": {"color": "independent", "fill": "independent",
                                   "shape": "independent"}},
             "width": w_px, "height": h_px,
-            "title": {"text": title, "subtitle": subtitle, "anchor": "start", "fontSize": 13,
+            "title": {"text": title, "subtitle": scope, "anchor": "start", "fontSize": 13,
                       "subtitleFontSize": 12, "limit": w_px},
             "config": {"view": {"stroke": None},
                        "legend": {"labelFontSize": 11, "titleFontSize": 11, "titleLimit": w_px,

@@ -44,6 +44,7 @@ CSS = """
 .qs-map-mode .v-btn, .qs-map-view .v-btn { text-transform: none; letter-spacing: 0; }
 .qs-on-screen-text, .qs-on-screen-levers, .qs-pending-list { font-size: 13px; display: block; }
 .qs-pending-list { color: #b36200; font-weight: 600; margin-top: 4px; }
+.qs-map-when { display: block; font-size: 13px; font-weight: 600; margin: 6px 0 -4px 0; }
 .qs-chart-title { font-weight: 600; display: block; }
 .qs-chart-empty { color: #666; display: block; padding: 24px 0; }
 .qs-vega svg { max-width: none; }

@@ -5,7 +5,9 @@ Like solara's ``solara.widgets.VegaLite`` it loads vega, vega-lite and vega-embe
 solara's CDN proxy (``/_solara/cdn/``, filled offline by scripts/install-browser-deps.sh).
 After each drawing the chart's element carries ``data-rendered="<spec id>"``
 (``spec["usermeta"]["id"]``), so a test can wait for exactly this drawing; the previous
-Vega view is finalized before the next is made.
+Vega view is finalized before the next is made. A spec that differs from the drawn one
+only in its ``datasets`` (the next month's values) updates the drawn view's data
+(``view.data``) instead of compiling and drawing it anew.
 """
 
 from __future__ import annotations
@@ -34,12 +36,22 @@ module.exports = {
       if (!spec || !spec.$schema) { return; }
       const id = (spec.usermeta && spec.usermeta.id) || "";
       this.drawing = id;
+      const datasets = spec.datasets || {};
+      const shape = JSON.stringify({...spec, datasets: Object.keys(datasets), usermeta: null});
+      if (this.view && shape === this.shape) {
+        // only the data changed (a new month): update the drawn view's datasets
+        for (const [name, values] of Object.entries(datasets)) { this.view.data(name, values); }
+        await this.view.runAsync();
+        if (this.drawing === id) { this.$el.setAttribute('data-rendered', id); }
+        return;
+      }
       require(['vega', 'vega-lite', 'vega-embed'], (vega, vl, vegaEmbed) => {
         (async () => {
           const result = await vegaEmbed(this.$refs.plot, spec,
             {renderer: "svg", actions: false, tooltip: {theme: "light"}});
           if (this.view && this.view !== result.view) { this.view.finalize(); }
           this.view = result.view;
+          this.shape = shape;
           if (this.drawing === id) { this.$el.setAttribute('data-rendered', id); }
         })();
       });

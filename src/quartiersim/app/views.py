@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import solara
 
-from quartiersim.app.charts import CHARTS, series_spec
+from quartiersim.app.charts import CHARTS, month_of_year, series_spec
 from quartiersim.app.i18n import UI
 from quartiersim.app.mapview import MODES, default_view, map_spec, view_choices
 from quartiersim.app.vega import Chart
@@ -25,7 +25,8 @@ def month_text(model: AppModel, ui: UI) -> str:
     if q.steps == 0:
         return ui.t("month.start", date=ui.month_name(start, 1))
     df = model.datacollector.get_model_vars_dataframe()
-    year, month = (int(df["year"].iloc[-1]), int(df["month"].iloc[-1])) if len(df) else (start, 1)
+    year, month = ((int(df["year"].iloc[-1]), month_of_year(df["month"].iloc[-1])) if len(df)
+                   else (start, 1))
     text = ui.t("month.status", month=q.steps, total=total, date=ui.month_name(year, month))
     return f"{text} · {ui.t('month.end')}" if not model.running else text
 
@@ -37,7 +38,7 @@ def short_month(model: AppModel, ui: UI) -> str:
     if q.steps == 0 or not len(df):
         year, month = q.config.meta.start_year, 1
     else:
-        year, month = int(df["year"].iloc[-1]), int(df["month"].iloc[-1])
+        year, month = int(df["year"].iloc[-1]), month_of_year(df["month"].iloc[-1])
     return ui.t("month.short", month=q.steps, date=ui.month_name(year, month))
 
 
@@ -49,8 +50,7 @@ def MapCard(model: AppModel, steps: int, ui: UI) -> None:
     view, set_view = solara.use_state(default_view(model.quarter.space))
     if view not in views:
         view = views[0]
-    when = short_month(model, ui)
-    spec = solara.use_memo(lambda: map_spec(model.quarter, ui, mode, view, when),
+    spec = solara.use_memo(lambda: map_spec(model.quarter, ui, mode, view),
                            [id(model), steps, mode, view, ui.lang])
     with solara.Card(classes=["qs-card", "quarter-map"], margin=0):
         with solara.Row(gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}):
@@ -63,6 +63,7 @@ def MapCard(model: AppModel, steps: int, ui: UI) -> None:
                                                 classes=["qs-map-view"]):
                     for key in views:
                         solara.Button(ui.t(f"map.view.{key}"), value=key, text=True, small=True)
+        solara.Text(short_month(model, ui), classes=["qs-map-when"])
         Chart(spec, classes=["qs-map-chart"])
 
 

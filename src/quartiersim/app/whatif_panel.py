@@ -138,6 +138,11 @@ def WhatIfPanel(baseline: Scenario, inputs: Inputs, model: AppModel | None,
     task = solara.lab.use_task(work, dependencies=None, raise_error=False)
     running = bool(task.pending)
 
+    def start() -> None:
+        session.set(None)  # the old result goes at once, not when the new run starts
+        message.set(None)
+        task()
+
     def load(name: str, data: bytes | None, size: int) -> None:
         if data is None:
             message.set(("error", ui.t("session.too_big", name=name, size=size, limit=MAX_SESSION_BYTES)))
@@ -179,7 +184,7 @@ def WhatIfPanel(baseline: Scenario, inputs: Inputs, model: AppModel | None,
                                               high=str(WHATIF_YEARS[1])),
                               bounds=WHATIF_YEARS, ui=ui, ident="whatif-years", disabled=running)
             blocked = running or same or pending or error is not None or model is None
-            solara.Button(ui.t("whatif.run"), color="primary", on_click=task, disabled=blocked,
+            solara.Button(ui.t("whatif.run"), color="primary", on_click=start, disabled=blocked,
                           classes=["qs-run"])
             solara.Button(ui.t("whatif.cancel"), on_click=cancel.set, disabled=not running,
                           classes=["qs-cancel"])
