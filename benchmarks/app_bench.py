@@ -136,7 +136,8 @@ def bench_browser(scenario: Path, steps: int, seeds: int, years: int, shots: Pat
                 f = page.locator(f".qs-lever-{key} input[type=number]")
                 f.fill(str(value))
                 f.press("Enter")
-            page.locator(".qs-lever-whatif-seeds .qs-number-value").get_by_text(str(seeds), exact=True).wait_for()
+            page.locator(".qs-lever-whatif-seeds .qs-number-value").get_by_text(
+                str(seeds), exact=True).wait_for()
             t_run = time.perf_counter()
             page.locator(".qs-run").click()
             page.locator(".qs-progress").wait_for()
@@ -150,6 +151,9 @@ def bench_browser(scenario: Path, steps: int, seeds: int, years: int, shots: Pat
             if shots is not None:
                 page.locator(".whatif-series .qs-vega[data-rendered^='s']").first.wait_for()
                 page.set_viewport_size({"width": 1400, "height": 900})
+                # the whole page in one picture: the toolbar and the controls stay in place
+                page.add_style_tag(content=".qs-toolbar, .qs-side { position: static !important; "
+                                           "max-height: none !important; overflow: visible !important; }")
                 page.screenshot(path=str(shots / "app-herten.png"), full_page=True)
                 tablet = browser.new_page(viewport={"width": 800, "height": 1000})
                 tablet.set_default_timeout(TIMEOUT_MS)

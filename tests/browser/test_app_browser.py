@@ -10,17 +10,16 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from playwright.sync_api import expect
 
 from .pages import (
     built,
     choose,
-    switch_scenario,
     lever_field,
     map_drawn,
     open_app,
     set_number,
+    switch_scenario,
     visible_text,
 )
 

@@ -249,7 +249,8 @@ def Controls(baseline: Any, controls: dict, draft: solara.Reactive[Inputs], appl
         solara.Text(ui.t("on_screen.text", scenario=baseline.meta.name,
                          cooperation=ui.cooperation(applied.cooperation),
                          financing=ui.financing(applied.financing), seed=applied.seed,
-                         years=ui.years(applied.years), span=ui.span(baseline.meta.start_year, applied.years)),
+                         years=ui.years(applied.years),
+                         span=ui.span(baseline.meta.start_year, applied.years)),
                     classes=["qs-on-screen-text"])
         changed = variant_text(applied.changed(controls), None, None, "", "", controls, ui)
         solara.Text(f"{ui.t('changed_levers')}: {changed or ui.t('no_changed_levers')}",

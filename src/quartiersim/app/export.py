@@ -174,7 +174,8 @@ def summary_html(context: Context, table: pd.DataFrame, series: pd.DataFrame | N
                          for a, b, c in context.levers) or \
         f"<tr><td colspan='3'>{e(ui.t('no_changed_levers'))}</td></tr>"
     result_rows = "".join(
-        f"<tr class='{r.verdict}'><td{' class=indent' if r.indent else ''}>{e(r.label)}</td><td class='num'>{e(r.baseline)}</td>"
+        f"<tr class='{r.verdict}'><td{' class=indent' if r.indent else ''}>{e(r.label)}</td>"
+        f"<td class='num'>{e(r.baseline)}</td>"
         f"<td class='num'>{e(r.variant)}</td><td class='num'>{e(r.change)}</td>"
         f"<td class='num'>{e(r.interval)}</td><td class='verdict'>{e(r.assessment)}</td></tr>"
         for r in rows)
@@ -199,8 +200,9 @@ def summary_html(context: Context, table: pd.DataFrame, series: pd.DataFrame | N
 <style>{PRINT_CSS}</style></head>
 <body>
 <h1>{e(ui.t('summary.title'))}: {e(context.scenario_name)}</h1>
-<p>{e(ui.t('scenario'))}: {e(context.scenario_file)} · {e(ui.t('col.baseline'))}: {e(context.baseline)}
- · {e(ui.t('col.variant'))}: {e(context.variant)} · {context.seeds} × {e(ui.years(context.years))} ({span})</p>
+<p>{e(ui.t('scenario'))}: {e(context.scenario_file)} · {e(ui.t('col.baseline'))}:
+ {e(context.baseline)} · {e(ui.t('col.variant'))}: {e(context.variant)} ·
+ {context.seeds} × {e(ui.years(context.years))} ({span})</p>
 <h2>{e(ui.t('changed_levers'))}</h2>
 <table><tr><th>{e(ui.t('sheet.levers'))}</th><th class='num'>{e(ui.t('col.scenario_value'))}</th>
 <th class='num'>{e(ui.t('col.variant'))}</th></tr>{lever_rows}</table>

@@ -19,9 +19,8 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
-
 from functools import cache
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency, get_decimal_symbol, get_group_symbol
@@ -85,7 +84,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unit.year": ("year", "Jahr"),
     "range": ("range {low} – {high}", "Bereich {low} – {high}"),
     "changed_from": ("scenario: {value}", "Szenario: {value}"),
-    "out_of_range": ("{value}: must be between {low} and {high}", "{value}: muss zwischen {low} und {high} liegen"),
+    "out_of_range": ("{value}: must be between {low} and {high}",
+                     "{value}: muss zwischen {low} und {high} liegen"),
     "not_a_number": ("{value}: not a number", "{value}: keine Zahl"),
     "no_levers": ("This model has no levers of its own.", "Dieses Modell hat keine eigenen Stellschrauben."),
     # map
@@ -131,9 +131,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "chart.coverage.y": ("Coverage (% of need-hours)", "Bedarfsdeckung (% der Bedarfsstunden)"),
     "chart.cases": ("Mandatory cases (Pflichtleistungen)", "Pflichtleistungsfälle"),
     "chart.cases.y": ("Cases", "Fälle"),
-    "chart.budget": ("Municipal voluntary budget for the quarter", "Kommunales Budget für freiwillige Leistungen im Quartier"),
+    "chart.budget": ("Municipal voluntary budget for the quarter",
+                     "Kommunales Budget für freiwillige Leistungen im Quartier"),
     "chart.budget.y": ("€ per year", "€ je Jahr"),
-    "series.new_mandatory_cases": ("Mandatory cases started in the month", "Im Monat begonnene Pflichtleistungsfälle"),
+    "series.new_mandatory_cases": ("Mandatory cases started in the month",
+                                   "Im Monat begonnene Pflichtleistungsfälle"),
     "series.short.active_mandatory_cases": ("running", "laufend"),
     "series.short.new_mandatory_cases": ("started", "begonnen"),
     "series.baseline": ("Baseline (the scenario as written)", "Ausgangsfall (Szenario wie vorgegeben)"),
@@ -157,7 +159,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "whatif.need_apply": ("Apply the changed levers first (Reset).",
                           "Erst die geänderten Stellschrauben übernehmen („Neu starten“)."),
     "whatif.fallback": ("The model on screen fell back to the baseline: fix the lever first.",
-                        "Das angezeigte Modell ist auf den Ausgangsfall zurückgefallen: erst den Wert korrigieren."),
+                        "Das angezeigte Modell ist auf den Ausgangsfall zurückgefallen: "
+                        "erst den Wert korrigieren."),
     "whatif.progress": ("{done} of {total} runs finished", "{done} von {total} Läufen fertig"),
     "whatif.finished": ("What-if finished: {runs} runs.", "Was-wäre-wenn fertig: {runs} Läufe."),
     "whatif.cancelled": ("What-if cancelled: {detail}.", "Was-wäre-wenn abgebrochen: {detail}."),
@@ -189,7 +192,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "verdict.more": ("{n} more", "{n} mehr"),
     "total.span": ("total {span}", "gesamt {span}"),
     "change.pp": ("pp", "Pp."),
-    "kind.share.change": ("Change of coverage and shares (percentage points)", "Änderung von Anteilen (Prozentpunkte)"),
+    "kind.share.change": ("Change of coverage and shares (percentage points)",
+                          "Änderung von Anteilen (Prozentpunkte)"),
     "kind.count.change": ("Change of counts", "Änderung von Anzahlen"),
     "kind.eur.change": ("Change of cost (€)", "Änderung der Kosten (€)"),
     # sessions and exports
@@ -229,9 +233,11 @@ COOPERATION_NAMES: dict[str, tuple[str, str]] = {
     "municipal": ("Municipal provision", "Kommunale Leistungserbringung (Säulenstruktur)"),
     "contracting": ("Contracting out", "Auftragsvergabe"),
     "coproduction": ("Co-production", "Koproduktion"),
-    "integration_centre": ("Integration centre (spatial bundling)", "Integrationszentrum (räumliche Bündelung)"),
+    "integration_centre": ("Integration centre (spatial bundling)",
+                           "Integrationszentrum (räumliche Bündelung)"),
     "meeting_point": ("Meeting point with quarter manager", "Quartierstreff mit Quartiersmanagement"),
-    "innovation_lab": ("Social innovation lab (volunteer agency)", "Soziales Innovationslabor (Freiwilligenagentur)"),
+    "innovation_lab": ("Social innovation lab (volunteer agency)",
+                       "Soziales Innovationslabor (Freiwilligenagentur)"),
 }
 
 #: Financing models (``[financing.<name>]`` and the built-in ones): (English, German).
@@ -274,7 +280,8 @@ UNITS: dict[str, tuple[str, str]] = {
     "%": ("%", "%"),
     "cases over the run": ("cases", "Fälle"),
     "cases": ("cases", "Fälle"),
-    "cases per 1,000 residents and year": ("per 1,000 residents and year", "je 1.000 Einwohner:innen und Jahr"),
+    "cases per 1,000 residents and year": ("per 1,000 residents and year",
+                                           "je 1.000 Einwohner:innen und Jahr"),
     "EUR over the run": ("€", "€"),
     "EUR per resident and year": ("€ per resident and year", "€ je Einwohner:in und Jahr"),
     "EUR per served need-hour": ("€ per covered hour", "€ je gedeckter Stunde"),
@@ -290,6 +297,13 @@ UNITS: dict[str, tuple[str, str]] = {
     "carriers": ("carriers", "Träger"),
     "residents": ("residents", "Einwohner:innen"),
     "years": ("years", "Jahre"),
+}
+
+
+#: Units beside a number field (short: the field is narrow), where they differ from UNITS.
+UNITS_SHORT: dict[str, tuple[str, str]] = {
+    "FTE": ("FTE", "VZÄ"),
+    "persons": ("pers.", "Pers."),
 }
 
 
@@ -398,6 +412,11 @@ class UI:
         """A schema or registry unit in this language (fallback: as written)."""
         texts = UNITS.get(unit)
         return texts[self._i] if texts else unit
+
+    def unit_short(self, unit: str) -> str:
+        """A unit beside a number field: ``VZÄ`` for full-time posts (else :meth:`unit`)."""
+        texts = UNITS_SHORT.get(unit)
+        return texts[self._i] if texts else self.unit(unit)
 
     def outcome(self, outcome: Outcome) -> str:
         """An outcome's label from the registry (``label_de`` in German where declared),

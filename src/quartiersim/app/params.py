@@ -158,8 +158,8 @@ class LeverControl:
         return f"{shown} {u}" if u else shown
 
     def unit_text(self, ui: UI) -> str:
-        """The unit of the number field: ``%``, ``€/Jahr``, ``Personen``."""
-        return "%" if self.scale == 100 else ui.unit(self.lever.unit)
+        """The unit beside the number field: ``%``, ``€/Jahr``, ``VZÄ``."""
+        return "%" if self.scale == 100 else ui.unit_short(self.lever.unit)
 
 
 def _digits(step: float) -> int:

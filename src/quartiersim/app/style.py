@@ -38,6 +38,7 @@ CSS = """
 .qs-number-label { font-size: 13px; font-weight: 500; }
 .qs-number-value { font-size: 13px; font-weight: 600; color: #1f4e9c; }
 .qs-slider { margin: 0 !important; }
+.qs-field .v-text-field__suffix { font-size: 12px; white-space: nowrap; }
 .qs-number-range { font-size: 11px; color: #666; text-align: right; }
 .qs-number-note { font-size: 11px; color: #b36200; display: block; }
 .qs-map-mode, .qs-map-view { flex-wrap: wrap; }

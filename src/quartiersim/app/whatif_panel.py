@@ -18,8 +18,8 @@ import pandas as pd
 import solara
 
 from quartiersim.app import export
-from quartiersim.app.controls import NumberControl
 from quartiersim.app.charts import CHARTS, changes_spec, whatif_series_spec
+from quartiersim.app.controls import NumberControl
 from quartiersim.app.i18n import UI
 from quartiersim.app.params import LeverControl
 from quartiersim.app.results import PlannerRow, planner_rows
