@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HERTEN = ROOT / "scenarios" / "herten-innenstadt.toml"
 WETTER = ROOT / "scenarios" / "wetter-grundschoettel.toml"
 SAMPLE = ROOT / "tests" / "data" / "sample-quarter"
-#: Longest wait for one condition (a loaded machine: 4 busy processes on 2 cores).
-TIMEOUT_MS = 120_000
+#: Longest wait for one condition (a loaded machine: 4 busy processes on 2 cores);
+#: QUARTIERSIM_BROWSER_TIMEOUT_MS shortens it (e.g. to see quickly what fails on old code).
+TIMEOUT_MS = int(os.environ.get("QUARTIERSIM_BROWSER_TIMEOUT_MS", "120000"))
 
 try:
     import pytest_playwright  # noqa: F401  (provides the `page` fixture)

@@ -10,7 +10,7 @@ formatted with Babel (CLDR): ``450.000 €`` and ``22,8 %`` in German, ``€450,
 
 A name the catalogue does not know (a cooperation model, financing model or lever added
 later) shows its English fallback: the registry's or schema's wording, so nothing breaks;
-``tests/test_app_i18n.py`` lists what still needs a German text.
+``tests/test_app_parts.py`` lists the shipped levers that still need one.
 """
 
 from __future__ import annotations
