@@ -23,7 +23,6 @@ keeps Mesa's model and replaces the page around it.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -141,7 +140,6 @@ def QuarterPage(path: Path, ui: UI, choices: dict[str, Path], pick: Any, loaded:
     builds = solara.use_reactive(0)  # Reset with unchanged inputs rebuilds too
     steps = solara.use_reactive(0)
     playing = solara.use_reactive(False)
-    lock = solara.use_memo(threading.Lock, [])
 
     def take_session() -> None:
         """A session loaded while this scenario is on screen: its inputs become the model
@@ -173,15 +171,15 @@ def QuarterPage(path: Path, ui: UI, choices: dict[str, Path], pick: Any, loaded:
         builds.set(builds.value + 1)
 
     def step() -> None:
-        with lock:
-            if model is not None and model.running:
-                model.step()
+        if model is not None and model.running:
+            model.step()
         steps.set(model.quarter.steps if model is not None else 0)
 
     def play_loop() -> None:
+        if not playing.value:
+            return
         while playing.value and model is not None and model.running:
-            with lock:
-                model.step()
+            model.step()
             steps.set(model.quarter.steps)
             time.sleep(PLAY_PAUSE_S)
         playing.set(False)

@@ -15,6 +15,7 @@ baseline and keeps the message in :attr:`AppModel.error`, which the page shows.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,9 @@ class AppModel(Model):
                  financing: str | None = None, seed: int = 0, years: int = 10,
                  **lever_values: Any) -> None:
         super().__init__(rng=int(seed))
+        #: Held while the quarter steps; drawing the model holds it too (Play steps in a
+        #: thread while the page draws: a step grows the residents' arrays).
+        self.lock = threading.RLock()
         self.scenario_file = str(scenario_file)
         self.years = int(years)
         self.baseline: Scenario = load_scenario(self.scenario_file)
@@ -87,5 +91,6 @@ class AppModel(Model):
 
     def step(self) -> None:
         """One month of the quarter model; stops at the horizon."""
-        self.quarter.step()
-        self.running = self.quarter.steps < 12 * self.years
+        with self.lock:
+            self.quarter.step()
+            self.running = self.quarter.steps < 12 * self.years

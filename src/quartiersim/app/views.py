@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 def month_text(model: AppModel, ui: UI) -> str:
     """``Monat 6 von 120 · Juni 2020``, or the start (month 0) with its date."""
+    with model.lock:
+        return _month_text(model, ui)
+
+
+def _month_text(model: AppModel, ui: UI) -> str:
     q = model.quarter
     total = 12 * model.years
     start = q.config.meta.start_year
@@ -50,8 +55,13 @@ def MapCard(model: AppModel, steps: int, ui: UI) -> None:
     view, set_view = solara.use_state(default_view(model.quarter.space))
     if view not in views:
         view = views[0]
-    spec = solara.use_memo(lambda: map_spec(model.quarter, ui, mode, view),
-                           [id(model), steps, mode, view, ui.lang])
+    def draw() -> dict:
+        with model.lock:  # not while Play steps the model in its thread
+            return map_spec(model.quarter, ui, mode, view)
+
+    spec = solara.use_memo(draw, [id(model), steps, mode, view, ui.lang])
+    with model.lock:
+        when = short_month(model, ui)
     with solara.Card(classes=["qs-card", "quarter-map"], margin=0):
         with solara.Row(gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}):
             with solara.ToggleButtonsSingle(value=mode, on_value=set_mode, dense=True,
@@ -63,14 +73,18 @@ def MapCard(model: AppModel, steps: int, ui: UI) -> None:
                                                 classes=["qs-map-view"]):
                     for key in views:
                         solara.Button(ui.t(f"map.view.{key}"), value=key, text=True, small=True)
-        solara.Text(short_month(model, ui), classes=["qs-map-when"])
+        solara.Text(when, classes=["qs-map-when"])
         Chart(spec, classes=["qs-map-chart"])
 
 
 @solara.component
 def SeriesCharts(model: AppModel, steps: int, ui: UI) -> None:
     """The charts of the model's monthly series; before the first month a note instead."""
-    df = solara.use_memo(lambda: model.datacollector.get_model_vars_dataframe(), [id(model), steps])
+    def series():
+        with model.lock:
+            return model.datacollector.get_model_vars_dataframe()
+
+    df = solara.use_memo(series, [id(model), steps])
     specs = solara.use_memo(lambda: [series_spec(c, df, ui) for c in CHARTS], [id(model), steps, ui.lang])
     for chart, spec in zip(CHARTS, specs):
         with solara.Card(classes=["qs-card", "series-chart", f"chart-{chart.key}"], margin=0):

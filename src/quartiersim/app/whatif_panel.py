@@ -278,7 +278,8 @@ def ExportRow(s: WhatIfSession | None, baseline: Scenario, scenario_file: str,
     def model_series() -> pd.DataFrame:
         if model is None:
             return pd.DataFrame()
-        return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        with model.lock:
+            return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
     def series_csv() -> bytes:
         return export.to_csv(model_series(), ui)
