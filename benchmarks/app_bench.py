@@ -6,7 +6,8 @@ Measures, for a scenario (default Herten):
 2. in a real headless Chromium against ``quartiersim app``: Step click -> the month
    counter shows the new month (server step + re-render + websocket + DOM);
 3. the same Step latency while a what-if (``--seeds`` x ``--years``, baseline and
-   variant) runs in the background, and the what-if's wall time;
+   variant) runs in the background, the what-if's wall time, and the time from Cancel
+   (of a second what-if, after its first run) until Run can be pressed again;
 
 and saves screenshots (``--screenshots DIR``): ``app-desktop.png`` (1280x720) and
 ``app-tablet.png`` (800x1000) of the page, ``app-herten.png`` of the whole page with the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -148,6 +150,14 @@ def bench_browser(scenario: Path, steps: int, seeds: int, years: int, shots: Pat
             out["whatif_wall_s"] = round(time.perf_counter() - t_run, 1)
             out["whatif_runs"] = 2 * seeds
             out["step_during_whatif"] = stats_ms(busy) if busy else "what-if ended first"
+            # Cancel -> usable again: a new what-if, cancelled once its first run finished
+            page.locator(".qs-run").click()
+            page.locator(".qs-progress").get_by_text(
+                re.compile(r"^\s*[1-9]\d* (of|von)")).wait_for()
+            t_cancel = time.perf_counter()
+            page.locator(".qs-cancel").click()
+            page.locator(".qs-run:not([disabled])").wait_for()
+            out["cancel_to_usable_s"] = round(time.perf_counter() - t_cancel, 2)
             if shots is not None:
                 page.locator(".whatif-series .qs-vega[data-rendered^='s']").first.wait_for()
                 page.set_viewport_size({"width": 1400, "height": 900})

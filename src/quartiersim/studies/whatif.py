@@ -238,7 +238,8 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
            seeds: int = 10, years: int = 10, model: str | None = None,
            financing: str | None = None, *, workers: int | None = None,
            on_progress: Callable[[int, int], None] | None = None,
-           cancel: threading.Event | None = None, nice: bool = False) -> pd.DataFrame:
+           cancel: threading.Event | None = None, nice: bool = False,
+           **pool_options: Any) -> pd.DataFrame:
     """Baseline vs variant over seeds ``0..seeds-1``, paired by seed.
 
     Args:
@@ -258,6 +259,8 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         cancel: set this event to stop early (raises :class:`WhatIfCancelled`; running
             worker processes are ended, not waited for).
         nice: lower the worker processes' priority (used by the app).
+        pool_options: further options of :func:`~quartiersim.studies.pool.run_jobs`
+            (e.g. ``executor_factory``: a pool kept between what-ifs).
 
     The runs go through :func:`quartiersim.studies.pool.run_jobs`: a run whose worker
     process died is run again in a fresh pool, the finished runs are kept.
@@ -277,7 +280,8 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         JobsFailed: a run's worker process died on each of its attempts.
     """
     return _whatif(scenario, overrides, seeds, years, model, financing, workers=workers,
-                   on_progress=on_progress, cancel=cancel, nice=nice, series=False)[0]
+                   on_progress=on_progress, cancel=cancel, nice=nice, series=False,
+                   **pool_options)[0]
 
 
 def whatif_with_series(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None,
@@ -331,7 +335,7 @@ def mean_series(baseline: list[dict[str, np.ndarray]],
 def _whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None, seeds: int,
             years: int, model: str | None, financing: str | None, *, series: bool,
             workers: int | None = None, on_progress: Callable[[int, int], None] | None = None,
-            cancel: threading.Event | None = None, nice: bool = False,
+            cancel: threading.Event | None = None, nice: bool = False, **pool_options: Any,
             ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if not isinstance(seeds, int) or seeds < 1:
         raise QuartiersimError(f"seeds = {seeds!r}: must be a whole number >= 1")
@@ -346,11 +350,12 @@ def _whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None, s
         if series:
             results = run_jobs(_run_summary_and_series, jobs, workers=workers, desc="what-if",
                                describe=_describe, on_progress=on_progress, cancel=cancel,
-                               nice=nice)
+                               nice=nice, **pool_options)
             summaries = [r[0] for r in results]
         else:
             summaries = run_many(jobs, workers=workers, progress=False, desc="what-if",
-                                 on_progress=on_progress, cancel=cancel, nice=nice)
+                                 on_progress=on_progress, cancel=cancel, nice=nice,
+                                 **pool_options)
     except Cancelled as exc:
         raise WhatIfCancelled(str(exc)) from None
     table = paired_table(summaries[:seeds], summaries[seeds:])
