@@ -18,7 +18,8 @@ _NO_NEED = {"onset_probability_per_month": 0.0}
 #: A quarter of two cells: a municipal office M and one housing cell with 10 residents.
 #: Nobody is born, dies or moves; everybody is aware, trusts the office and walks there
 #: (decay length 1e9 m); only counselling needs arise: every resident needs 10 h/month
-#: from the start (onset 1, never resolves). No carriers, no volunteers.
+#: from the start (onset 1, never resolves). No carriers, no volunteers. Staff are hired
+#: and let go at once, at full productivity.
 TINY: dict[str, Any] = {
     "meta": {"name": "tiny", "municipality": "Testdorf", "start_year": 2020},
     "space": {"layout": ["M."],
@@ -51,6 +52,9 @@ TINY: dict[str, Any] = {
     "cooperation": {"municipal": {"rent_eur_per_month_per_office": 0.0}},
     # computable by hand from the initial state: no spin-up (tests of the spin-up set it)
     "spin_up": {"months": 0},
+    # posts fill at once, notice ends at once, new staff work at full productivity (tests
+    # of the staff stock set these)
+    "staffing": {"vacancy_months": 0.0, "notice_months": 0, "new_hire_productivity": 1.0},
 }
 
 

@@ -66,6 +66,7 @@ def test_growth_keeps_layout_counts_and_agents() -> None:
     """A growing population adds slots (demography.grow): arrays stay domain-major, incremental tie
     counts equal the full products, and there is one Resident agent per living slot."""
     from quartiersim.sim.agents import Resident
+    from quartiersim.sim.processes.volunteering import visible_results
 
     sc = load_scenario(HERTEN, {"population.population_change_per_year": 0.2})
     m = QuarterModel(sc, cooperation="meeting_point", rng=2, years=3)
@@ -76,6 +77,9 @@ def test_growth_keeps_layout_counts_and_agents() -> None:
     full = m.adjacency @ a.aware.astype(float)
     assert np.array_equal(aware_ties(m), np.ascontiguousarray(full.T).reshape(-1))
     is_vol = a.volunteer_hours > 0
-    assert np.array_equal(m.volunteer_tie_counter.count(is_vol), m.adjacency @ is_vol.astype(float))
+    # what volunteers achieved is defined for every (grown) slot and only for volunteers
+    results = visible_results(m)
+    assert results.shape == (a.n,) and np.all(results[~is_vol] == 0.0)
+    assert (m.adjacency @ results).shape == (a.n,)
     assert len(m.agents_by_type[Resident]) == int(a.alive.sum())
     assert len(m.volunteer_of_slot) == int(is_vol.sum())

@@ -230,10 +230,16 @@ def _carrier_in_deficit(months: int, **behaviour: float):
     return m.carriers_list[0]
 
 
-def test_staff_cut_share_sets_the_monthly_cut_in_deficit():
-    assert _carrier_in_deficit(1).own_fte[5] == pytest.approx(0.2 * 0.9)
-    assert _carrier_in_deficit(1, staff_cut_share_per_deficit_month=0.5).own_fte[5] == \
-        pytest.approx(0.2 * 0.5)
+def test_staff_cut_share_is_the_least_cut_in_deficit():
+    """A carrier whose income pays its posts and rent but whose reserve is 1 EUR short
+    needs to save next to nothing: the parameter's least cut applies."""
+    for share in (0.1, 0.5):
+        m = _model({"carrier_behaviour.staff_cut_share_per_deficit_month": share})
+        c = m.carriers_list[0]
+        c.reserve_eur = -1.0
+        assert c.cut_share(c.monthly_cost_eur()) == pytest.approx(share)
+    # a carrier that cannot pay its own posts from its income gives notice to all of them
+    assert c.cut_share(0.0) == 1.0
 
 
 def test_close_after_deficit_months_sets_when_a_carrier_closes():
@@ -254,6 +260,9 @@ def test_cross_referral_makes_aware_of_every_domain_offered_at_the_point():
     state = rng.bit_generator.state
     cross_refer(aware, np.array([1]), np.array([0]), cap, 0.0, rng)  # no referral: no draw
     assert rng.bit_generator.state == state and not aware[[1 * n + 1, 4 * n + 1]].any()
+    # one probability per resident (matching: referral x the share of its request served)
+    cross_refer(aware, np.array([1, 2]), np.array([0, 0]), cap, np.array([0.0, 1.0]), rng)
+    assert sorted(np.flatnonzero(aware).tolist()) == [1 * n + 0, 1 * n + 2, 4 * n + 0, 4 * n + 2]
 
 
 def _grant_model(**municipality: Any) -> QuarterModel:

@@ -26,11 +26,23 @@ History (regenerate with ``python tests/test_golden.py --regenerate`` and add a 
   and overload were recalibrated (initial awareness 0.7, spread 0.03 per aware tie,
   overload multiplier 1.5) so that awareness stays level and money can raise coverage.
   Coverage rises, mandatory cases fall; v1 was retired.
-- v4 (current): a deliberate model change (issue 10, part B): runs start after a 48-month
+- v4: a deliberate model change (issue 10, part B): runs start after a 48-month
   spin-up under the status quo (``[spin_up]``), newcomers keep the start's composition,
   all quarter prices follow the expense index, and the consolidation rule cuts the
   voluntary line in proportion to the gap and restores it from surpluses. Year 1 now has
   running mandatory cases; the 3-year need stock is that of the settled quarter.
+- v5: a deliberate model change (issue 10, items 4 and 7): trust is a state
+  of each resident and candidate place, moved by what residents got there and by word of
+  mouth (``access.trust_*``; no constant per kind any more); awareness arises only for
+  offers within reach; cross-referral only of residents served (by the served share);
+  neighbour ties no longer wrap around the grid's edge (the network, hence every path,
+  changes); second-choice hours count once in the load. Herten's coverage rises under
+  the municipal model (experience builds trust where capacity suffices).
+- v6 (current): a deliberate model change (issue 10, items 1-3): paid staff are a stock
+  (vacancies fill with a lag, carriers give notice, new staff learn), carriers live on
+  their income mix (own money booked when spent, surplus spent on own staff), volunteers
+  are bound to a place and quit by the results of their hours, grant applications and
+  municipal workplaces are costed. Co-production now starts with a year of hiring.
 """
 
 from __future__ import annotations

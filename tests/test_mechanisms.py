@@ -28,7 +28,8 @@ def _carrier(letter: str, **kw: Any) -> dict[str, Any]:
 
 def carrier_world(raw: dict[str, Any], residents: int = 100) -> dict[str, Any]:
     """The tiny quarter with two carriers A and B, a centre site Z and a meeting point
-    site T next to the office M; everybody can reach every point with certainty."""
+    site T next to the office M; everybody trusts every place fully and for good (trust
+    does not learn here)."""
     raw = copy.deepcopy(raw)
     raw["space"] = {"layout": ["MAZBT", "....."],
                     "service_points": {"M": {"kind": "municipal_office", "name": "office"},
@@ -37,8 +38,8 @@ def carrier_world(raw: dict[str, Any], residents: int = 100) -> dict[str, Any]:
                                        "Z": {"kind": "centre_site", "name": "centre"},
                                        "T": {"kind": "meeting_point_site", "name": "rooms"}}}
     raw["population"]["residents"] = residents
-    raw["access"].update(trust_carrier=1.0, trust_centre=1.0, trust_meeting_point=1.0,
-                         spread_probability_per_tie=0.0)
+    raw["access"].update(trust_carrier=1.0, trust_new_place=1.0, trust_learning_rate=0.0,
+                         trust_word_of_mouth_rate=0.0, spread_probability_per_tie=0.0)
     raw["carriers"] = [_carrier("A", staff_fte={"counselling": 0.1}),
                        _carrier("B", staff_fte={"counselling": 0.1})]
     copro = {"planning_share": 0.0, "coordination_fte": 0.0, "reallocation_rate": 0.0,
@@ -80,8 +81,9 @@ def test_cross_referral_raises_take_up_in_a_second_domain(tiny_raw, write_scenar
     raw["needs"]["social_participation"] = dict(_ALWAYS, hours_per_month=1.0)
     raw["needs"]["counselling"]["hours_per_month"] = 1.0
     raw["access"]["initial_awareness"] = 0.3
-    raw["carriers"] = [_carrier("A", staff_fte={"counselling": 2.0, "social_participation": 2.0}),
-                       _carrier("B", staff_fte={"counselling": 2.0, "social_participation": 2.0})]
+    # their staff are paid from large reserves (no deficit, no surplus to spend)
+    raw["carriers"] = [_carrier(x, staff_fte={"counselling": 2.0, "social_participation": 2.0},
+                                own_funds_eur_per_year=0.0, reserve_eur=1e7) for x in "AB"]
     without = qs.run(write_scenario(raw, "a.toml"), model="integration_centre", seed=4, years=1).summary
     raw["cooperation"]["integration_centre"]["cross_referral"] = 0.5
     with_ref = qs.run(write_scenario(raw, "b.toml"), model="integration_centre", seed=4, years=1).summary
@@ -112,9 +114,15 @@ def test_quarter_manager_raises_awareness_and_volunteers(tiny_raw, write_scenari
     # the manager coordinates volunteers at the meeting point: 0.5 FTE there
     m = managed.model
     t = m.space.point("T").index
-    assert m.municipality.coordination_fte[t] == pytest.approx(0.5)
+    assert m.cooperation.management_coordination()[t] == pytest.approx(0.5)
     # the housing company bears half the rent in kind: 200 EUR a month
     assert managed.summary["cost_housing_company_eur"] == pytest.approx(24 * 200.0)
+
+
+#: One FTE of municipal staff for a year in the tiny quarter (50 EUR/h, no overhead, 133 h
+#: a month, the 500 EUR workplace): what 1 FTE of application staff costs in a year of
+#: application or funding.
+APPLICATION_EUR = 12 * 133 * 50.0 + 12 * 500.0
 
 
 def _grant_world(tiny_raw: dict[str, Any], continued: bool, **grant: Any) -> dict[str, Any]:
@@ -139,11 +147,13 @@ def test_grant_without_continuation_lowers_coverage_afterwards(tiny_raw, write_s
     assert cov[2020] == pytest.approx(1.0) and cov[2021] == pytest.approx(1.0)
     assert ended.summary["coverage_after_grant"] == pytest.approx(0.5)
     assert ended.summary["cost_state_federal_eur"] == pytest.approx(2 * 0.8 * 30_000.0)
-    assert ended.summary["cost_municipality_eur"] == pytest.approx(4 * 30_000.0 + 2 * 6_000.0)
+    assert ended.summary["cost_municipality_eur"] == pytest.approx(4 * 30_000.0 + 2 * 6_000.0
+                                                                   + 2 * APPLICATION_EUR)
     kept = qs.run(write_scenario(_grant_world(tiny_raw, True), "b.toml"), model="municipal",
                   financing="g", seed=1, years=4).summary
     assert kept["coverage_after_grant"] == pytest.approx(1.0)
-    assert kept["cost_municipality_eur"] == pytest.approx(4 * 30_000.0 + 2 * 6_000.0 + 2 * 30_000.0)
+    assert kept["cost_municipality_eur"] == pytest.approx(4 * 30_000.0 + 2 * 6_000.0 + 2 * 30_000.0
+                                                          + 2 * APPLICATION_EUR)
     assert kept["cost_state_federal_eur"] == pytest.approx(2 * 0.8 * 30_000.0)
 
 
@@ -152,7 +162,8 @@ def test_degression_shifts_the_grant_to_the_municipality(tiny_raw, write_scenari
     s = qs.run(write_scenario(raw), model="municipal", financing="g", seed=1, years=2).summary
     # rate 0.8 in 2020, 0.4 in 2021
     assert s["cost_state_federal_eur"] == pytest.approx((0.8 + 0.4) * 30_000.0)
-    assert s["cost_municipality_eur"] == pytest.approx(2 * 30_000.0 + (0.2 + 0.6) * 30_000.0)
+    assert s["cost_municipality_eur"] == pytest.approx(2 * 30_000.0 + (0.2 + 0.6) * 30_000.0
+                                                       + 2 * APPLICATION_EUR)
 
 
 def test_municipality_without_cofinancing_share_gets_no_grant(tiny_raw, write_scenario):
@@ -172,12 +183,12 @@ def test_municipality_without_cofinancing_share_gets_no_grant(tiny_raw, write_sc
     s = qs.run(write_scenario(raw, "b.toml"), model="municipal", financing="g", seed=1,
                years=2).summary
     assert s["cost_state_federal_eur"] == pytest.approx(2 * 24_000.0)
-    assert s["municipal_cost_voluntary_eur"] == pytest.approx(2 * 10_000.0)
+    assert s["municipal_cost_voluntary_eur"] == pytest.approx(2 * 10_000.0 + 2 * APPLICATION_EUR)
     # without a consolidation regime the share is additional money
     raw["municipality"]["consolidation_regime"] = False
     s = qs.run(write_scenario(raw, "c.toml"), model="municipal", financing="g", seed=1,
                years=2).summary
-    assert s["municipal_cost_voluntary_eur"] == pytest.approx(2 * (10_000.0 + 6_000.0))
+    assert s["municipal_cost_voluntary_eur"] == pytest.approx(2 * (10_000.0 + 6_000.0 + APPLICATION_EUR))
 
 
 def test_grant_application_needs_staff_capacity(tiny_raw, write_scenario):
@@ -218,7 +229,8 @@ def test_neighbourhood_fund_runs_volunteer_offers_without_paid_coordination(tiny
     raw["volunteering"].update(rate=0.2, attrition_per_year_coordinated=0.0,
                                attrition_per_year_uncoordinated=0.0, counselling=1.0,
                                elderly_support=0.0, youth_education=0.0, integration=0.0,
-                               health_prevention=0.0, social_participation=0.0)
+                               health_prevention=0.0, social_participation=0.0,
+                               uncoordinated_productivity=0.0)
     raw["municipality"]["voluntary_budget_eur_per_year"] = 0.0
     raw["carriers"] = [_carrier("A"), _carrier("B")]  # no staff, no coordination
     raw["financing"] = {"nf": {"municipal_budget": {},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -57,9 +58,10 @@ def test_awareness_spreads_over_ties(tiny_raw, write_scenario):
     tiny_raw["access"].update(initial_awareness=0.1, spread_probability_per_tie=0.2)
     tiny_raw["population"]["residents"] = 300
     m = _model(write_scenario, tiny_raw)
-    before = m.residents.aware[m.residents.alive].mean()
+    counselling = m.residents.aware[m.residents.alive, 5]  # the one domain offered
+    before = counselling.mean()
     m.run_months(3)
-    assert m.residents.aware[m.residents.alive].mean() > before + 0.2
+    assert m.residents.aware[m.residents.alive, 5].mean() > before + 0.2
     # the networkx graph is the same network the spread runs on
     g = m.social_network
     assert g.number_of_edges() == len(m.ties)
@@ -74,6 +76,7 @@ def _volunteer_world(tiny_raw, coordination_fte):
     tiny_raw["needs"]["counselling"]["hours_per_month"] = 0.5  # demand below volunteer hours
     tiny_raw["volunteering"] = {"rate": 0.05, "activation_probability_per_month": 0.0,
                                 "activation_per_volunteer_tie": 0.0, "counselling": 1.0,
+                                "uncoordinated_productivity": 0.0,
                                 "elderly_support": 0.0, "youth_education": 0.0,
                                 "integration": 0.0, "health_prevention": 0.0,
                                 "social_participation": 0.0}
@@ -88,7 +91,8 @@ def test_paid_coordination_deploys_volunteers_and_keeps_them(tiny_raw, write_sce
                     years=2).summary
     without = qs.run(write_scenario(_volunteer_world(tiny_raw, 0.0), "b.toml"), seed=seed,
                      years=2).summary
-    assert without["volunteer_hours"] == 0.0  # nobody coordinates: no volunteer offer
+    # nobody coordinates, and uncoordinated volunteers deliver nothing here
+    assert without["volunteer_hours"] == 0.0
     assert with_c["volunteer_hours"] > 0.0
     assert with_c["volunteer_attrition"] < without["volunteer_attrition"]
     assert with_c["coverage"] > without["coverage"]
@@ -113,8 +117,14 @@ def test_carrier_in_deficit_cuts_staff_and_closes(tiny_raw, write_scenario):
     m = _model(write_scenario, tiny_raw)
     carrier = m.carriers_list[0]
     m.run_months(1)
-    assert carrier.own_fte[5] == pytest.approx(0.9)  # cut by a tenth in the first deficit month
-    m.run_months(11)
+    # its income (1,000 EUR a year) cannot pay its staff: notice to all of them at once ...
+    assert carrier.own_target_fte[5] == 0.0
+    m.run_months(1)
+    assert carrier.own_fte[5] == 0.0  # gone the next month (no notice here)
+    # ... and not even its rent of 500 EUR a month: after 12 deficit months it closes
+    m.run_months(9)
+    assert carrier.is_open
+    m.run_months(1)
     assert not carrier.is_open
     assert capacity(m)[0][carrier.point.index].sum() == 0.0
     assert carrier.received_eur == pytest.approx(carrier.spent_eur + carrier.reserve_eur)
@@ -161,8 +171,10 @@ def test_cli_compare_json_rows():
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_clients_return_so_take_up_builds_up(tiny_raw, write_scenario, seed):
-    # a hesitant quarter: a tenth of those in need seek in a given month
-    tiny_raw["access"]["trust_municipal_office"] = 0.1
+    # a hesitant quarter: a tenth of those in need seek in a given month (and being
+    # served does not change that: trust does not learn here)
+    tiny_raw["access"].update(trust_municipal_office=0.1, trust_learning_rate=0.0,
+                              trust_word_of_mouth_rate=0.0)
     tiny_raw["population"]["residents"] = 500
     tiny_raw["municipality"]["voluntary_budget_eur_per_year"] = 1e7  # capacity is no limit
     cov = {}
@@ -206,3 +218,81 @@ def test_every_process_module_is_reached_from_step():
         if p.name != "__init__.py":
             assert f"{p.stem}." in source, p.stem
     assert processes.monthly(1.0) == 1.0 and processes.monthly(0.0) == 0.0
+
+
+# ---------------------------------------------------------------- defects of issue 10, item 7
+def test_neighbour_ties_do_not_wrap_around_the_grid_edge(tiny_raw, write_scenario):
+    # housing only in the first and the last column: the last column's right-hand
+    # neighbours would be the next row's first column in flat-index arithmetic
+    tiny_raw["space"]["layout"] = ["Mggg.", ".ggg.", ".ggg.", ".ggg."]
+    tiny_raw["population"]["residents"] = 700
+    tiny_raw["network"] = {"household_size_mean": 1.0, "neighbour_ties": 8.0, "friend_ties": 0.0}
+    m = _model(write_scenario, tiny_raw)
+    col = m.residents.home_cell % m.space.width
+    ties = m.ties
+    assert len(ties) > 500
+    assert (col[ties[:, 0]] == col[ties[:, 1]]).all()  # columns 0 and 4 are never adjacent
+
+
+def _two_point_world(tiny_raw):
+    # a carrier B next to the residents with 13.3 h of counselling a month (0.1 FTE), the
+    # office M behind it with far more: 10 residents ask for 100 h at B first
+    tiny_raw["space"] = {"layout": ["MB."], "service_points": {
+        "M": {"kind": "municipal_office", "name": "office"},
+        "B": {"kind": "carrier_premises", "name": "carrier"}}}
+    tiny_raw["access"].update(trust_carrier=1.0)
+    tiny_raw["municipality"]["voluntary_budget_eur_per_year"] = 1e7
+    # (paid from a large reserve: no surplus of own funds to spend on more staff)
+    tiny_raw["carriers"] = [{"name": "B", "point": "B", "staff_fte": {"counselling": 0.1},
+                             "own_funds_eur_per_year": 0.0, "reserve_eur": 1e7,
+                             "rent_eur_per_month": 0.0}]
+    return tiny_raw
+
+
+def test_second_choice_requests_count_once_in_the_load(tiny_raw, write_scenario):
+    m = _model(write_scenario, _two_point_world(tiny_raw))
+    m.run_months(1)
+    month, b, o = m.month, m.space.point("B").index, m.space.point("M").index
+    cap_b = month.capacity_hours[b, 5]
+    assert cap_b == pytest.approx(13.3)
+    assert m.residents.served_hours.sum() == pytest.approx(100.0)  # the office took the rest
+    requested = month.load * month.capacity_hours
+    # each requested hour once: B keeps what it served, the rest sought at the office
+    assert requested.sum() == pytest.approx(100.0)
+    assert month.load[b, 5] == pytest.approx(1.0)
+    assert requested[o, 5] == pytest.approx(100.0 - cap_b)
+
+
+def test_cross_referral_reaches_only_residents_served(tiny_raw, write_scenario):
+    # co-production, one carrier A offering counselling and social participation, no
+    # budget (own staff only), referral certain. 100 residents ask for 10 h of counselling.
+    def world(counselling_fte):
+        raw = copy.deepcopy(tiny_raw)
+        raw["space"] = {"layout": ["MA", ".."], "service_points": {
+            "M": {"kind": "municipal_office", "name": "office"},
+            "A": {"kind": "carrier_premises", "name": "A"}}}
+        raw["population"]["residents"] = 100
+        raw["access"].update(trust_carrier=1.0, spread_probability_per_tie=0.0)
+        raw["municipality"]["voluntary_budget_eur_per_year"] = 0.0
+        raw["carriers"] = [{"name": "A", "point": "A", "own_funds_eur_per_year": 0.0,
+                            "reserve_eur": 1e7, "rent_eur_per_month": 0.0,
+                            "staff_fte": {"counselling": counselling_fte,
+                                          "social_participation": 1.0}}]
+        raw["cooperation"]["coproduction"] = {"cross_referral": 1.0, "coordination_fte": 0.0,
+                                              "planning_share": 0.0}
+        m = _model(write_scenario, raw, cooperation="coproduction")
+        m.residents.aware[:, 4] = False  # nobody knows of social participation yet
+        m.run_months(1)
+        return m
+
+    # 1e-9 FTE: about 1e-7 h for 1,000 h asked: everybody is rationed to (next to) nothing
+    rationed = world(1e-9)
+    a = rationed.residents
+    assert (a.served_hours[a.alive, 5] < 1e-8).all() and (a.served_hours[a.alive, 5] > 0).all()
+    assert not a.aware[a.alive, 4].any()
+    # 100 FTE: everybody who asks is served in full and referred
+    served = world(100.0)
+    a = served.residents
+    got = a.served_hours[:, 5] > 0
+    assert got.sum() == 100
+    assert (a.aware[got, 4]).all()

@@ -86,7 +86,10 @@ def test_the_need_stock_and_running_cases_are_flat_after_the_spin_up(seed):
     by_year = res.series.groupby("year")
     need = by_year["need_hours"].mean()
     cases = by_year["active_mandatory_cases"].mean()
-    assert need.max() / need.min() < 1.08  # was 7,254 -> ~5,140 h (-29 %) from the raw start
+    # was 7,254 -> ~5,140 h (-29 %) from the raw start; a single seed's yearly means now
+    # vary by up to ~9 % (trust and staff add feedback), with a 96-month spin-up as much:
+    # noise, not a trend (4 seeds: 4,259 -> 4,143 h after 48 months, 4,218 -> 4,144 after 96)
+    assert need.max() / need.min() < 1.12
     assert cases.min() > 0.7 * cases.max()
     # without the spin-up: the first year's need stock is far above the later ones
     raw = qs.run(HERTEN, seed=seed, years=4, overrides={"spin_up.months": 0})

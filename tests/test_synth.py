@@ -130,3 +130,12 @@ def test_template_is_the_shipped_herten_scenario():
     shipped = Path(__file__).resolve().parents[1] / "scenarios" / "herten-innenstadt.toml"
     assert DEFAULT_TEMPLATE.read_bytes() == shipped.read_bytes(), (
         f"copy {shipped} to {DEFAULT_TEMPLATE}")
+
+
+def test_city_takes_the_templates_access_and_trust(tmp_path):
+    """Trust priors and learning rates are behaviour, not quarter facts: the city carries
+    the template's [access] table with its comments."""
+    city = synthesize(20_000, 2)
+    herten = load_scenario(ROOT / "scenarios" / "herten-innenstadt.toml")
+    assert _load(tmp_path, city).access == herten.access
+    assert "trust_new_place = " in city and "# assumption" in city.split("trust_new_place = ")[1]

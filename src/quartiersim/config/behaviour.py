@@ -89,8 +89,40 @@ class CarrierBehaviour(Strict):
 
     staff_cut_share_per_deficit_month: float = P(
         0.10, unit="share of own staff per month", ge=0, le=1,
-        description="Share of its own-funded staff and coordination a carrier cuts in each "
-                    "month its reserve is below 0.")
+        description="Least share of its own-funded posts a carrier gives notice to when its "
+                    "reserve is below 0 (and no earlier cut is still serving notice); it cuts "
+                    "more when that is needed to balance its own money and repay the deficit "
+                    "within close_after_deficit_months.")
     close_after_deficit_months: int = P(
         12, unit="months", ge=1, le=1200,
-        description="Consecutive months with the reserve below 0 after which a carrier closes.")
+        description="Consecutive months with the reserve below 0 after which a carrier "
+                    "closes; a carrier in deficit plans its cuts to repay within this time.")
+
+
+class Staffing(Strict):
+    """Paid staff as a stock (ODD 7.7 "Staffing"; :mod:`quartiersim.sim.staff`): how
+    long a vacancy takes to fill, how long notice runs, and how new staff come up to
+    full productivity. The same for every employer in the quarter."""
+
+    vacancy_months: float = P(
+        4.0, unit="months", ge=0, le=60,
+        description="Mean time to fill a vacant post (hiring takes time): a vacancy fills "
+                    "with the monthly probability 1 - exp(-1 / vacancy_months); 0 = at once. "
+                    "Assumption: skilled social work posts stay open for months; no "
+                    "quarter-level figure.")
+    notice_months: int = P(
+        3, unit="months", ge=0, le=24,
+        source="derived: TVöD § 34 (1): notice of six weeks to the end of a quarter after "
+               "one year of employment, three months after five years (docs/sources.md: "
+               "tvoed-34); carriers' agreements follow it",
+        description="A carrier whose post loses its money gives notice; the staff work and "
+                    "are paid by the carrier until it runs out. The municipality's staff "
+                    "leave the quarter's posts at once (redeployed in the administration).")
+    new_hire_productivity: float = P(
+        0.5, unit="share of full productivity", ge=0, le=1,
+        description="Productivity of a newly hired member of staff (induction, no local "
+                    "network yet; assumption).")
+    ramp_up_months: float = P(
+        12.0, unit="months", ge=0, le=120,
+        description="Time constant of the growth of experience towards full productivity "
+                    "(assumption: a year of induction into a quarter's network).")

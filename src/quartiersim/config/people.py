@@ -105,11 +105,31 @@ class Needs(Strict):
 
 
 # --------------------------------------------------------------------------- access
+#: Keys of ``[access]`` that no longer exist, and what replaced them (a scenario that still
+#: sets one gets a message naming the new keys).
+REMOVED_ACCESS_KEYS: dict[str, str] = {
+    "trust_centre": "trust in a place is earned by residents' experience (docs/ODD.md 7.4); "
+                    "a centre that opens during the run starts at 'access.trust_new_place' "
+                    "and moves with 'access.trust_learning_rate' and "
+                    "'access.trust_word_of_mouth_rate'",
+    "trust_meeting_point": "trust in a place is earned by residents' experience (docs/ODD.md "
+                           "7.4); a meeting point that opens during the run starts at "
+                           "'access.trust_new_place' and moves with "
+                           "'access.trust_learning_rate' and 'access.trust_word_of_mouth_rate'",
+}
+
+
 class Access(Strict):
     """Take-up of an offer: awareness x trust x distance decay (per month).
 
-    Seeking probability = aware (0/1) x trust of the point kind (x language factor for
-    residents with a language barrier) x exp(-walking distance / decay length).
+    Seeking probability of a resident for a place = aware of the domain (0/1) x the
+    resident's trust in the place (x language factor for residents with a language
+    barrier) x exp(-walking distance / decay length), over the ``candidate_points``
+    places nearest its home. Trust is a state of each resident and place: it starts
+    from a prior by kind for the places in use when the model starts (municipal offices,
+    carriers' premises) and at ``trust_new_place`` for places opened later, and moves
+    with the resident's own experience (``trust_learning_rate``) and its ties'
+    (``trust_word_of_mouth_rate``); docs/ODD.md 7.4.
     """
 
     decay_length_m: float = P(600.0, unit="m", ge=1, le=1e9,
@@ -120,10 +140,33 @@ class Access(Strict):
                                                   "or mobility-limited.")
     limited_from_age: float = P(75.0, unit="years", ge=0, le=120,
                                 description="Residents this old count as limited (shorter decay).")
-    trust_municipal_office: float = P(0.6, unit="probability", ge=0, le=1)
-    trust_carrier: float = P(0.8, unit="probability", ge=0, le=1)
-    trust_centre: float = P(0.85, unit="probability", ge=0, le=1)
-    trust_meeting_point: float = P(0.9, unit="probability", ge=0, le=1)
+    candidate_points: int = P(
+        16, unit="service points", ge=1, le=10_000,
+        description="Places a resident weighs when seeking: the nearest service points of its "
+                    "home cell by walking distance (all points when there are fewer). Residents "
+                    "hold trust in these places only.")
+    trust_municipal_office: float = P(
+        0.6, unit="probability", ge=0, le=1,
+        description="Prior trust in a municipal office (offices are in use when the model "
+                    "starts, before the spin-up).")
+    trust_carrier: float = P(
+        0.8, unit="probability", ge=0, le=1,
+        description="Prior trust in the premises of a carrier of [[carriers]] (in use when "
+                    "the model starts, before the spin-up).")
+    trust_new_place: float = P(
+        0.4, unit="probability", ge=0, le=1,
+        description="Trust in a place first used after the model started (a centre, a "
+                    "meeting point, a place reopened after its carrier closed), before anyone "
+                    "has been there.")
+    trust_learning_rate: float = P(
+        0.3, unit="share per month", ge=0, le=1,
+        description="Share of the gap between a resident's trust in a place and the month's "
+                    "outcome there (share of the requested hours served: 1 served in full, 0 "
+                    "turned away) that one month's own experience closes.")
+    trust_word_of_mouth_rate: float = P(
+        0.05, unit="share per tie and month", ge=0, le=1,
+        description="The same for a tie's experience at a place the resident can reach "
+                    "(word of mouth).")
     language_factor_municipal_office: float = P(0.4, unit="factor", ge=0, le=1)
     language_factor_other: float = P(0.7, unit="factor", ge=0, le=1,
                                      description="Carriers and volunteer offers more often "
@@ -139,11 +182,16 @@ class Access(Strict):
                                           description="Chance per aware tie and month to learn of offers.")
     forget_probability_per_month: float = P(0.02, unit="probability per month", ge=0, le=1)
 
-    def trust(self, kind: PointKind) -> float:
-        return {PointKind.MUNICIPAL_OFFICE: self.trust_municipal_office,
-                PointKind.CARRIER_PREMISES: self.trust_carrier,
-                PointKind.CENTRE_SITE: self.trust_centre,
-                PointKind.MEETING_POINT_SITE: self.trust_meeting_point}[kind]
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, why in REMOVED_ACCESS_KEYS.items():
+                if key in data:
+                    raise ValueError(f"'{key}' was removed: {why}. Prior trust is set only for "
+                                     "the places in use at the start: 'trust_municipal_office', "
+                                     "'trust_carrier'")
+        return data
 
     def language_factor(self, kind: PointKind) -> float:
         if kind is PointKind.MUNICIPAL_OFFICE:
@@ -191,6 +239,16 @@ class Volunteering(Strict):
     volunteer_hours_per_coordinator_hour: float = P(
         10.0, unit="h per h", ge=0.1, le=1000,
         description="Volunteer hours one paid coordinator hour can coordinate.")
+    uncoordinated_productivity: float = P(
+        0.3, unit="share of the hours", ge=0, le=1,
+        description="Share of their hours volunteers still deliver where paid coordination "
+                    "(and resident-run money) does not reach them: self-organised help "
+                    "goes on, at a fraction (assumption).")
+    rebind_probability_per_month: float = P(
+        0.05, unit="probability per month", ge=0, le=1,
+        description="Monthly chance of a volunteer whose place closed (a carrier that "
+                    "closed; coordination gone with it) to find a new place, the nearest "
+                    "volunteer point; until then they deliver nothing (assumption).")
     elderly_support: float = P(0.25, unit="share of volunteers", ge=0, le=1)
     youth_education: float = P(0.25, unit="share of volunteers", ge=0, le=1)
     integration: float = P(0.15, unit="share of volunteers", ge=0, le=1)

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, model_validator
 
-from quartiersim.config.behaviour import CarrierBehaviour, Demography
+from quartiersim.config.behaviour import CarrierBehaviour, Demography, Staffing
 from quartiersim.config.cooperation import COOPERATION_PARAMS
 from quartiersim.config.domains import DOMAINS, LAND_USE_SYMBOLS, Domain, PointKind
 from quartiersim.config.fields import ASSUMPTION, P, Strict
@@ -312,6 +312,13 @@ class Municipality(Strict):
                     "assumption). Normalised to sum 1.")
     hours_per_fte_per_month: float = P(133.0, unit="h per month", ge=1, le=744,
                                        description="Productive hours of one FTE (1,600 h/yr).")
+    workplace_eur_per_month_per_fte: float = P(
+        500.0, unit="EUR per month and FTE", ge=0, le=100_000,
+        description="Imputed cost of the rooms and equipment of a municipal workplace, "
+                    "charged for every municipal post in the quarter (staff at offices, "
+                    "centre management, quarter manager, volunteer agency, grant "
+                    "applications) in every cooperation model (assumption: ~70 m2 per "
+                    "workplace incl. shared space at ~7 EUR/m2).")
 
     @model_validator(mode="after")
     def _shares(self) -> Municipality:
@@ -371,6 +378,7 @@ class Scenario(Strict):
     volunteering: Volunteering = Volunteering()
     carriers: list[CarrierSpec] = Field(default_factory=list)
     carrier_behaviour: CarrierBehaviour = CarrierBehaviour()
+    staffing: Staffing = Staffing()
     demography: Demography = Demography()
     municipality: Municipality
     cooperation: dict[str, dict[str, Any]] = Field(

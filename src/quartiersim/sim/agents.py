@@ -23,6 +23,9 @@ from quartiersim.config.domains import (
     Domain,
     Payer,
 )
+from quartiersim.sim.processes.trust import place_closed
+
+from quartiersim.sim.staff import NO_DOMAIN, PostKey, Role
 
 if TYPE_CHECKING:
     from quartiersim.config.schema import CarrierSpec
@@ -94,6 +97,16 @@ class Resident(Agent):
         return {d: bool(row[k]) for k, d in enumerate(DOMAINS)}
 
     @property
+    def trust(self) -> dict[str, float]:
+        """Trust in each candidate place (the home cell's nearest service points), by the
+        point's layout letter, nearest first (ODD 7.4, "Trust")."""
+        t = self.model.trust
+        points = self.model.space.points
+        row = t.level[self.slot]
+        return {points[p].letter: float(row[j])
+                for j, p in enumerate(t.point[self.home_cell].tolist())}
+
+    @property
     def in_mandatory_case(self) -> dict[Domain, bool]:
         row = self._a.case_months_left[self.slot]
         return {d: bool(row[k] > 0) for k, d in enumerate(DOMAINS)}
@@ -139,32 +152,51 @@ class Volunteer(Agent):
 class Carrier(Agent):
     """A carrier (freier Träger): staff by domain at its premises, income and reserve.
 
-    Staff funded from its own funds (``own_fte``) and staff funded by the cooperation
-    model (``funded_fte``, paid through :meth:`receive`). Each month it receives its
-    own funds (booked to ``Payer.DONORS``), pays staff, overhead and rent, and updates
-    its reserve. In deficit it cuts own-funded staff by
-    ``carrier_behaviour.staff_cut_share_per_deficit_month`` a month; after
-    ``carrier_behaviour.close_after_deficit_months`` consecutive deficit months with the
-    reserve gone it closes and its point stops offering.
+    Its posts are rows of the model's :class:`~quartiersim.sim.staff.StaffStock`
+    (employer = its index ``number``): staff paid from its own funds (``funded=False``;
+    the scenario's ``staff_fte`` and ``coordination_fte``) and staff the cooperation
+    model funds (``funded=True``, paid through :meth:`receive` in proportion to the
+    staff employed). Each month (:meth:`settle_month`) its own funds arrive, it pays all
+    its staff (those serving notice after their money ended included), rent and
+    overhead; public money pays first, its own money the rest, which is booked to
+    ``Payer.DONORS`` when spent; what it does not spend stays in its reserve (the
+    carrier's, not a cost). A reserve below 0 is a deficit month: it gives notice to
+    ``carrier_behaviour.staff_cut_share_per_deficit_month`` of its own-funded posts; after
+    ``carrier_behaviour.close_after_deficit_months`` consecutive deficit months it
+    closes (:meth:`close`). While notice from a cut still runs it cuts no further (the
+    cut's saving has not come yet); once its reserve is back at the scenario's
+    ``reserve_eur`` it restores its own-funded posts (they are hired anew). At each
+    year's planning it spends a lasting surplus of its own money on more own-funded
+    posts (:meth:`plan_own_posts`), so its reserve does not pile up.
     """
 
     model: QuarterModel
 
-    def __init__(self, model: QuarterModel, spec: CarrierSpec, point: ServicePoint) -> None:
+    def __init__(self, model: QuarterModel, spec: CarrierSpec, point: ServicePoint,
+                 number: int) -> None:
         super().__init__(model)
         self.spec = spec
         self.name = spec.name
+        self.number = number  # employer index of its posts
         self.point = point
-        self.own_fte = np.array([spec.staff_fte.get(d, 0.0) for d in DOMAINS], dtype=float)
-        self.own_coordination_fte = spec.coordination_fte
         # premises and overhead; a cooperation model may move the carrier (e.g. into a
         # shared centre with a share of its rent and a lower overhead)
         self.rent_eur_per_month = spec.rent_eur_per_month
         self.overhead_share = spec.overhead_share
         self.rent_paid_eur = 0.0
         self.overhead_paid_eur = 0.0
-        self.funded_fte = np.zeros(len(DOMAINS))
-        self.funded_coordination_fte = 0.0
+        staff = model.staff
+        for k, d in enumerate(DOMAINS):
+            if spec.staff_fte.get(d, 0.0) > 0:
+                staff.set_target(PostKey(number, Role.SERVICE, k, False), point.index,
+                                 spec.staff_fte[d])
+        if spec.coordination_fte > 0:
+            staff.set_target(PostKey(number, Role.COORDINATION, NO_DOMAIN, False), point.index,
+                             spec.coordination_fte)
+        #: its own-funded posts (rows of the staff stock) and their targets as the
+        #: scenario plans them (restored when its reserve is back at ``spec.reserve_eur``)
+        self.own_posts = staff.rows(employer=number, funded=False)
+        self.own_posts_planned = staff.target[self.own_posts].copy()
         self.reserve_eur = spec.reserve_eur
         self.reserve_start_eur = spec.reserve_eur  # at the horizon's start (after the spin-up)
         self.is_open = True
@@ -172,6 +204,48 @@ class Carrier(Agent):
         self.income_month_eur = 0.0
         self.spent_eur = 0.0
         self.received_eur = 0.0
+        self.own_spent_eur = 0.0
+        #: public income over the horizon by payer, EUR (its income mix)
+        self.income_by_payer: dict[Payer, float] = {}
+
+    # ------------------------------------------------------------------ staff
+    def _fte(self, role: Role, funded: bool | None) -> np.ndarray:
+        st = self.model.staff
+        rows = st.rows(employer=self.number, role=role, funded=funded)
+        out = np.zeros(len(DOMAINS))
+        if role is Role.SERVICE:
+            np.add.at(out, st.domain[rows], st.fte[rows])
+            return out
+        return np.array([st.fte[rows].sum()])
+
+    @property
+    def own_fte(self) -> np.ndarray:
+        """Employed own-funded service staff by domain, FTE, shape (6,)."""
+        return self._fte(Role.SERVICE, False)
+
+    @property
+    def funded_fte(self) -> np.ndarray:
+        """Employed service staff the cooperation model funds, by domain, FTE, (6,)."""
+        return self._fte(Role.SERVICE, True)
+
+    @property
+    def staff_fte(self) -> np.ndarray:
+        """All employed service staff by domain, FTE (own + funded), shape (6,)."""
+        return self._fte(Role.SERVICE, None)
+
+    @property
+    def coordination_fte(self) -> float:
+        """Employed volunteer coordinators, FTE (own + funded)."""
+        return float(self._fte(Role.COORDINATION, None)[0])
+
+    @property
+    def own_target_fte(self) -> np.ndarray:
+        """Own-funded service posts by domain, FTE (the target, filled or not), (6,)."""
+        st = self.model.staff
+        rows = st.rows(employer=self.number, role=Role.SERVICE, funded=False)
+        out = np.zeros(len(DOMAINS))
+        np.add.at(out, st.domain[rows], st.target[rows])
+        return out
 
     @property
     def hour_cost_eur(self) -> float:
@@ -179,62 +253,127 @@ class Carrier(Agent):
         prices (``model.price_index``)."""
         return self.spec.cost_eur_per_staff_hour * (1.0 + self.overhead_share) * self.model.price_index
 
-    @property
-    def staff_fte(self) -> np.ndarray:
-        """All service staff by domain, FTE (own + funded)."""
-        return self.own_fte + self.funded_fte
-
-    @property
-    def coordination_fte(self) -> float:
-        return self.own_coordination_fte + self.funded_coordination_fte
-
-    def receive(self, amount_eur: float) -> None:
+    # ------------------------------------------------------------------ money
+    def receive(self, amount_eur: float, payer: Payer | None = None) -> None:
         """Income from a payer this month (the payer's booking is made by the caller)."""
         self.income_month_eur += amount_eur
+        if payer is not None:
+            self.income_by_payer[payer] = self.income_by_payer.get(payer, 0.0) + amount_eur
+
+    def _hours(self) -> float:
+        """Staff hours it pays this month: every employed FTE of its posts."""
+        st = self.model.staff
+        return float(st.fte[st.rows(employer=self.number)].sum()) * self.model.hours_per_fte
 
     def monthly_cost_eur(self) -> float:
         if not self.is_open:
             return 0.0
         return self._hours() * self.hour_cost_eur + self.rent_eur_per_month * self.model.price_index
 
-    def _hours(self) -> float:
-        return (self.staff_fte.sum() + self.coordination_fte) * self.model.hours_per_fte
-
     def settle_month(self) -> None:
-        """Own funds arrive, costs are paid, the reserve absorbs the difference."""
+        """Own funds arrive, costs are paid (public money first, then its own, booked to
+        donors when spent), the reserve absorbs the difference; a deficit cuts own staff
+        and may close the carrier."""
         if not self.is_open:
             self.income_month_eur = 0.0
             return
         index = self.model.price_index  # own funds grow with the wage level (assumption)
         own = self.spec.own_funds_eur_per_year / 12.0 * index
-        self.model.ledger.book(self.model.steps, Payer.DONORS, CostCategory.VOLUNTARY,
-                               "carrier_own_funds", own)
-        self.income_month_eur += own
+        public = self.income_month_eur
         cost = self.monthly_cost_eur()
+        from_own = max(cost - public, 0.0)
+        self.model.ledger.book(self.model.steps, Payer.DONORS, CostCategory.VOLUNTARY,
+                               "carrier_own_funds", from_own)
+        self.own_spent_eur += from_own
         self.rent_paid_eur += self.rent_eur_per_month * index
         self.overhead_paid_eur += self._hours() * self.spec.cost_eur_per_staff_hour * self.overhead_share * index
-        self.reserve_eur += self.income_month_eur - cost
-        self.received_eur += self.income_month_eur
+        self.reserve_eur += own + public - cost
+        self.received_eur += own + public
         self.spent_eur += cost
         self.income_month_eur = 0.0
+        st = self.model.staff
+        own_posts = self.own_posts
         if self.reserve_eur < 0:
             behaviour = self.model.config.carrier_behaviour
-            cut = behaviour.staff_cut_share_per_deficit_month
             self.deficit_months += 1
-            self.own_fte *= 1.0 - cut
-            self.own_coordination_fte *= 1.0 - cut
+            if st.leaving[own_posts].sum() <= 0:  # no earlier cut still serving notice
+                st.target[own_posts] *= 1.0 - self.cut_share(own + public)
             if self.deficit_months >= behaviour.close_after_deficit_months:
                 self.close()
         else:
             self.deficit_months = 0
+            if self.reserve_eur >= self.spec.reserve_eur:  # its buffer is whole again
+                self.restore_own_posts(own + public)
+
+    def cut_share(self, income_eur: float) -> float:
+        """Share of its own-funded posts a carrier in deficit gives notice to this month.
+
+        It plans to be out of deficit before it would have to close: the reserve it
+        will have when the notice has run out (this month's shortfall, ``income_eur``
+        against its cost, for ``staffing.notice_months`` more months) is to be repaid in
+        the months then left before ``carrier_behaviour.close_after_deficit_months`` (at
+        least one), on top of balancing its posts' targets and rent against its income.
+        The share is at least ``staff_cut_share_per_deficit_month``, at most 1."""
+        behaviour = self.model.config.carrier_behaviour
+        st, m = self.model.staff, self.model
+        per_fte = m.hours_per_fte * self.hour_cost_eur
+        own_cost = float(st.target[self.own_posts].sum()) * per_fte
+        if own_cost <= 0:
+            return 0.0
+        notice = m.config.staffing.notice_months
+        planned = float(st.target[st.rows(employer=self.number)].sum()) * per_fte
+        gap = planned + self.rent_eur_per_month * m.price_index - income_eur
+        projected = self.reserve_eur + notice * min(income_eur - self.monthly_cost_eur(), 0.0)
+        months_left = max(1, behaviour.close_after_deficit_months - self.deficit_months - notice - 1)
+        saving = max(gap, 0.0) + max(-projected, 0.0) / months_left
+        return min(1.0, max(behaviour.staff_cut_share_per_deficit_month, saving / own_cost))
+
+    def restore_own_posts(self, income_eur: float) -> None:
+        """Its buffer whole again, a carrier restores cut own-funded posts towards their
+        planned level, as far as the month's income (``income_eur``) pays them besides
+        its other posts and its rent (a carrier whose own money never paid the planned
+        level does not cut and restore in turn)."""
+        st, m = self.model.staff, self.model
+        per_fte = m.hours_per_fte * self.hour_cost_eur
+        planned = float(self.own_posts_planned.sum()) * per_fte
+        if planned <= 0:
+            return
+        others = float(st.target[st.rows(employer=self.number, funded=True)].sum()) * per_fte
+        affordable = income_eur - others - self.rent_eur_per_month * m.price_index
+        level = self.own_posts_planned * min(1.0, max(affordable, 0.0) / planned)
+        st.target[self.own_posts] = np.maximum(st.target[self.own_posts], level)
+
+    def plan_own_posts(self) -> None:
+        """At the year's planning: spend what its own money lastingly leaves on its own
+        posts.
+
+        A non-profit carrier must use its funds for its purposes in good time (timely use
+        of funds, § 55 (1) no. 5 Abgabenordnung: within the two years after receipt;
+        docs/sources.md: ao-55) and keeps only a buffer. So when its own funds for the
+        coming year (indexed) exceed the cost of its planned own-funded posts and its
+        rent, and its reserve is at least its buffer (``reserve_eur`` of the scenario), it
+        raises its planned own-funded posts in proportion until they use them. A carrier
+        without own posts, or whose money does not stretch that far, changes nothing here
+        (a deficit is handled monthly, :meth:`settle_month`)."""
+        if not self.is_open or self.own_posts_planned.sum() <= 0:
+            return
+        m = self.model
+        year_cost = 12.0 * m.hours_per_fte * self.hour_cost_eur
+        own_cost = float(self.own_posts_planned.sum()) * year_cost
+        available = (self.spec.own_funds_eur_per_year * m.price_index - own_cost
+                     - 12.0 * self.rent_eur_per_month * m.price_index)
+        if available <= 0 or self.reserve_eur < self.spec.reserve_eur:
+            return
+        self.own_posts_planned = self.own_posts_planned * (1.0 + available / own_cost)
+        m.staff.target[self.own_posts] = self.own_posts_planned
 
     def close(self) -> None:
-        """Stop offering: no staff, no rent; the point drops out of matching."""
+        """Stop offering: its posts end (staff gone, experience lost), no rent; the point
+        drops out of matching and residents' trust in the place is gone
+        (:func:`~quartiersim.sim.processes.trust.place_closed`)."""
         self.is_open = False
-        self.own_fte[:] = 0.0
-        self.funded_fte[:] = 0.0
-        self.own_coordination_fte = 0.0
-        self.funded_coordination_fte = 0.0
+        self.model.staff.end_employer(self.number)
+        place_closed(self.model, self.point)
 
 
 @dataclass(frozen=True)
@@ -321,7 +460,7 @@ class Municipality(Agent):
 
     model: QuarterModel
 
-    def __init__(self, model: QuarterModel, spec: MunicipalitySpec, n_points: int) -> None:
+    def __init__(self, model: QuarterModel, spec: MunicipalitySpec) -> None:
         super().__init__(model)
         self.spec = spec
         self.initial_voluntary_budget_eur = spec.voluntary_budget_eur_per_year
@@ -330,8 +469,6 @@ class Municipality(Agent):
             spec.voluntary_line_share * (spec.other_expenses_eur_per_year
                                          + spec.voluntary_budget_eur_per_year),
             spec.voluntary_budget_eur_per_year)
-        self.staff_fte = np.zeros((n_points, len(DOMAINS)))  # own staff at offices
-        self.coordination_fte = np.zeros(n_points)  # own staff coordinating volunteers
         self.revenue_shocks: dict[int, float] = {}
         self.reset()
 
@@ -345,6 +482,23 @@ class Municipality(Agent):
         self.history: list[YearClose] = []
         self.year_voluntary_eur = 0.0
         self.year_mandatory_eur = 0.0
+
+    @property
+    def hour_cost_eur(self) -> float:
+        """Full cost of one hour of municipal staff (direct cost plus overhead), EUR, in
+        the year's prices (``model.price_index``)."""
+        return self.spec.staff_cost_eur_per_hour * (1.0 + self.spec.overhead_share) * self.model.price_index
+
+    def post_cost_eur_per_year(self, workplace: bool = True) -> float:
+        """Cost of one FTE of a municipal post for a year, EUR: its hours at
+        :attr:`hour_cost_eur` plus, with ``workplace``, the imputed workplace
+        (``municipality.workplace_eur_per_month_per_fte``, indexed); without it where the
+        cooperation model pays the rooms the post works in (offices, meeting point)."""
+        m = self.model
+        cost = 12.0 * m.hours_per_fte * self.hour_cost_eur
+        if workplace:
+            cost += 12.0 * self.spec.workplace_eur_per_month_per_fte * m.price_index
+        return cost
 
     def price_index(self, year_index: int) -> float:
         """Price level of year ``year_index`` (0-based) relative to the start year:

@@ -35,12 +35,15 @@ from quartiersim.sim.processes import (
     payments,
     recording,
     resolution,
+    staffing,
+    trust,
     volunteering,
     year,
 )
 from quartiersim.sim.processes.recording import SERIES_KEYS
 from quartiersim.sim.shocks import apply_transfer_shocks, revenue_factors
 from quartiersim.sim.space import QuarterSpace
+from quartiersim.sim.staff import StaffStock
 from quartiersim.sim.state import CellTotals, MonthState, RunTotals
 
 __all__ = ["SERIES_KEYS", "QuarterModel"]
@@ -112,14 +115,12 @@ class QuarterModel(Model):
 
         # space, population, network
         self.space = QuarterSpace(scenario.space, random=self.random)
-        self.best_points = matching.BestPoints(self.space, scenario.access)
         self.month = MonthState.empty(len(self.space.points))
         self.totals = RunTotals.empty()
         self.residents, self.ties = populate(scenario, self.space, self.rng)
         self.adjacency = adjacency(self.ties, self.residents.n)
         self._social_network = None
         self.aware_tie_counter = TieCounter(self.adjacency)
-        self.volunteer_tie_counter = TieCounter(self.adjacency)
         self.resident_of_slot: dict[int, Resident] = {}
         self.volunteer_of_slot: dict[int, Volunteer] = {}
         slots = np.arange(scenario.population.residents)
@@ -131,10 +132,13 @@ class QuarterModel(Model):
         self.cell_residents_start = np.bincount(a.home_cell[a.alive], minlength=n_cells)
         self.cells = CellTotals.empty(n_cells) if track_cells else None
         # actors
-        self.municipality = Municipality(self, mun, len(self.space.points))
+        self.municipality = Municipality(self, mun)
         self.price_index = 1.0  # the year's price level (Municipality.price_index), set by plan_year
+        self.staff = StaffStock.empty(scenario.staffing)  # every paid post (sim/staff.py)
         self.carriers_list: list[Carrier] = [
-            Carrier(self, spec, self.space.point(spec.point)) for spec in scenario.carriers]
+            Carrier(self, spec, self.space.point(spec.point), i)
+            for i, spec in enumerate(scenario.carriers)]
+        self.trust = trust.init_trust(self)  # priors for the places in use now (ODD 5)
         self.shocks: tuple[Shock, ...] = ()
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
@@ -144,14 +148,18 @@ class QuarterModel(Model):
             self.provide(su.cooperation or scenario.default_cooperation, su.financing)
             volunteering.setup_volunteers(self)
             self.spin_up(self.spin_up_months, keep_bookings)
-            self.provide(cooperation, financing)
+            self.provide(cooperation, financing)  # a new provision hires (sim/staff.py)
             volunteering.reassign_volunteers(self)
+            self.shocks = tuple(shocks)
+            self.municipality.revenue_shocks = revenue_factors(self.shocks)
+            self.plan_year()
         else:
             self.provide(cooperation, financing)
             volunteering.setup_volunteers(self)
-        self.shocks = tuple(shocks)
-        self.municipality.revenue_shocks = revenue_factors(self.shocks)
-        self.plan_year()
+            self.shocks = tuple(shocks)
+            self.municipality.revenue_shocks = revenue_factors(self.shocks)
+            self.plan_year()
+            self.staff.establish()  # the provision in place at the start is established
 
     @staticmethod
     def check_names(scenario: Scenario, cooperation: str | None, financing: str | None) -> None:
@@ -172,7 +180,8 @@ class QuarterModel(Model):
         return None if self.cells is None else self.cells.served_hours
 
     def best_points_by_domain(self, access_class: int = 0) -> np.ndarray:
-        """Each cell's best point per domain, shape (6, n_cells) (:func:`matching.best_points_by_domain`)."""
+        """Each cell's best point per domain by its residents' mean trust, shape (6, n_cells)
+        (:func:`matching.best_points_by_domain`)."""
         return matching.best_points_by_domain(self, AccessClass(access_class))
 
     @property
@@ -189,17 +198,19 @@ class QuarterModel(Model):
         demography.demography(self)  # 1 ageing, deaths, births, moves
         needs.needs_arise_and_escalate(self)  # 2 onset, escalation into mandatory cases
         awareness.spread_awareness(self)  # 3 learning over ties and outreach, forgetting
-        volunteering.activate_volunteers(self)  # 4 residents start volunteering
-        matching.match_and_serve(self)  # 5 capacity, seeking, rationing, cross-referral
-        recording.count_need_and_service(self)  # the month's need and service, before 6
-        resolution.resolve_needs(self)  # 6 needs resolve by the served share
-        payments.pay_for_provision(self)  # 7 payments and mandatory cases booked
-        carriers.carriers_settle(self)  # 8 own funds, costs, staff cuts, closure
-        attrition.volunteers_quit_or_stay(self)  # 9 attrition and burnout
-        if self.steps % 12 == 0:  # 10 year end
+        volunteering.activate_volunteers(self)  # 4 residents start volunteering, find a place
+        staffing.staff_come_and_go(self)  # 5 vacancies fill, notice runs out, experience grows
+        matching.match_and_serve(self)  # 6 capacity, seeking, rationing, cross-referral
+        trust.learn_from_experience(self)  # 7 trust moves with what residents got, and spreads
+        recording.count_need_and_service(self)  # the month's need and service, before 8
+        resolution.resolve_needs(self)  # 8 needs resolve by the served share
+        payments.pay_for_provision(self)  # 9 payments and mandatory cases booked
+        carriers.carriers_settle(self)  # 10 own funds spent, costs, staff cuts, closure
+        attrition.volunteers_quit_or_stay(self)  # 11 attrition: results, burnout
+        if self.steps % 12 == 0:  # 12 year end
             year.close_year(self)  # budget year, consolidation, the year's needs
             self.plan_year()  # shocks, grant co-financing, funds, provision
-        recording.record_month(self)  # 11 the month's statistics
+        recording.record_month(self)  # 13 the month's statistics
         self.datacollector.collect(self)
 
     def plan_year(self) -> None:

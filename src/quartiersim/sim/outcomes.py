@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Group, Payer
+from quartiersim.config.domains import DOMAINS, CostCategory, Domain, Group, Payer, PointKind
 from quartiersim.sim.cells import CellOutcomes, cell_outcomes
 from quartiersim.sim.ledger import PAYERS
 from quartiersim.sim.registry import (
@@ -279,6 +279,9 @@ PAYER_PARTS = (
     Part(Payer.DONORS.value, "donors", "Spenden und Eigenmittel"),
     Part(Payer.RESIDENTS.value, "residents", "Bewohner:innen"),
 )
+_KIND_DE = {PointKind.MUNICIPAL_OFFICE: "Amt", PointKind.CARRIER_PREMISES: "Räume eines Trägers",
+            PointKind.CENTRE_SITE: "Zentrum", PointKind.MEETING_POINT_SITE: "Treffpunkt"}
+KIND_PARTS = tuple(Part(k.value, k.value.replace("_", " "), _KIND_DE[k]) for k in PointKind)
 _EDGES = (0, *DISTANCE_BANDS_M, math.inf)
 DISTANCE_PARTS = tuple(
     Part(f"{int(lo)}_{'inf' if hi == math.inf else int(hi)}m",
@@ -446,6 +449,25 @@ REGISTRY = Registry([
     Outcome("awareness", "Awareness of the offers", Kind.SHARE, "share of residents x domains",
             _C, scope=Scope.SERIES, series="awareness", better=_HI,
             label_de="Kenntnis der Angebote"),
+    Outcome("staff_fte", "Paid staff employed", Kind.RATE, "FTE", _Q, scope=Scope.SERIES,
+            series="staff_fte", label_de="Beschäftigte Fachkräfte (Vollzeitstellen)",
+            description="FTE employed on every paid post of the quarter's provision "
+                        "(service, coordination, management), those serving notice included"),
+    Outcome("staff_productivity", "Productivity of paid staff", Kind.SHARE,
+            "share of full productivity", _Q, scope=Scope.SERIES, series="staff_productivity",
+            better=_HI, label_de="Produktivität der Fachkräfte",
+            description="FTE-weighted productivity of the employed staff: new hires start "
+                        "at staffing.new_hire_productivity and gain experience"),
+    Outcome("carrier_reserves_eur", "Carriers' reserves", Kind.EUR, "EUR", _Q,
+            scope=Scope.SERIES, series="carrier_reserves_eur",
+            label_de="Rücklagen der Träger",
+            description="reserves of the open carriers at the end of the month"),
+    Outcome("trust_{part}", "Trust in places of kind {part}", Kind.SHARE,
+            "probability (mean over residents and places)", _C, scope=Scope.SERIES,
+            series="trust_{part}", better=_HI, label_de="Vertrauen in Orte der Art {part}",
+            description="mean trust of the living residents in the places of this kind "
+                        "among their candidate places that have capacity this month; NaN "
+                        "when no such place is in use", parts=KIND_PARTS),
 ])
 
 #: Series variables that index a month rather than measure an outcome.

@@ -267,7 +267,8 @@ def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Ne
     """Undirected ties as an array (m, 2) of slot pairs, i < j, without duplicates.
 
     Household members are all tied; each resident draws ``neighbour_ties`` partners among
-    residents of the same or an adjacent cell and ``friend_ties`` partners anywhere.
+    residents of the same or an adjacent cell and ``friend_ties`` partners anywhere. A
+    neighbour draw that falls beyond the grid's edge (``width`` columns) makes no tie.
     """
     n = len(home_cell)
     edges = []
@@ -285,12 +286,15 @@ def build_ties(home_cell: np.ndarray, household: np.ndarray, width: int, net: Ne
     src = np.repeat(np.arange(n), k_n)
     if len(src):
         r, c = np.divmod(home_cell[src], width)
-        target_cell = (r + rng.integers(-1, 2, len(src))) * width + (c + rng.integers(-1, 2, len(src)))
+        r2, c2 = r + rng.integers(-1, 2, len(src)), c + rng.integers(-1, 2, len(src))
+        target_cell = r2 * width + c2
         by_cell = np.argsort(home_cell, kind="stable")
         sorted_cells = home_cell[by_cell]
         lo = np.searchsorted(sorted_cells, target_cell, "left")
         hi = np.searchsorted(sorted_cells, target_cell, "right")
-        has = hi > lo
+        # a block beyond the grid's edge has no cell there: no tie (the flat index of
+        # column -1 or width would be the other edge's cell)
+        has = (hi > lo) & (c2 >= 0) & (c2 < width) & (r2 >= 0)
         pick = lo[has] + (rng.random(has.sum()) * (hi[has] - lo[has])).astype(np.int64)
         edges.append(np.stack([src[has], by_cell[pick]], axis=1))
     # friends anywhere
@@ -348,6 +352,17 @@ class TieCounter:
                 np.add.at(self._counts, target, sign)
         self._seen = state.copy()
         return self._counts
+
+
+def partners(adjacency: csr_matrix, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tie partners of ``slots`` (shape (m,)): (row, partner), each shape (ties,), where
+    ``partner[i]`` is a partner of ``slots[row[i]]``; rows in order, partners in the
+    adjacency's order."""
+    start = adjacency.indptr[slots]
+    length = adjacency.indptr[slots + 1] - start
+    row = np.repeat(np.arange(len(slots)), length)
+    offset = np.repeat(start - np.cumsum(length) + length, length)
+    return row, adjacency.indices[offset + np.arange(int(length.sum()))]
 
 
 def to_networkx(edges: np.ndarray, n: int) -> nx.Graph:

@@ -77,6 +77,7 @@ class QuarterSpace:
                                else np.asarray(weights, dtype=float) / float(np.sum(weights)))
         self.georeference = spec.georeference
         self.distance_m = self._distances()
+        self._candidates: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _distances(self) -> np.ndarray:
         """Dijkstra from every service point over the 8-neighbour grid.
@@ -105,6 +106,21 @@ class QuarterSpace:
         if not self.points:
             return np.zeros((0, h * w))
         return dijkstra(graph, directed=True, indices=[p.cell for p in self.points])
+
+    def candidates(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's ``min(k, points)`` nearest service points by walking distance, the
+        places its residents weigh when seeking (ODD 7.4).
+
+        Returns (point index, shape (n_cells, K), int32, nearest first, ties in layout
+        order; walking distance in metres, shape (n_cells, K), inf where unreachable).
+        Computed once per layout and ``k``."""
+        cache = self._candidates
+        if k not in cache:
+            K = min(int(k), len(self.points))
+            dist = self.distance_m.T  # (cells, points)
+            idx = np.argsort(dist, axis=1, kind="stable")[:, :K].astype(np.int32)
+            cache[k] = (idx, np.take_along_axis(dist, idx, axis=1))
+        return cache[k]
 
     def point(self, letter: str) -> ServicePoint:
         """The service point with layout letter ``letter``; raises KeyError if absent."""

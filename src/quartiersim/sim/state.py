@@ -27,8 +27,17 @@ class MonthState:
             :func:`~quartiersim.sim.processes.needs.needs_arise_and_escalate`; read by
             recording.
         coordinated_share: (points,), share in [0, 1] of the volunteer hours offered at a
-            point that its paid coordination (and self-run money) can deploy. Written by
-            :func:`~quartiersim.sim.processes.matching.capacity`; read by attrition.
+            point that its paid coordination (and self-run money) can deploy in full.
+            Written by :func:`~quartiersim.sim.processes.matching.capacity`; read by
+            recording.
+        deployable_share: (points,), share of the offered volunteer hours that is
+            deployable (the coordinated share in full, the rest at
+            ``volunteering.uncoordinated_productivity``). Capacity; read by matching.
+        volunteer_offered_hours: (points, 6), hours the residents volunteering at a point
+            in a domain offer. Capacity; read by matching.
+        volunteer_results: (points, 6), share in [0, 1] of the offered volunteer hours
+            that served residents this month (what volunteers see come of their work).
+            Written by matching; read by volunteering (activation) and attrition.
         capacity_hours: (points, 6), staff + deployable volunteer hours. Written by
             matching; read by outcomes, the app and the invariant tests.
         used_hours: (points, 6), hours spent serving requests (<= capacity). Matching.
@@ -46,10 +55,21 @@ class MonthState:
         served_hours: (6,), hours served by domain. As ``need_hours``.
         active_cases: running mandatory cases, count. Written by payments (which book
             them); read by recording.
+        hired_fte, left_fte: FTE hired, and FTE that left their posts, this month.
+            Written by :func:`~quartiersim.sim.processes.staffing.staff_come_and_go`;
+            read by recording.
+        requests: the month's requests, first and second choice, as four arrays of one
+            length: (slot, point index, hours requested, hours got there). Written by
+            matching; read by trust (:mod:`~quartiersim.sim.processes.trust`).
+        matched: whether a month has been matched yet (awareness reads last month's
+            capacity as what is offered; before the first month everything counts).
     """
 
     new_cases: int
     coordinated_share: np.ndarray
+    deployable_share: np.ndarray
+    volunteer_offered_hours: np.ndarray
+    volunteer_results: np.ndarray
     capacity_hours: np.ndarray
     used_hours: np.ndarray
     used_volunteer_hours: np.ndarray
@@ -59,16 +79,24 @@ class MonthState:
     need_hours: np.ndarray
     served_hours: np.ndarray
     active_cases: int
+    requests: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    matched: bool = False
+    hired_fte: float = 0.0
+    left_fte: float = 0.0
 
     @classmethod
     def empty(cls, n_points: int) -> MonthState:
         """All zero, for a layout with ``n_points`` service points."""
         per_point = (n_points, N_DOMAINS)
         return cls(new_cases=0, coordinated_share=np.zeros(n_points),
+                   deployable_share=np.zeros(n_points), volunteer_offered_hours=np.zeros(per_point),
+                   volunteer_results=np.zeros(per_point),
                    capacity_hours=np.zeros(per_point), used_hours=np.zeros(per_point),
                    used_volunteer_hours=np.zeros(per_point), load=np.zeros(per_point),
                    staff_hours=0.0, volunteer_hours=0.0, need_hours=np.zeros(N_DOMAINS),
-                   served_hours=np.zeros(N_DOMAINS), active_cases=0)
+                   served_hours=np.zeros(N_DOMAINS), active_cases=0,
+                   requests=(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                             np.zeros(0)))
 
 
 @dataclass

@@ -53,6 +53,7 @@ class Template:
     revenue_per_city_resident: float
     other_expenses_per_city_resident: float
     model_sections: str  # TOML text of the other cooperation models, financing, shocks
+    access_section: str  # TOML text of its [access] table, with its comments ("" if none)
 
     @property
     def residents_per_housing_cell(self) -> float:
@@ -87,7 +88,18 @@ def load_template(path: str | Path = DEFAULT_TEMPLATE) -> Template:
         voluntary_budget_eur_per_year=mun.voluntary_budget_eur_per_year,
         revenue_per_city_resident=mun.revenue_eur_per_year / mun.residents_city,
         other_expenses_per_city_resident=mun.other_expenses_eur_per_year / mun.residents_city,
-        model_sections=_model_sections(p))
+        model_sections=_model_sections(p), access_section=_table_text(p, "[access]"))
+
+
+def _table_text(path: Path, header: str) -> str:
+    """The template's table ``header`` (e.g. ``[access]``) up to the next table, with its
+    comments and without trailing blank lines; "" when the template has none."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if header not in lines:
+        return ""
+    start = lines.index(header)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    return "\n".join(lines[start:end]).rstrip() + "\n"
 
 
 def _model_sections(path: Path) -> str:
@@ -260,6 +272,7 @@ def synthesize(residents: int, quarters: int, name: str | None = None,
         "population_change_per_year = -0.004  # derived: Ruhr population -7.1 % 2011-2030 (IT.NRW via WAZ;"
         " docs/sources.md: itnrw-waz-2030)",
         "",
+        *([t.access_section.rstrip("\n"), ""] if t.access_section else []),
         "[volunteering]",
         "rate = 0.04  # derived: a tenth of the 39.7 % of people 14+ who volunteer (Freiwilligensurvey"
         " 2019; docs/sources.md: freiwilligensurvey-2019) serve the quarter's six social domains"

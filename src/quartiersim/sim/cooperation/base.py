@@ -27,6 +27,7 @@ from quartiersim.config.domains import DOMAINS, N_DOMAINS, Payer, PointKind
 from quartiersim.config.fields import Strict
 from quartiersim.errors import ScenarioError
 from quartiersim.sim.financing import RESIDENT_RUN, YearFunds
+from quartiersim.sim.staff import MUNICIPALITY, NO_DOMAIN, PostKey, Role
 
 if TYPE_CHECKING:
     from quartiersim.sim.agents import Carrier
@@ -53,6 +54,10 @@ class Payment:
             pays for it first. None: overhead, paid from free money.
         payer: a payer contributing in kind (e.g. the housing company's rent discount),
             booked directly to it and not from the year's funds; None otherwise.
+        post: the staff post (row of ``model.staff``) the payment pays for, or -1. Such
+            a payment is made in proportion to the post's staff employed that month
+            (:meth:`~quartiersim.sim.staff.StaffStock.paid_share`): money for a vacant
+            post is not spent.
     """
 
     item: str
@@ -60,6 +65,7 @@ class Payment:
     payee: Carrier | None = None
     purpose: str | None = None
     payer: Payer | None = None
+    post: int = -1
 
 
 class CooperationModel(ABC):
@@ -72,8 +78,6 @@ class CooperationModel(ABC):
         payments: this year's monthly payments (set by :meth:`plan_year`).
         self_run_hours: shape (points,), volunteer hours a month each point can deploy
             without paid coordination (resident-run offers paid from resident-run money).
-        extra_volunteer_hours: shape (points, 6), volunteer-type hours a month from
-            outside the resident population (e.g. corporate volunteers).
     """
 
     name: ClassVar[str]
@@ -86,7 +90,6 @@ class CooperationModel(ABC):
         self.payments: list[Payment] = []
         n_p = len(model.space.points)
         self.self_run_hours = np.zeros(n_p)
-        self.extra_volunteer_hours = np.zeros((n_p, N_DOMAINS))
 
     # --- structure -----------------------------------------------------------------
     def setup(self) -> None:
@@ -95,9 +98,12 @@ class CooperationModel(ABC):
     def plan_year(self, funds: YearFunds) -> None:
         """Spend the coming year's ``funds``: :meth:`plan` by the model, then the money
         earmarked to resident-run offers (:meth:`plan_resident_run`). Called at the start
-        and every year end."""
+        and every year end. The funded posts' targets are set anew
+        (:meth:`~quartiersim.sim.staff.StaffStock.begin_plan`): a post the plan does not
+        fund again ends, the staff of a post it keeps stay."""
         self.payments = []
         self.self_run_hours = np.zeros_like(self.self_run_hours)
+        self.model.staff.begin_plan()
         self.plan(funds)
         self.plan_resident_run(funds.earmark(RESIDENT_RUN))
 
@@ -106,10 +112,26 @@ class CooperationModel(ABC):
         """Set staff FTE at points and append the monthly payments (via :meth:`pay`)."""
 
     def pay(self, item: str, annual_eur: float, payee: Carrier | None = None,
-            purpose: str | None = None, payer: Payer | None = None) -> None:
-        """Add a payment of ``annual_eur`` a year (paid monthly)."""
+            purpose: str | None = None, payer: Payer | None = None, post: int = -1) -> None:
+        """Add a payment of ``annual_eur`` a year (paid monthly; for a ``post``, in
+        proportion to its staff employed)."""
         if annual_eur > 0:
-            self.payments.append(Payment(item, annual_eur / 12.0, payee, purpose, payer))
+            self.payments.append(Payment(item, annual_eur / 12.0, payee, purpose, payer, post))
+
+    def fund_municipal_post(self, role: Role, point: int, annual_eur: float, item: str,
+                            domain: int = NO_DOMAIN, purpose: str | None = None,
+                            workplace: bool = True) -> float:
+        """Fund a municipal post at ``point`` with ``annual_eur`` a year: its target FTE
+        = money / :meth:`~quartiersim.sim.agents.Municipality.post_cost_eur_per_year`
+        (``workplace``: with the imputed workplace; without where the model pays the
+        rooms). Returns the target FTE."""
+        m = self.model
+        if annual_eur <= 0:
+            return 0.0
+        fte = annual_eur / m.municipality.post_cost_eur_per_year(workplace)
+        post = m.staff.add_target(PostKey(MUNICIPALITY, role, domain, True), point, fte)
+        self.pay(item, annual_eur, purpose=purpose, post=post)
+        return fte
 
     def plan_resident_run(self, money_eur: float) -> None:
         """Residents allocate money earmarked to resident-run offers (neighbourhood fund)
@@ -142,16 +164,17 @@ class CooperationModel(ABC):
     def fund_carriers(self, money_by_domain: np.ndarray, item: str = "carrier_subsidy",
                       price_eur_per_hour: float | None = None) -> float:
         """Pay open carriers for staff by domain (EUR per year, shape (6,)): to carriers
-        active in the domain in proportion to their own staff there, else to all equally.
-        A carrier's funded FTE = money / (hours per FTE x 12 x price), the price being
-        its own full hour cost or ``price_eur_per_hour`` (a contract price in start-year
-        prices, indexed by ``model.price_index``).
-        Returns the money paid (0 when no carrier is open)."""
+        active in the domain in proportion to their own-funded posts there, else to all
+        equally. A carrier's funded post (target FTE) = money / (hours per FTE x 12 x
+        price), the price being its own full hour cost or ``price_eur_per_hour`` (a
+        contract price in start-year prices, indexed by ``model.price_index``); the
+        payment follows the staff employed on the post.
+        Returns the money planned (0 when no carrier is open)."""
         m = self.model
         carriers = m.open_carriers()
         if not carriers:
             return 0.0
-        own = np.array([c.own_fte for c in carriers])  # (carriers, 6)
+        own = np.array([c.own_target_fte for c in carriers])  # (carriers, 6)
         paid = 0.0
         for k, d in enumerate(DOMAINS):
             money = float(money_by_domain[k])
@@ -162,19 +185,15 @@ class CooperationModel(ABC):
                 if wc <= 0:
                     continue
                 price = price_eur_per_hour * m.price_index if price_eur_per_hour else c.hour_cost_eur
-                c.funded_fte[k] += money * wc / (12.0 * m.hours_per_fte * price)
-                self.pay(item, money * wc, c, purpose=d.value)
+                post = m.staff.add_target(PostKey(c.number, Role.SERVICE, k, True), c.point.index,
+                                          money * wc / (12.0 * m.hours_per_fte * price))
+                self.pay(item, money * wc, c, purpose=d.value, post=post)
                 paid += money * wc
         return paid
 
-    def reset_carriers(self) -> None:
-        for c in self.model.carriers_list:
-            c.funded_fte[:] = 0.0
-            c.funded_coordination_fte = 0.0
-
     def fund_coordination(self, fte: float, free_eur: float) -> float:
         """Fund ``fte`` of paid volunteer coordination, shared equally among open
-        carriers, within ``free_eur`` a year. Returns the money used."""
+        carriers, within ``free_eur`` a year. Returns the money planned."""
         m = self.model
         carriers = m.open_carriers()
         if not carriers or fte <= 0 or free_eur <= 0:
@@ -182,10 +201,37 @@ class CooperationModel(ABC):
         used = 0.0
         for c in carriers:
             cost = min(free_eur / len(carriers), fte / len(carriers) * 12 * m.hours_per_fte * c.hour_cost_eur)
-            c.funded_coordination_fte = cost / (12 * m.hours_per_fte * c.hour_cost_eur)
-            self.pay("carrier_subsidy", cost, c)
+            post = m.staff.add_target(PostKey(c.number, Role.COORDINATION, NO_DOMAIN, True),
+                                      c.point.index, cost / (12 * m.hours_per_fte * c.hour_cost_eur))
+            self.pay("carrier_subsidy", cost, c, post=post)
             used += cost
         return used
+
+    def coordination_hours(self) -> np.ndarray:
+        """Paid coordination of volunteers this month by point, hours, shape (points,):
+        every coordination post's effective hours (employed FTE x productivity) at its
+        point, plus what management posts give (:meth:`management_coordination`)."""
+        m = self.model
+        st = m.staff
+        rows = np.flatnonzero((st.role == Role.COORDINATION) & (st.point >= 0))
+        hours = np.bincount(st.point[rows], weights=st.effective_fte()[rows] * m.hours_per_fte,
+                            minlength=len(m.space.points))
+        return hours + self.management_coordination() * m.hours_per_fte
+
+    def outside_volunteer_hours(self) -> np.ndarray:
+        """Volunteer-type hours this month from outside the resident population (e.g.
+        corporate volunteers), shape (points, 6). Default: none."""
+        return np.zeros((len(self.model.space.points), N_DOMAINS))
+
+    def management_coordination(self) -> np.ndarray:
+        """Effective FTE of the model's management posts spent coordinating volunteers,
+        by point, shape (points,). Default: none."""
+        return np.zeros(len(self.model.space.points))
+
+    def management_fte(self) -> float:
+        """Effective FTE (employed x productivity) of the model's management post (quarter
+        manager, centre management, volunteer agency); 0 without one."""
+        return self.model.staff.effective_of(PostKey(MUNICIPALITY, Role.MANAGEMENT, NO_DOMAIN, True))
 
     def site(self, kind: PointKind, letter: str | None, what: str) -> int:
         """Index of the service point for ``what``: the one with ``letter`` or the first
@@ -220,6 +266,12 @@ class CooperationModel(ABC):
     def outreach_probability(self) -> float:
         """Monthly chance of an unaware resident to learn of offers without a tie."""
         return 0.0
+
+    def outreach_place(self) -> int | None:
+        """The service point whose staff do the outreach (a known address, the quarter
+        manager's rooms); residents they reach get to know it (trust,
+        :func:`~quartiersim.sim.processes.trust.outreach_builds_trust`). None: no outreach."""
+        return None
 
     def activation_boost(self) -> float:
         """Extra monthly chance of an adult to start volunteering."""

@@ -26,7 +26,6 @@ class Contracting(CooperationModel):
         self.shares = self.domain_shares()
 
     def plan(self, funds: YearFunds) -> None:
-        self.reset_carriers()
         if not self.model.open_carriers():
             return
         mgmt = self.params.contract_management_share * funds.free_eur

@@ -37,7 +37,6 @@ class Coproduction(CooperationModel):
             self.shares = (1 - r) * self.shares + r * need_hours_by_domain / total
 
     def plan(self, funds: YearFunds) -> None:
-        self.reset_carriers()
         if not self.model.open_carriers():
             return  # nobody left to fund: the money stays with the payers
         free = funds.free_eur

@@ -8,6 +8,7 @@ from quartiersim.config.cooperation import IntegrationCentreParams
 from quartiersim.config.domains import PointKind
 from quartiersim.sim.cooperation.base import register
 from quartiersim.sim.cooperation.coproduction import Coproduction
+from quartiersim.sim.staff import Role
 
 
 @register
@@ -29,7 +30,9 @@ class IntegrationCentre(Coproduction):
         m = self.model
         self.centre = self.site(PointKind.CENTRE_SITE, self.params.site, "a centre site")
         point = m.space.points[self.centre]
-        weight = np.array([c.own_fte.sum() + c.own_coordination_fte for c in m.carriers_list])
+        st = m.staff
+        weight = np.array([st.target[st.rows(employer=c.number, funded=False)].sum()
+                           for c in m.carriers_list])
         weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(weight), 1 / len(weight))
         for c, w in zip(m.carriers_list, weight):
             c.point = point
@@ -37,14 +40,20 @@ class IntegrationCentre(Coproduction):
             c.overhead_share = c.spec.overhead_share * (1.0 - self.params.overhead_synergy)
 
     def plan_structure(self, free_eur: float) -> float:
+        """The centre management (municipal staff at the centre, with a workplace there)
+        is paid first; it coordinates volunteers at the centre."""
         m = self.model
-        mun = m.config.municipality
-        hour_cost = mun.staff_cost_eur_per_hour * (1 + mun.overhead_share) * m.price_index
-        cost = min(free_eur, self.params.management_fte * 12 * m.hours_per_fte * hour_cost)
-        m.municipality.coordination_fte[:] = 0.0
-        m.municipality.coordination_fte[self.centre] = cost / (12 * m.hours_per_fte * hour_cost)
-        self.pay("centre_management", cost)
+        cost = min(free_eur, self.params.management_fte * m.municipality.post_cost_eur_per_year())
+        self.fund_municipal_post(Role.MANAGEMENT, self.centre, cost, "centre_management")
         return cost
+
+    def management_coordination(self) -> np.ndarray:
+        out = np.zeros(len(self.model.space.points))
+        out[self.centre] = self.management_fte()
+        return out
 
     def outreach_probability(self) -> float:
         return self.params.outreach if self.model.open_carriers() else 0.0
+
+    def outreach_place(self) -> int | None:
+        return self.centre

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from quartiersim.config.cooperation import MeetingPointParams
 from quartiersim.config.domains import Payer, PointKind
 from quartiersim.sim.cooperation.base import CooperationModel, register
 from quartiersim.sim.financing import YearFunds
+from quartiersim.sim.staff import MUNICIPALITY, NO_DOMAIN, PostKey, Role
 
 
 @register
@@ -25,14 +28,12 @@ class MeetingPoint(CooperationModel):
     def setup(self) -> None:
         self.point = self.site(PointKind.MEETING_POINT_SITE, self.params.site, "a meeting point site")
         self.shares = self.domain_shares()
-        self.manager_fte = 0.0
 
     def volunteer_points(self) -> list[int]:
         return sorted({self.point, *super().volunteer_points()})
 
     def plan(self, funds: YearFunds) -> None:
         m, p = self.model, self.params
-        self.reset_carriers()
         free = funds.free_eur
         room_rent, manager_cost = (p.room_rent_eur_per_month * m.price_index,
                                    p.manager_cost_eur_per_year_per_fte * m.price_index)
@@ -42,15 +43,28 @@ class MeetingPoint(CooperationModel):
                  payer=Payer.HOUSING_COMPANY)
         free -= rent
         cost = min(free, p.manager_fte * manager_cost)
-        self.manager_fte = cost / manager_cost if manager_cost else p.manager_fte
-        self.pay("quarter_manager", cost)
+        if cost > 0:  # the manager works in the meeting point's rooms (paid above)
+            post = m.staff.add_target(PostKey(MUNICIPALITY, Role.MANAGEMENT, NO_DOMAIN, True),
+                                      self.point, cost / manager_cost)
+            self.pay("quarter_manager", cost, post=post)
         free -= cost
-        m.municipality.coordination_fte[:] = 0.0
-        m.municipality.coordination_fte[self.point] = self.manager_fte * p.manager_coordination_share
         self.fund_carriers(funds.by_domain(free, self.shares))
+
+    @property
+    def manager_fte(self) -> float:
+        """The quarter manager's effective FTE this month (employed x productivity)."""
+        return self.management_fte()
+
+    def management_coordination(self) -> np.ndarray:
+        out = np.zeros(len(self.model.space.points))
+        out[self.point] = self.manager_fte * self.params.manager_coordination_share
+        return out
 
     def outreach_probability(self) -> float:
         return min(1.0, self.params.outreach_per_fte * self.manager_fte)
+
+    def outreach_place(self) -> int | None:
+        return self.point
 
     def activation_boost(self) -> float:
         return self.params.activation_per_fte * self.manager_fte

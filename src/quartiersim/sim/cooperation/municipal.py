@@ -7,6 +7,7 @@ from quartiersim.config.domains import DOMAINS
 from quartiersim.errors import ScenarioError
 from quartiersim.sim.cooperation.base import CooperationModel, office_letters, register
 from quartiersim.sim.financing import YearFunds
+from quartiersim.sim.staff import Role
 
 
 @register
@@ -40,9 +41,6 @@ class MunicipalProvision(CooperationModel):
                    * m.price_index)
         self.pay("municipal_office_rent", rent)
         money = funds.by_domain(funds.free_eur - rent, self.shares)
-        hour_cost = (m.config.municipality.staff_cost_eur_per_hour * (1 + m.config.municipality.overhead_share)
-                     * m.price_index)
-        m.municipality.staff_fte[:] = 0.0
-        for k, p in enumerate(self.office_of):
-            m.municipality.staff_fte[p, k] += money[k] / 12.0 / hour_cost / m.hours_per_fte
-            self.pay("municipal_staff", money[k], purpose=DOMAINS[k].value)
+        for k, p in enumerate(self.office_of):  # the offices' rent is their workplace
+            self.fund_municipal_post(Role.SERVICE, p, float(money[k]), "municipal_staff",
+                                     domain=k, purpose=DOMAINS[k].value, workplace=False)

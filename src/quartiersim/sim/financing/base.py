@@ -167,18 +167,22 @@ class FinancingModel:
             self._split[purpose] = split
 
     def book_month(self, payments: list[Payment]) -> None:
-        """Book this month's payments and instrument costs; carriers receive theirs.
-        A payment to a carrier that has closed is not made."""
+        """Book this month's payments and instrument costs; carriers receive theirs, by
+        payer (their income mix). A payment to a carrier that has closed is not made; a
+        payment for a staff post is made in proportion to the post's staff employed
+        (money for a vacancy is not spent)."""
+        staff = self.model.staff
         for pay in payments:
             if pay.payee is not None and not pay.payee.is_open:
                 continue
-            if pay.payer is not None:  # contribution in kind by a named payer
-                self._book(pay.payer, pay.item, pay.amount_eur)
-            else:
-                for payer, share in self._split[pay.purpose]:
-                    self._book(payer, pay.item, pay.amount_eur * share)
-            if pay.payee is not None:
-                pay.payee.receive(pay.amount_eur)
+            amount = pay.amount_eur * (staff.paid_share(pay.post) if pay.post >= 0 else 1.0)
+            if amount <= 0:
+                continue
+            split = [(pay.payer, 1.0)] if pay.payer is not None else self._split[pay.purpose]
+            for payer, share in split:
+                self._book(payer, pay.item, amount * share)
+                if pay.payee is not None:
+                    pay.payee.receive(amount * share, payer)
         for item, payer, annual in self._costs:
             self._book(payer, item, annual / 12.0)
 

@@ -62,9 +62,15 @@ class GrantProgramme(Instrument):
     succeeds with ``success_probability_max x c / (c + half_saturation_fte)`` for staff
     capacity ``c`` FTE (``n`` and ``c`` are raised by central grant management).
 
+    The municipality's staff for the applications (``application_staff_fte``) cost it
+    their time in every year it applies and, for the reports and accounts a grant
+    requires, in every funded year (:meth:`costs`: municipal staff cost with a
+    workplace, booked as ``grant_applications``).
+
     Attributes:
         award: this year's money by payer, EUR (empty: nothing this year).
         approved_year: calendar year of approval, None before.
+        applied_years: calendar years in which the municipality applied.
         funded_years, missed_years: calendar years funded, and years the municipality
             could not afford the share.
         state_eur_by_year: calendar year -> EUR the state / federal level paid.
@@ -78,6 +84,7 @@ class GrantProgramme(Instrument):
         super().__init__(financing, params)
         self.award: dict[Payer, float] = {}
         self.approved_year: int | None = None
+        self.applied_years: list[int] = []
         self.funded_years: list[int] = []
         self.missed_years: list[int] = []
         self.state_eur_by_year: dict[int, float] = {}
@@ -99,6 +106,13 @@ class GrantProgramme(Instrument):
     def funds(self, year_index: int, calendar_year: int) -> dict[Payer, float]:
         """The year's award, as decided by the co-financing process."""
         return dict(self.award)
+
+    def costs(self, year_index: int, calendar_year: int) -> list[tuple[str, Payer, float]]:
+        """The application staff's time in a year of application or funding."""
+        if calendar_year not in self.applied_years and calendar_year not in self.funded_years:
+            return []
+        cost = self.params.application_staff_fte * self.model.municipality.post_cost_eur_per_year()
+        return [("grant_applications", Payer.MUNICIPALITY, cost)]
 
 
 @register_instrument

@@ -18,16 +18,41 @@ def aware_ties(model: QuarterModel) -> np.ndarray:
     return model.aware_tie_counter.count(model.residents.flat("aware"))
 
 
+def offered_nearby(model: QuarterModel) -> np.ndarray:
+    """Whether each cell's residents can hear of offers in each domain: the domain was
+    offered (had capacity) last month at one of the cell's candidate places; bool
+    (n_cells, 6). Before the first month has been matched nothing was offered yet."""
+    t, month = model.trust, model.month
+    if not month.matched or t.k == 0:
+        return np.zeros((model.space.n_cells, N_DOMAINS), bool)
+    return (month.capacity_hours > 1e-9)[t.point].any(axis=1)  # (cells, K, 6) -> (cells, 6)
+
+
+def _offered_entries(model: QuarterModel) -> np.ndarray:
+    """:func:`offered_nearby` for each slot and domain, flat domain-major (6 n,); kept
+    (on ``model.trust``) while the offer pattern and the slots stay the same (both change
+    rarely)."""
+    offered = offered_nearby(model)
+    key = (offered.tobytes(), model.residents.n)
+    t = model.trust
+    if t.offered_memo is None or t.offered_memo[0] != key:
+        t.offered_memo = (key, offered.T[:, model.residents.home_cell].reshape(-1))
+    return t.offered_memo[1]
+
+
 def spread_awareness(model: QuarterModel) -> None:
     """Residents learn of offers through aware ties (1 - (1 - p)^k for k aware ties),
-    through the cooperation model's outreach, and forget unused offers. Reads awareness
-    and last month's service; writes awareness."""
+    through the cooperation model's outreach, and forget unused offers. Only offers that
+    exist can be learnt of: a resident learns in a domain only when it is offered at one
+    of its home cell's candidate places (:func:`offered_nearby`). Reads awareness, last
+    month's service and capacity; writes awareness."""
     a, rng, acc = model.residents, model.rng, model.config.access
     aware, served = a.flat("aware"), a.flat("served_hours")
     k_aware = aware_ties(model)
     outreach = model.cooperation.outreach_probability()
-    # learning: unaware residents with an aware tie (or reached by outreach)
-    can_learn = ~aware & np.tile(a.alive, N_DOMAINS)
+    # learning: unaware residents with an aware tie (or reached by outreach), in domains
+    # offered within their reach
+    can_learn = ~aware & np.tile(a.alive, N_DOMAINS) & _offered_entries(model)
     if outreach == 0:
         can_learn &= k_aware > 0
     cand = np.flatnonzero(can_learn)

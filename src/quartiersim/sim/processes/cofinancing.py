@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 def grant_cofinancing(model: QuarterModel, year_index: int, calendar_year: int) -> None:
     """Decide the year's grant, its co-financing and the overhead compensation. Writes
     the grant programme's ``award`` (EUR by payer, what it brings this year),
-    ``approved_year``, ``funded_years``, ``missed_years`` and ``state_eur_by_year``, the
+    ``approved_year``, ``applied_years``, ``funded_years``, ``missed_years`` and
+    ``state_eur_by_year``, the
     overhead compensation's ``award``, and ``model.financing.offset_from_budget_eur`` and
     ``budget_relief_eur`` (0 unless the share is offset, resp. compensated); draws at
     most one number (the approval)."""
@@ -60,6 +61,7 @@ def _decide_grant(model: QuarterModel, grant: GrantProgramme, year_index: int,
         if mun.cofinancing_route(own, year_index, calendar_year) is CofinancingRoute.UNAFFORDABLE:
             grant.missed_years.append(calendar_year)
             return
+        grant.applied_years.append(calendar_year)
         if model.rng.random() >= grant.approval_probability():
             return
         grant.approved_year = calendar_year

@@ -13,6 +13,7 @@ from quartiersim.sim.agents import Resident
 from quartiersim.sim.population import ResidentArrays, newcomer_ages
 from quartiersim.sim.processes import monthly
 from quartiersim.sim.processes.needs import init_needs
+from quartiersim.sim.processes.trust import residents_arrived, residents_left
 from quartiersim.sim.processes.volunteering import stop_volunteering
 
 if TYPE_CHECKING:
@@ -122,14 +123,15 @@ def stationary_ages(model: QuarterModel, k: int, births: int) -> np.ndarray:
 
 
 def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
-    """Residents in ``slots`` leave (death or move): their rows are cleared, their
-    volunteering ends and their agents are removed from the model."""
+    """Residents in ``slots`` leave (death or move): their rows are cleared (trust
+    included), their volunteering ends and their agents are removed from the model."""
     a = model.residents
     leaving_volunteers = slots[a.volunteer_hours[slots] > 0]
     a.alive[slots] = False
     a.need_hours[slots] = 0.0
     a.case_months_left[slots] = 0
     a.aware[slots] = False
+    residents_left(model, slots)
     stop_volunteering(model, leaving_volunteers)
     pop = model.resident_of_slot.pop
     for s in slots.tolist():
@@ -138,7 +140,8 @@ def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
 
 def move_in(model: QuarterModel, ages: np.ndarray) -> None:
     """Newcomers of ``ages`` take free slots (chosen at random; more are added when none
-    are left) with attributes from the newcomer shares and needs like everybody else."""
+    are left) with attributes from the newcomer shares, needs like everybody else and
+    the places' start trust (:func:`~quartiersim.sim.processes.trust.residents_arrived`)."""
     a, pop = model.residents, model.config.population
     k = len(ages)
     free = np.flatnonzero(~a.alive)
@@ -152,6 +155,7 @@ def move_in(model: QuarterModel, ages: np.ndarray) -> None:
         shares = (pop.newcomer_share_transfer_recipients, pop.newcomer_share_migration_background)
     a.draw_attributes(slots, ages, pop, model.config.demography, model.rng, *shares)
     init_needs(model, slots)  # newcomers bring needs like everybody else
+    residents_arrived(model, slots)  # and trust the places as one without experience does
     add_residents(model, slots)
 
 

@@ -22,19 +22,19 @@ if TYPE_CHECKING:
 
 def provide(self: QuarterModel, cooperation: str, financing: str) -> None:
     """Organise provision by ``cooperation`` and ``financing`` (at the start, and at
-    the end of the spin-up): what a previous cooperation model set up is undone
-    (municipal staff, carriers' funded staff, premises and overhead), the new one is
-    set up. Funds and payments follow at :meth:`plan_year`."""
-    self.municipality.staff_fte[:] = 0.0
-    self.municipality.coordination_fte[:] = 0.0
+    the end of the spin-up): carriers are back at their own premises with their own
+    rent and overhead, the new cooperation model is set up. Funds, posts and payments
+    follow at :meth:`plan_year`: the posts the previous model funded and the new one
+    does not end (a carrier's staff after their notice, the municipality's at once) and
+    the new model's posts are hired with the vacancy lag (:mod:`quartiersim.sim.staff`)."""
     for c in self.carriers_list:
-        c.funded_fte[:] = 0.0
-        c.funded_coordination_fte = 0.0
         c.point = self.space.point(c.spec.point)
         c.rent_eur_per_month, c.overhead_share = c.spec.rent_eur_per_month, c.spec.overhead_share
     self.cooperation = COOPERATION_MODELS[cooperation](
         self, self.config.cooperation_params(cooperation))
     self.cooperation.setup()
+    for c in self.carriers_list:  # a carrier's staff work where it is (e.g. in the centre)
+        self.staff.point[self.staff.rows(employer=c.number)] = c.point.index
     self.financing = FinancingModel(self, financing)
 
 def spin_up(self: QuarterModel, months: int, keep_bookings: bool = False) -> None:
@@ -45,6 +45,7 @@ def spin_up(self: QuarterModel, months: int, keep_bookings: bool = False) -> Non
     step counter, ledger, run totals, series and budget history begin anew."""
     self.spinning_up = True
     self.plan_year()
+    self.staff.establish()  # the status quo's posts are an established structure
     self.run_months(months)
     self.spinning_up = False
     self.steps = 0  # the horizon's month 1 is the next step (Mesa's time runs on)
@@ -53,6 +54,8 @@ def spin_up(self: QuarterModel, months: int, keep_bookings: bool = False) -> Non
     self.municipality.reset()
     for c in self.carriers_list:  # carriers' accounts count the horizon only
         c.received_eur = c.spent_eur = c.rent_paid_eur = c.overhead_paid_eur = 0.0
+        c.own_spent_eur = 0.0
+        c.income_by_payer = {}
         c.reserve_start_eur = c.reserve_eur
     a, n_cells = self.residents, self.space.n_cells
     self.cell_residents_start = np.bincount(a.home_cell[a.alive], minlength=n_cells)

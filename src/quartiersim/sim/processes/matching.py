@@ -1,6 +1,7 @@
-"""Process 5, matching and service (ODD 7.4): the month's capacity at each point, each
-cell's best point per domain and access class, residents seeking and points serving with
-proportional rationing (first and second choice), and cross-referral."""
+"""Process 6, matching and service (ODD 7.4): the month's capacity at each point,
+residents seeking their best place among their home cell's candidates (by their trust
+there, language and distance), points serving with proportional rationing (first and
+second choice), and cross-referral."""
 
 from __future__ import annotations
 
@@ -12,38 +13,45 @@ from quartiersim.config.domains import N_DOMAINS, AccessClass
 from quartiersim.config.schema import Access
 from quartiersim.sim.population import ResidentArrays
 from quartiersim.sim.space import QuarterSpace
+from quartiersim.sim.staff import Role
+from quartiersim.sim.processes import trust
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
-#: Offer patterns (which points offer a domain) whose best points are kept.
-BEST_POINTS_CACHE = 64
-
-
 def capacity(model: QuarterModel) -> tuple[np.ndarray, np.ndarray]:
     """Staff and deployable volunteer hours this month, each shape (points, 6).
 
-    Volunteer hours at a point are deployable up to its paid coordination capacity
-    (coordination FTE x hours x volunteer hours per coordinator hour) plus its self-run
-    hours; the share deployable is written to ``model.month.coordinated_share``."""
+    Staff hours: every service post's effective hours (employed FTE x productivity x
+    hours per FTE, :mod:`quartiersim.sim.staff`) at its point and domain. Volunteer
+    hours at a point are deployable in full up to its paid coordination capacity
+    (:meth:`~quartiersim.sim.cooperation.CooperationModel.coordination_hours` x
+    volunteer hours per coordinator hour) plus its self-run hours; beyond it,
+    ``volunteering.uncoordinated_productivity`` of them (not zero: self-organised help
+    goes on at a fraction). Volunteers without a place (theirs closed) deliver nothing.
+    Writes ``model.month.coordinated_share`` (share of the offered hours within
+    coordination), ``deployable_share`` (share of the offered hours deployable) and
+    ``volunteer_offered_hours``."""
     n_p, h = len(model.space.points), model.hours_per_fte
-    staff = model.municipality.staff_fte * h
-    coord = np.zeros(n_p)
-    for c in model.open_carriers():
-        staff[c.point.index] += c.staff_fte * h
-        coord[c.point.index] += c.coordination_fte * h
-    coord += model.municipality.coordination_fte * h
-    a = model.residents
+    st = model.staff
+    service = np.flatnonzero((st.role == Role.SERVICE) & (st.point >= 0) & (st.fte > 0))
+    staff = np.bincount(st.point[service] * N_DOMAINS + st.domain[service],
+                        weights=st.effective_fte()[service] * h,
+                        minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
+    coord = model.cooperation.coordination_hours()
+    a, vol = model.residents, model.config.volunteering
     vmask = (a.volunteer_hours > 0) & (a.volunteer_point >= 0)
     where = a.volunteer_point[vmask] * N_DOMAINS + a.volunteer_domain[vmask]
     offered = np.bincount(where, weights=a.volunteer_hours[vmask],
                           minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
     per_point = offered.sum(axis=1)
-    limit = coord * model.config.volunteering.volunteer_hours_per_coordinator_hour \
-        + model.cooperation.self_run_hours
-    scale = np.where(per_point > 0, np.minimum(1.0, limit / np.maximum(per_point, 1e-12)), 0.0)
-    model.month.coordinated_share = scale
-    return staff, offered * scale[:, None] + model.cooperation.extra_volunteer_hours
+    limit = coord * vol.volunteer_hours_per_coordinator_hour + model.cooperation.self_run_hours
+    coordinated = np.where(per_point > 0, np.minimum(1.0, limit / np.maximum(per_point, 1e-12)), 0.0)
+    scale = coordinated + (1.0 - coordinated) * vol.uncoordinated_productivity
+    model.month.coordinated_share = coordinated
+    model.month.deployable_share = scale
+    model.month.volunteer_offered_hours = offered
+    return staff, offered * scale[:, None] + model.cooperation.outside_volunteer_hours()
 
 
 def access_classes(a: ResidentArrays, access: Access) -> np.ndarray:
@@ -52,137 +60,137 @@ def access_classes(a: ResidentArrays, access: Access) -> np.ndarray:
     return 2 * ((a.age >= access.limited_from_age) | a.mobility_limited) + a.language_barrier
 
 
-class BestPoints:
-    """For each domain and access class, each cell's best point and its seeking score.
+def choose(model: QuarterModel, slot: np.ndarray, domain: np.ndarray, access_class: np.ndarray,
+           offering: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each seeking entry's best place and seeking probability.
 
-    Score = trust(kind) x language factor (classes with a language barrier) x
-    exp(-distance / decay length (limited classes: the shorter one)). Each domain's part
-    depends only on which points offer that domain, so it is computed once per such
-    pattern and kept (the most recent ``cache_size``); the scores are tabulated once.
-    """
-
-    def __init__(self, space: QuarterSpace, access: Access, cache_size: int = BEST_POINTS_CACHE) -> None:
-        self.space, self.access, self.cache_size = space, access, cache_size
-        self._cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-        self._scores: np.ndarray | None = None
-
-    def __call__(self, offering: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``offering`` (points, 6) bool -> (best, score), each shape (6, 4, n_cells);
-        best = -1 where nothing is offered."""
-        parts = [self.for_domain(offering[:, k]) for k in range(N_DOMAINS)]
-        return np.stack([b for b, _ in parts]), np.stack([v for _, v in parts])
-
-    def for_domain(self, offering: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best point and score (each shape (4, n_cells)) among the points ``offering``."""
-        key = offering.tobytes()
-        cache = self._cache
-        if key in cache:
-            cache[key] = cache.pop(key)  # most recently used last
-            return cache[key]
-        n_cells = self.space.n_cells
-        points = np.flatnonzero(offering)
-        if len(points) == 0:
-            result = (np.full((4, n_cells), -1), np.zeros((4, n_cells)))
-        else:
-            sub = self.scores()[:, points, :]  # (4, offering points, cells)
-            b = np.argmax(sub, axis=1)
-            val = np.take_along_axis(sub, b[:, None, :], axis=1)[:, 0, :]
-            result = (np.where(val > 0, points[b], -1), np.maximum(val, 0.0))
-        cache[key] = result
-        if len(cache) > self.cache_size:
-            del cache[next(iter(cache))]  # least recently used
-        return result
-
-    def scores(self) -> np.ndarray:
-        """Seeking score by access class, point and cell, shape (4, points, cells)."""
-        if self._scores is None:
-            acc = self.access
-            kinds = [p.kind for p in self.space.points]
-            trust = np.array([acc.trust(k) for k in kinds])
-            lang = np.array([acc.language_factor(k) for k in kinds])
-            dist = self.space.distance_m
-            out = np.empty((len(AccessClass), len(kinds), self.space.n_cells))
-            for cls in AccessClass:
-                decay = acc.decay_length_limited_m if cls.limited else acc.decay_length_m
-                out[cls] = (trust * (lang if cls.language_barrier else 1.0))[:, None] * np.exp(-dist / decay)
-            self._scores = out
-        return self._scores
+    Entry i is slot ``slot[i]`` seeking in ``domain[i]`` with ``access_class[i]``
+    (:class:`AccessClass`); over its home cell's candidate places that offer the domain
+    (``offering`` (points, 6) bool: capacity left), score = the slot's trust in the place
+    x language factor (classes with a language barrier) x exp(-distance / decay length of
+    the class). Returns (best point index, -1 where no candidate scores above 0; its
+    score), each shape (entries,). Ties go to the nearer place."""
+    t = model.trust
+    m = len(slot)
+    if m == 0 or t.k == 0:
+        return np.full(m, -1), np.zeros(m)
+    n_cells, k = t.point.shape
+    cells = model.residents.home_cell[slot]
+    table = t.seeking_weights(offering).reshape(-1, k)  # (4 x 6 x cells, K)
+    score = t.level[slot] * table[(access_class * N_DOMAINS + domain) * n_cells + cells]
+    j = score.argmax(axis=1)
+    best = score.reshape(-1)[np.arange(m) * k + j].astype(np.float64)
+    return np.where(best > 0, t.point[cells, j], -1), np.maximum(best, 0.0)
 
 
 def best_points_by_domain(model: QuarterModel, access_class: AccessClass = AccessClass.PLAIN) -> np.ndarray:
     """Each cell's best point (index, -1 where none) per domain among the points with
-    capacity this month (all points before the first month), for one access class;
-    shape (6, n_cells)."""
+    capacity this month (all points before the first month), for one access class, with
+    the mean trust of the cell's living residents in its candidates (the places' start
+    values where nobody lives; :func:`trust.cell_mean_trust`); shape (6, n_cells)."""
+    t = model.trust
+    n_cells = model.space.n_cells
+    if t.k == 0:
+        return np.full((N_DOMAINS, n_cells), -1)
     n_p = len(model.space.points)
-    offering = (np.ones((n_p, N_DOMAINS), bool) if model.steps == 0
+    offering = (np.ones((n_p, N_DOMAINS), bool) if not model.month.matched
                 else model.month.capacity_hours > 1e-9)
-    return np.stack([model.best_points.for_domain(offering[:, k])[0][access_class]
-                     for k in range(N_DOMAINS)])
+    base = trust.cell_mean_trust(model) * t.weight[access_class]  # (cells, K)
+    out = np.empty((N_DOMAINS, n_cells), np.int64)
+    rows = np.arange(n_cells)
+    for k in range(N_DOMAINS):
+        score = base * offering[t.point, k]
+        j = score.argmax(axis=1)
+        out[k] = np.where(score[rows, j] > 0, t.point[rows, j], -1)
+    return out
 
 
 def cross_refer(aware: np.ndarray, slots: np.ndarray, points: np.ndarray, cap: np.ndarray,
-                probability: float, rng: np.random.Generator) -> None:
-    """Cross-referral: each resident ``slots[i]`` who sought at point ``points[i]``
-    becomes aware of each domain offered there (``cap[point, domain] > 0``, the sought
-    one included) with ``probability``, one draw per resident and domain.
+                probability: np.ndarray | float, rng: np.random.Generator) -> None:
+    """Cross-referral: each resident ``slots[i]`` served at point ``points[i]`` becomes
+    aware of each domain offered there (``cap[point, domain] > 0``, the sought one
+    included) with ``probability[i]`` (or one probability for all), one draw per resident
+    and domain. Matching passes
+    the model's cross-referral probability x the share of the request the point served:
+    referral happens in the time of service, so a resident turned away (or rationed to
+    nothing) is not referred.
 
     ``aware`` is the flat domain-major (6 n,) awareness, written in place; ``cap`` has
-    shape (points, 6). Draws nothing when the probability is 0 or nobody sought."""
-    if probability <= 0 or len(slots) == 0:
+    shape (points, 6). Draws nothing when no probability is positive."""
+    probability = np.broadcast_to(np.asarray(probability, dtype=float), np.shape(slots))
+    if len(slots) == 0 or not (probability > 0).any():
         return
     n = len(aware) // N_DOMAINS
-    refer_i, refer_k = np.nonzero((cap[points] > 0) & (rng.random((len(slots), N_DOMAINS)) < probability))
+    draw = rng.random((len(slots), N_DOMAINS)) < probability[:, None]
+    refer_i, refer_k = np.nonzero((cap[points] > 0) & draw)
     aware[refer_k * n + slots[refer_i]] = True
 
 
 def match_and_serve(model: QuarterModel) -> None:
-    """Residents with an open need they know of seek their best reachable offer with
-    probability trust x language factor x distance decay (clients served last month
-    return with ``access.client_continuation_probability``); each point serves requests
-    up to its capacity, rationing proportionally. Requests left unserved at a full
-    point seek once more, at the best point with capacity left (second choice); those
-    who sought are cross-referred (:func:`cross_refer`). Staff and volunteer hours are
-    spent in proportion to their share of capacity.
+    """Residents with an open need they know of seek their best reachable place
+    (:func:`choose`) with probability trust x language factor x distance decay (clients
+    served last month return with ``access.client_continuation_probability``); each
+    point serves requests up to its capacity, rationing proportionally. Requests left
+    unserved at a full point seek once more, at the best place with capacity left
+    (second choice); those served are cross-referred (:func:`cross_refer`). Staff and
+    volunteer hours are spent in proportion to their share of capacity. A point with
+    capacity for the first time (since the start or since it closed) opens first
+    (:func:`trust.notice_openings`).
 
-    Reads needs, awareness and last month's service; writes this month's service,
-    awareness, ``model.month`` (capacity, use, load, hours) and
-    ``model.totals.volunteer_hours``."""
+    Reads needs, awareness, trust and last month's service; writes this month's service,
+    awareness, ``model.month`` (capacity, use, load, hours, requests) and
+    ``model.totals.volunteer_hours``. The load counts each requested hour once, at the
+    point where its request ended: a first point keeps the hours it served and those
+    that did not seek again; the hours that sought a second time count there."""
     a, rng, month = model.residents, model.rng, model.month
     staff, vols = capacity(model)
     cap = staff + vols
+    trust.notice_openings(model, cap)
     cls = access_classes(a, model.config.access)
     need, served, aware = a.flat("need_hours"), a.flat("served_hours"), a.flat("aware")
     client = served > 0  # served last month: a client who keeps coming
     a.served_hours.fill(0.0)  # last month's service is replaced here
-    requested = np.zeros_like(cap)
+    requested = np.zeros(cap.size)
     remaining = cap.copy()
     referral = model.cooperation.cross_referral_probability
+    log: list[tuple[np.ndarray, ...]] = []
+    first_at = np.zeros(0, np.int64)  # (point, domain) of each first-choice request left over
     # all domains at once: flat domain-major entries k * n + i of open, known needs
     seeking = np.flatnonzero((need > 0) & aware)
     for choice in range(2):
-        best, score = model.best_points(remaining > 1e-9)
         dom, slot = np.divmod(seeking, a.n)
-        c, cells = cls[slot], a.home_cell[slot]
-        bp, p_seek = best[dom, c, cells], score[dom, c, cells]
+        bp, p_seek = choose(model, slot, dom, cls[slot], remaining > 1e-9)
         if choice == 0:  # clients return with the continuation probability
             p_seek = np.where(client[seeking], model.need_tables.continuation, p_seek)
         go = (bp >= 0) & (rng.random(len(seeking)) < p_seek)
         entry, dom, slot, bp = seeking[go], dom[go], slot[go], bp[go]
         req = need[entry] - served[entry]
         at = bp * N_DOMAINS + dom  # (point, domain) of each request
-        demand = np.bincount(at, weights=req, minlength=cap.size).reshape(cap.shape)
-        frac = np.where(demand > 0, np.minimum(1.0, remaining / np.maximum(demand, 1e-12)), 0.0)
-        got = req * frac.reshape(-1)[at]
+        demand = np.bincount(at, weights=req, minlength=cap.size)
+        frac = np.where(demand > 0, np.minimum(1.0, remaining.reshape(-1) / np.maximum(demand, 1e-12)), 0.0)
+        got = req * frac[at]
         served[entry] += got
         requested += demand
-        remaining -= np.minimum(demand, remaining)
-        cross_refer(aware, slot, bp, cap, referral, rng)
-        seeking = entry[got < req - 1e-9]  # left over at a full point: second choice
+        if choice == 1:  # hours seeking again leave their first point's count
+            requested -= np.bincount(first_at[go], weights=req, minlength=cap.size)
+        remaining -= np.minimum(demand.reshape(cap.shape), remaining)
+        cross_refer(aware, slot, bp, cap, referral * got / req, rng)
+        log.append((slot, bp, req, got))
+        left = got < req - 1e-9  # left over at a full point: second choice
+        seeking, first_at = entry[left], at[left]
     used = cap - remaining
     aware |= served > 0
+    month.requests = tuple(np.concatenate(x) for x in zip(*log))
+    month.matched = True
     month.capacity_hours, month.used_hours = cap, used
     vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)
     month.used_volunteer_hours = used * vol_share
+    # what the residents volunteering at each (point, domain) saw come of their hours:
+    # their part of the hours used over the hours they offered
+    month.volunteer_results = np.where((month.volunteer_offered_hours > 0) & (cap > 0),
+                                       used * month.deployable_share[:, None] / np.maximum(cap, 1e-12),
+                                       0.0)
+    requested = requested.reshape(cap.shape)
     month.load = np.where(cap > 0, requested / np.maximum(cap, 1e-12), 0.0)
     month.staff_hours = float(staff.sum())
     month.volunteer_hours = float(month.used_volunteer_hours.sum())

@@ -1,4 +1,4 @@
-"""Process 7, payments (ODD 7.6): the cooperation model's monthly payments are booked to
+"""Process 9, payments (ODD 7.6): the cooperation model's monthly payments are booked to
 payers by the financing model and carriers receive theirs; running mandatory cases are
 booked to the municipality."""
 

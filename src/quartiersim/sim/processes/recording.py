@@ -1,4 +1,4 @@
-"""Process 11, recording (ODD 4 "Observation"): the month's need and service counted right
+"""Process 13, recording (ODD 4 "Observation"): the month's need and service counted right
 after matching, and the month's statistics for the DataCollector (``SERIES_KEYS``)."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer
+from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer, PointKind
 from quartiersim.sim.population import ResidentArrays
+from quartiersim.sim.processes.trust import mean_trust_by_kind
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -20,7 +21,9 @@ SERIES_KEYS: tuple[str, ...] = (
     "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
     "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
     "carriers_open", "municipal_cost_eur", "municipal_cost_voluntary_eur", "municipal_cost_mandatory_eur",
-    "total_cost_eur", "voluntary_budget_eur", "awareness",
+    "total_cost_eur", "voluntary_budget_eur", "awareness", "staff_fte", "staff_productivity",
+    "carrier_reserves_eur",
+    *(f"trust_{k.value}" for k in PointKind),
 )
 
 
@@ -87,6 +90,14 @@ def record_month(model: QuarterModel) -> None:
     s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
     # aware is cleared for vacant slots, so this is the share over residents
     s["awareness"] = np.count_nonzero(a.aware) / (n_alive * N_DOMAINS) if n_alive else 0.0
+    staff = model.staff
+    fte = float(staff.fte.sum())
+    s["staff_fte"] = fte
+    s["staff_productivity"] = float(staff.effective_fte().sum() / fte) if fte > 0 else 0.0
+    s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in model.open_carriers()))
+    in_use = month.capacity_hours.sum(axis=1) > 1e-9
+    for kind, value in mean_trust_by_kind(model, in_use).items():
+        s[f"trust_{kind.value}"] = value
 
 
 def month_stat(key: str, model: QuarterModel) -> float:

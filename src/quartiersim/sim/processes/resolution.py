@@ -1,4 +1,4 @@
-"""Process 6, resolution (ODD 7.5): needs resolve faster the more of them was served;
+"""Process 8, resolution (ODD 7.5): needs resolve faster the more of them was served;
 months in which a need stays mostly unmet count towards its escalation."""
 
 from __future__ import annotations

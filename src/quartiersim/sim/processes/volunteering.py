@@ -1,6 +1,7 @@
 """Process 4, volunteer activation (ODD 7.8): residents of volunteering age start
-volunteering; and what starting and stopping means (hours, domain, service point, the
-Volunteer agent), shared with demography, carriers and attrition."""
+volunteering, drawn by the volunteers they know whose work shows results; volunteers
+whose place closed find a new one. And what starting and stopping means (hours, domain,
+service point, the Volunteer agent), shared with demography, carriers and attrition."""
 
 from __future__ import annotations
 
@@ -25,23 +26,58 @@ def setup_volunteers(model: QuarterModel) -> None:
     start_volunteering(model, chosen)
 
 
+def visible_results(model: QuarterModel) -> np.ndarray:
+    """What each slot's volunteering visibly achieved last month, shape (n,): for a
+    volunteer with a place, the share of the volunteer hours offered at its point and
+    domain that served residents (``model.month.volunteer_results``); 0 for everybody
+    else."""
+    a = model.residents
+    out = np.zeros(a.n)
+    vols = np.flatnonzero((a.volunteer_hours > 0) & (a.volunteer_point >= 0))
+    out[vols] = model.month.volunteer_results[a.volunteer_point[vols], a.volunteer_domain[vols]]
+    return out
+
+
+def activation_probability(model: QuarterModel) -> tuple[np.ndarray, float]:
+    """Each slot's chance to start volunteering this month, shape (n,), and the base
+    chance of a candidate without a visibly active volunteer tie: 0 for the dead, the
+    young (under ``volunteering.min_age``) and volunteers; else
+    ``activation_probability_per_month`` + the cooperation model's boost +
+    ``activation_per_volunteer_tie`` x (ties to volunteers, each weighted by
+    :func:`visible_results`), at most 1."""
+    a, vol = model.residents, model.config.volunteering
+    base = min(max(vol.activation_probability_per_month + model.cooperation.activation_boost(), 0.0), 1.0)
+    k = model.adjacency @ visible_results(model)  # ties to volunteers, by their results
+    cand = a.alive & (a.age >= vol.min_age) & (a.volunteer_hours <= 0)
+    p = np.where(cand, np.minimum(base + vol.activation_per_volunteer_tie * k, 1.0), 0.0)
+    if base <= 0:
+        return p, 0.0
+    return np.where(cand & (k <= 0), base, p), base
+
+
 def activate_volunteers(model: QuarterModel) -> None:
-    """Residents of volunteering age start volunteering: the base chance, ties to
-    volunteers and the cooperation model's boost. Reads and writes the residents'
-    volunteering and the Volunteer agents."""
+    """Residents of volunteering age start volunteering: the base chance, the
+    cooperation model's boost, and ``volunteering.activation_per_volunteer_tie`` for each
+    tie to a volunteer weighted by what that volunteer's work visibly achieved last month
+    (:func:`visible_results`: a tie to a volunteer whose hours go unused recruits nobody;
+    seed 004, participation must show results). Then volunteers without a place (theirs
+    closed) find the nearest volunteer point with ``volunteering.rebind_probability_per_month``.
+    Reads and writes the residents' volunteering and the Volunteer agents."""
     a, vol, rng = model.residents, model.config.volunteering, model.rng
     is_vol = a.volunteer_hours > 0
-    k = model.volunteer_tie_counter.count(is_vol)  # ties to volunteers
-    base = vol.activation_probability_per_month + model.cooperation.activation_boost()
-    cand = a.alive & (a.age >= vol.min_age) & ~is_vol
-    # candidates without a volunteer tie share one probability: a binomial count of
-    # joiners chosen uniformly; the others are drawn one by one
-    lone, tied = np.flatnonzero(cand & (k == 0)), np.flatnonzero(cand & (k > 0))
-    n_lone = rng.binomial(len(lone), min(max(base, 0.0), 1.0))
-    p_tied = base + vol.activation_per_volunteer_tie * k[tied]
+    p, base = activation_probability(model)
+    # candidates without a visibly active volunteer tie share one probability (``base``):
+    # a binomial count of joiners chosen uniformly; the others are drawn one by one
+    cand = p > 0
+    lone, tied = np.flatnonzero(cand & (p == base)), np.flatnonzero(cand & (p != base))
+    n_lone = rng.binomial(len(lone), base) if len(lone) else 0
     joining = np.concatenate([lone[rng.choice(len(lone), size=n_lone, replace=False)],
-                              tied[rng.random(len(tied)) < p_tied]])
+                              tied[rng.random(len(tied)) < p[tied]]])
     start_volunteering(model, np.sort(joining))
+    unplaced = np.flatnonzero(is_vol & (a.volunteer_point < 0))
+    if len(unplaced) and vol.rebind_probability_per_month > 0:
+        found = unplaced[rng.random(len(unplaced)) < vol.rebind_probability_per_month]
+        a.volunteer_point[found] = nearest_volunteer_point(model, a.home_cell[found])
 
 
 def start_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
@@ -82,7 +118,18 @@ def nearest_volunteer_point(model: QuarterModel, cells: np.ndarray) -> np.ndarra
 
 
 def reassign_volunteers(model: QuarterModel) -> None:
-    """Every volunteer moves to the nearest volunteer point (after a carrier closed)."""
+    """Every volunteer moves to the nearest volunteer point (a new provision: the
+    cooperation model places its volunteers)."""
     a = model.residents
     vols = np.flatnonzero(a.volunteer_hours > 0)
     a.volunteer_point[vols] = nearest_volunteer_point(model, a.home_cell[vols])
+
+
+def unplace_volunteers(model: QuarterModel) -> None:
+    """Volunteers whose point is no longer a volunteer point (its carrier closed) lose
+    their place and coordination: they deliver nothing until they find a new one
+    (:func:`activate_volunteers`) or quit (attrition)."""
+    a = model.residents
+    points = np.asarray(model.cooperation.volunteer_points(), np.int64)
+    lost = (a.volunteer_hours > 0) & (a.volunteer_point >= 0) & ~np.isin(a.volunteer_point, points)
+    a.volunteer_point[lost] = -1

@@ -1,4 +1,4 @@
-"""Process 10, the year (ODD 7.9, 7.6): every 12th month the municipal budget year closes
+"""Process 12, the year (ODD 7.9, 7.6): every 12th month the municipal budget year closes
 and the consolidation rule applies, the cooperation model sees the year's needs; and the
 coming year is planned (at the start and after each close): the financing model states
 the funds, the cooperation model spends them, the financing model fixes who pays what.
@@ -34,9 +34,13 @@ def close_year(model: QuarterModel) -> YearClose | None:
 
 
 def plan_provision(model: QuarterModel, year_index: int, calendar_year: int) -> None:
-    """Each instrument states its money for the year (grants: as decided by
-    co-financing), the cooperation model spends it, and the financing model fixes how a
-    payment of each purpose is split among payers."""
+    """Carriers plan their own-funded posts for the year
+    (:meth:`~quartiersim.sim.agents.Carrier.plan_own_posts`), each instrument states its
+    money for the year (grants: as decided by co-financing), the cooperation model
+    spends it, and the financing model fixes how a payment of each purpose is split
+    among payers."""
+    for c in model.carriers_list:
+        c.plan_own_posts()
     funds = model.financing.funds_for_year(year_index, calendar_year)
     model.cooperation.plan_year(funds)
     model.financing.plan_bookings(model.cooperation.payments)
