@@ -53,8 +53,8 @@ PY="$VENV/bin/python"
 # ipyvue/ipyvuetify are of major version < 3
 if "$PY" - <<'PYEOF'
 import importlib.metadata as md, sys
-need = ["quartiersim", "solara", "matplotlib", "tomli-w", "playwright", "pytest", "pytest-playwright",
-        "pytest-ipywidgets", "solara-assets", "ipyvuetify", "ipyvue"]
+need = ["quartiersim", "solara", "matplotlib", "tomli-w", "babel", "playwright", "pytest",
+        "pytest-playwright", "pytest-ipywidgets", "solara-assets", "ipyvuetify", "ipyvue"]
 try:
     v = {n: md.version(n) for n in need}
 except md.PackageNotFoundError:
@@ -64,7 +64,7 @@ PYEOF
 then
     log "python packages present in $VENV"
 else
-    if ! "$PY" -c 'import importlib.metadata as m; m.version("quartiersim"); m.version("solara"); m.version("tomli-w")' 2>/dev/null; then
+    if ! "$PY" -c 'import importlib.metadata as m; m.version("quartiersim"); m.version("solara"); m.version("tomli-w"); m.version("babel")' 2>/dev/null; then
         log "pip installing the project with extras viz,test into $VENV"
         quiet_pip -e "$HERE[viz,test]"
     fi

@@ -98,6 +98,27 @@ def test_host_port_and_stop_timeout_options(monkeypatch):
     assert seen["free"] == ("0.0.0.0", 9000) and seen["stop"] == 1.5
 
 
+def test_lang_option_sets_the_language_of_a_new_page(monkeypatch, capsys):
+    seen = {}
+    monkeypatch.setattr(app_cli, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(app_cli, "supervise", lambda cmd, env, stop_timeout_s: seen.update(env=env) or 0)
+    monkeypatch.delenv(app_cli.LANG_ENV, raising=False)
+    main(["app", str(HERTEN), "--lang", "en"])
+    assert seen["env"][app_cli.LANG_ENV] == "en"
+    main(["app", str(HERTEN)])
+    assert app_cli.LANG_ENV not in seen["env"]  # the app's default: German
+    with pytest.raises(SystemExit):
+        main(["app", str(HERTEN), "--lang", "fr"])
+    assert "invalid choice: 'fr' (choose from 'de', 'en')" in capsys.readouterr().err
+
+
+def test_cli_languages_are_the_apps():
+    pytest.importorskip("babel")
+    from quartiersim.app import i18n, state
+
+    assert app_cli.LANGUAGES == i18n.LANGUAGES and app_cli.LANG_ENV == state.LANG_ENV
+
+
 def test_app_exit_status_is_the_supervisors(monkeypatch):
     monkeypatch.setattr(app_cli, "check_port_free", lambda host, port: None)
     monkeypatch.setattr(app_cli, "supervise", lambda cmd, env, stop_timeout_s: 143)

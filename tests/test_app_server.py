@@ -315,7 +315,12 @@ def test_sigterm_during_a_whatif_ends_its_pool(tmp_path, port, page):
     try:
         restarts.wait_served(proc, port)
         page.set_default_timeout(180_000)
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(f"http://127.0.0.1:{port}/?lang=en")
+        budget = page.locator(".qs-lever-municipality-voluntary_budget_eur_per_year input[type=number]")
+        budget.fill("600000")
+        budget.press("Enter")  # a variant: a what-if needs one
+        page.locator(".qs-reset.qs-pending").click()
+        page.locator(".qs-on-screen-levers").get_by_text("€600,000/year").wait_for()
         page.get_by_role("button", name="Run what-if").click()
         page.get_by_text("runs finished").first.wait_for()  # "k of N runs finished": running
         assert restarts.wait_for(lambda: any("forkserver" in p["cmd"] for p in

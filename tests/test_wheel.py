@@ -41,7 +41,8 @@ _spec.loader.exec_module(restarts)
 pytestmark = pytest.mark.network
 
 #: Files the wheel must carry besides the modules: the app, the synth template, the marker.
-PACKAGE_DATA = ["quartiersim/app/app.py", "quartiersim/app/components.py",
+PACKAGE_DATA = ["quartiersim/app/app.py", "quartiersim/app/mapview.py",
+                "quartiersim/app/charts.py", "quartiersim/app/i18n.py",
                 "quartiersim/app/whatif_panel.py", "quartiersim/app/params.py",
                 "quartiersim/app/model.py", "quartiersim/studies/templates/herten-innenstadt.toml",
                 "quartiersim/py.typed"]
@@ -228,9 +229,9 @@ def test_app_page_renders_from_the_wheel(installed, tmp_path, page):
     proc, port = serve_from_wheel(installed, tmp_path / "server.log")
     try:
         page.set_default_timeout(180_000)
-        page.goto(f"http://127.0.0.1:{port}/")
-        # texts quartiersim's app renders: SolaraViz's title and the what-if panel
-        page.get_by_text("quartiersim · Herten").first.wait_for()
+        page.goto(f"http://127.0.0.1:{port}/?lang=en")
+        # texts quartiersim's app renders: the page's title and the what-if panel
+        page.locator(".qs-title", has_text="quartiersim · Herten").wait_for()
         page.get_by_text("What-if: the levers on screen").first.wait_for()
     finally:
         r = restarts.stop_and_check(proc, port, signal.SIGTERM)

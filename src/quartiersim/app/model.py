@@ -1,12 +1,13 @@
-"""The SolaraViz adapter: flat lever keyword arguments -> overrides -> Scenario -> QuarterModel.
+"""The model on screen: flat lever keyword arguments -> overrides -> Scenario -> QuarterModel.
 
-SolaraViz re-creates its model as ``type(model)(**model_params)`` on Reset, with flat
-keyword arguments; :class:`QuarterModel` takes a config object (a validated
-:class:`~quartiersim.config.schema.Scenario`). :class:`AppModel` is the one adapter between
-them: its keyword arguments are the scenario file, the cooperation and financing model,
-the seed, the horizon and every lever by its dotted key; it builds the variant scenario
-with :func:`quartiersim.studies.whatif.lever_overrides` and ``Scenario.with_overrides`` and
-steps a :class:`QuarterModel` (``self.quarter``).
+The page's controls are flat values (a scenario file, a cooperation and a financing
+model, a seed, a horizon and levers by dotted key); :class:`QuarterModel` takes a config
+object (a validated :class:`~quartiersim.config.schema.Scenario`). :class:`AppModel` is the
+one adapter between them, a Mesa ``Model`` like the one it steps: it builds the variant
+scenario with :func:`quartiersim.studies.whatif.lever_overrides` and
+``Scenario.with_overrides`` and steps a :class:`QuarterModel` (``self.quarter``). The
+scenario file has no default: a model is always built from the file on screen (Mesa's
+SolaraViz rebuilt its model on Reset from this class's defaults, i.e. another scenario).
 
 An invalid lever combination never raises: the adapter falls back to the scenario's
 baseline and keeps the message in :attr:`AppModel.error`, which the page shows.
@@ -14,6 +15,8 @@ baseline and keeps the message in :attr:`AppModel.error`, which the page shows.
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 from mesa import DataCollector, Model
@@ -37,7 +40,7 @@ def coerce(lever: Lever, value: Any) -> Any:
 
 
 class AppModel(Model):
-    """A QuarterModel built from flat keyword arguments, for SolaraViz.
+    """A QuarterModel built from flat keyword arguments, for the app's page.
 
     Args:
         scenario_file: path of the scenario TOML file (the baseline).
@@ -45,7 +48,6 @@ class AppModel(Model):
         financing: financing model name (None: the scenario's default).
         seed: random seed of the quarter model.
         years: horizon; stepping stops after ``12 * years`` months.
-        scenario: ignored (Mesa's SolaraViz passes its own scenario object on Reset).
         **lever_values: dotted lever keys (see :func:`quartiersim.studies.whatif.levers`) and values.
 
     Attributes:
@@ -55,10 +57,13 @@ class AppModel(Model):
         error: the message of an invalid lever value or model choice, else None.
     """
 
-    def __init__(self, scenario_file: str = "scenarios/herten-innenstadt.toml",
-                 cooperation: str | None = None, financing: str | None = None, seed: int = 0,
-                 years: int = 10, scenario: Any = None, **lever_values: Any) -> None:
+    def __init__(self, scenario_file: str | Path, cooperation: str | None = None,
+                 financing: str | None = None, seed: int = 0, years: int = 10,
+                 **lever_values: Any) -> None:
         super().__init__(rng=int(seed))
+        #: Held while the quarter steps; drawing the model holds it too (Play steps in a
+        #: thread while the page draws: a step grows the residents' arrays).
+        self.lock = threading.RLock()
         self.scenario_file = str(scenario_file)
         self.years = int(years)
         self.baseline: Scenario = load_scenario(self.scenario_file)
@@ -86,5 +91,6 @@ class AppModel(Model):
 
     def step(self) -> None:
         """One month of the quarter model; stops at the horizon."""
-        self.quarter.step()
-        self.running = self.quarter.steps < 12 * self.years
+        with self.lock:
+            self.quarter.step()
+            self.running = self.quarter.steps < 12 * self.years

@@ -1,9 +1,11 @@
-"""``quartiersim app [SCENARIO] [--host H] [--port N] [--stop-timeout S]``: serve the
-interactive app.
+"""``quartiersim app [SCENARIO] [--host H] [--port N] [--lang de|en] [--stop-timeout S]``:
+serve the interactive app.
 
 Starts ``python -m solara run quartiersim/app/app.py --production`` (the app is package
 data of the ``viz`` extra) with the scenario passed in the environment variable
-``QUARTIERSIM_SCENARIO``. The server listens on 127.0.0.1 unless ``--host`` says otherwise.
+``QUARTIERSIM_SCENARIO`` and the language of a new page in ``QUARTIERSIM_LANG`` (German by
+default; ``?lang=en`` in the address and the page's switch change it). The server listens
+on 127.0.0.1 unless ``--host`` says otherwise.
 
 Stopping: the server runs as a child in its own process group, together with what it
 starts (the what-if panel's forkserver, pool workers and multiprocessing's resource
@@ -45,6 +47,11 @@ from quartiersim.errors import QuartiersimError, ScenarioError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+#: Languages of the app (its catalogue's, quartiersim.app.i18n.LANGUAGES; not imported:
+#: the command line works without the viz extra) and the environment variable a new
+#: page's language comes from.
+LANGUAGES = ("de", "en")
+LANG_ENV = "QUARTIERSIM_LANG"
 
 #: The signals that stop the app (a service manager, ``docker stop``, Ctrl+C, a closed terminal).
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -149,6 +156,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     app = app_path()
     check_port_free(args.host, args.port)
     env = {**os.environ, SCENARIO_ENV: str(scenario), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    if args.lang:
+        env[LANG_ENV] = args.lang
     print(f"quartiersim app: {scenario.name} at http://{args.host}:{args.port}/ (Ctrl+C stops)",
           flush=True)
     return supervise(server_command(app, args.host, args.port), env=env,
@@ -385,6 +394,9 @@ def register_app(sub: Any) -> None:
     a.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST})")
     a.add_argument("--port", type=int_range(1, 65535), default=DEFAULT_PORT,
                    help=f"TCP port, 1-65535 (default {DEFAULT_PORT})")
+    a.add_argument("--lang", choices=LANGUAGES, default=None,
+                   help="language of a new page: de (default) or en; ?lang=en in the address "
+                        "and the page's switch change it")
     a.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S, metavar="S",
                    help="seconds the server has to shut down on SIGTERM/SIGINT/SIGHUP before "
                         f"it is killed (default {STOP_TIMEOUT_S:g})")

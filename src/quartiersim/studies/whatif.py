@@ -11,7 +11,9 @@ reports, for every outcome of :func:`quartiersim.sim.outcomes.summarize`, both m
 the *paired* difference (variant - baseline, seed by seed: common random numbers) with
 its 95 % t interval over seeds. :class:`WhatIfSession` saves the levers and the results
 to a TOML file and reads them back as data (``tomllib`` and a pydantic schema; nothing
-is executed or unpickled).
+is executed or unpickled); :meth:`WhatIfSession.run` with ``series=True`` also keeps the
+monthly series of baseline and variant (mean over seeds), and :meth:`WhatIfSession.from_toml`
+reads a session from text (the app's upload) with the scenario resolved in a given folder.
 
 CLI: ``quartiersim whatif SCENARIO --set KEY=VALUE ... [--model M] [--financing F]
 [--seeds N] [--years Y] [--json] [--save session.toml]``.
@@ -57,8 +59,8 @@ from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Scope, View, tree_rows
-from quartiersim.studies.pool import Cancelled, WarmPool
-from quartiersim.studies.runner import mean_ci, run_many
+from quartiersim.studies.pool import Cancelled, WarmPool, run_jobs
+from quartiersim.studies.runner import mean_ci, run, run_many
 
 #: Columns of the table :func:`whatif` returns (index: ``outcome``).
 COLUMNS: tuple[str, ...] = (
@@ -255,7 +257,7 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
            financing: str | None = None, *, workers: int | None = None,
            on_progress: Callable[[int, int], None] | None = None,
            cancel: threading.Event | None = None, nice: bool = False,
-           pool: WarmPool | None = None) -> pd.DataFrame:
+           **pool_options: Any) -> pd.DataFrame:
     """Baseline vs variant over seeds ``0..seeds-1``, paired by seed.
 
     Args:
@@ -275,7 +277,8 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         cancel: set this event to stop early (raises :class:`WhatIfCancelled`; running
             worker processes are ended, not waited for).
         nice: lower the worker processes' priority (used by the app).
-        pool: a started :class:`~quartiersim.studies.pool.WarmPool` to run on, kept for
+        pool_options: further options of :func:`~quartiersim.studies.pool.run_jobs`;
+            ``pool``: a started :class:`~quartiersim.studies.pool.WarmPool` to run on, kept for
             the next what-if (the app's; :func:`app_pool`); then ``workers`` and ``nice``
             are the pool's. Cancel ends its workers; it starts new ones on next use.
 
@@ -287,7 +290,8 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         :data:`COLUMNS`: means and 95 % t intervals over seeds of baseline and variant, and
         the mean paired difference (variant - baseline) with its 95 % interval. Units are
         the outcome's (share, EUR over the run, cases over the run...). ``attrs`` holds
-        ``scenario``, ``overrides``, ``model``, ``financing``, ``seeds``, ``years``.
+        ``scenario``, ``overrides``, ``model``, ``financing``, ``seeds``, ``years``,
+        ``start_year``.
 
     Raises:
         ScenarioError: invalid scenario, override, model or financing name (before any run).
@@ -295,6 +299,64 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
         WhatIfCancelled: ``cancel`` was set.
         JobsFailed: a run's worker process died on each of its attempts.
     """
+    return _whatif(scenario, overrides, seeds, years, model, financing, workers=workers,
+                   on_progress=on_progress, cancel=cancel, nice=nice, series=False,
+                   **pool_options)[0]
+
+
+def whatif_with_series(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None,
+                       seeds: int = 10, years: int = 10, model: str | None = None,
+                       financing: str | None = None, **kwargs: Any,
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`whatif` (same arguments and errors) that also returns the monthly series:
+    ``(table, series)``, ``series`` as :func:`mean_series` makes it."""
+    table, series = _whatif(scenario, overrides, seeds, years, model, financing, series=True,
+                            **kwargs)
+    return table, series
+
+
+def _describe(args: tuple) -> str:
+    _, model, financing, seed, _ = args
+    return " ".join(str(x) for x in (model or "default model", financing or "", f"seed {seed}")
+                    if x)
+
+
+def _run_summary_and_series(args: tuple) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A run's summary and its numeric monthly series (column -> values by month)."""
+    scenario, model, financing, seed, years = args
+    res = run(scenario, model=model, financing=financing, seed=seed, years=years)
+    numeric = res.series.select_dtypes("number")
+    return res.summary, {c: numeric[c].to_numpy(dtype=float) for c in numeric.columns}
+
+
+def mean_series(baseline: list[dict[str, np.ndarray]],
+                variant: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The monthly series of baseline and variant, mean over seeds.
+
+    Returns:
+        One row per month (index ``step`` 1, 2, ...), columns ``year`` and ``month`` (the
+        calendar month, 1-12) and ``baseline_<series>``, ``variant_<series>`` for every
+        other numeric series of the model's DataCollector (units: the series').
+    """
+    first = baseline[0]
+    n = len(next(iter(first.values()))) if first else 0
+    out: dict[str, Any] = {}
+    for col in ("year", "month"):
+        if col in first:
+            out[col] = first[col].astype(int)
+    for side, runs in (("baseline", baseline), ("variant", variant)):
+        for col in first:
+            if col in ("year", "month") or any(col not in r for r in runs):
+                continue
+            out[f"{side}_{col}"] = np.mean(np.vstack([r[col] for r in runs]), axis=0)
+    return pd.DataFrame(out, index=pd.RangeIndex(1, n + 1, name="step"))
+
+
+def _whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None, seeds: int,
+            years: int, model: str | None, financing: str | None, *, series: bool,
+            workers: int | None = None, on_progress: Callable[[int, int], None] | None = None,
+            cancel: threading.Event | None = None, nice: bool = False, **pool_options: Any,
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if not isinstance(seeds, int) or seeds < 1:
         raise QuartiersimError(f"seeds = {seeds!r}: must be a whole number >= 1")
     if not isinstance(years, int) or years < 1:
@@ -305,16 +367,27 @@ def whatif(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = N
     jobs = [(base, None, None, s, years) for s in range(seeds)] + \
            [(variant, model, financing, s, years) for s in range(seeds)]
     try:
-        summaries = run_many(jobs, workers=workers, progress=False, desc="what-if",
-                             on_progress=on_progress, cancel=cancel, nice=nice, pool=pool)
+        if series:
+            results = run_jobs(_run_summary_and_series, jobs, workers=workers, desc="what-if",
+                               describe=_describe, on_progress=on_progress, cancel=cancel,
+                               nice=nice, **pool_options)
+            summaries = [r[0] for r in results]
+        else:
+            summaries = run_many(jobs, workers=workers, progress=False, desc="what-if",
+                                 on_progress=on_progress, cancel=cancel, nice=nice,
+                                 **pool_options)
     except Cancelled as exc:
         raise WhatIfCancelled(str(exc)) from None
     table = paired_table(summaries[:seeds], summaries[seeds:])
     table.attrs.update(scenario=base.path, overrides=overrides,
                        model=summaries[seeds]["cooperation"], financing=summaries[seeds]["financing"],
                        baseline_model=summaries[0]["cooperation"],
-                       baseline_financing=summaries[0]["financing"], seeds=seeds, years=years)
-    return table
+                       baseline_financing=summaries[0]["financing"], seeds=seeds, years=years,
+                       start_year=base.meta.start_year)
+    monthly = None
+    if series:
+        monthly = mean_series([r[1] for r in results[:seeds]], [r[1] for r in results[seeds:]])
+    return table, monthly
 
 
 def paired_table(baseline: list[dict[str, Any]], variant: list[dict[str, Any]]) -> pd.DataFrame:
@@ -401,10 +474,37 @@ class _SessionResult(Strict):
         return self
 
 
+#: Largest number of months a session's ``[series]`` may hold (200 years).
+_MAX_SERIES_MONTHS = 2400
+
+
 class _SessionFile(Strict):
     session: _SessionMeta
     levers: dict[str, bool | int | float | str | dict[str, Any]] = Field(default_factory=dict)
     results: dict[str, _SessionResult] = Field(default_factory=dict)
+    # nan in [series]: a month without a value (to_toml writes nan)
+    series: dict[str, list[Annotated[float, Field(strict=False, allow_inf_nan=True)]]] = \
+        Field(default_factory=dict)
+
+    @field_validator("series")
+    @classmethod
+    def _series_columns(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        lengths = {len(col) for col in v.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths ({sorted(lengths)}): every column "
+                             "has one value per month")
+        if lengths and max(lengths) > _MAX_SERIES_MONTHS:
+            raise ValueError(f"{max(lengths)} months: at most {_MAX_SERIES_MONTHS}")
+        for name, col in v.items():
+            if name in ("year", "month"):
+                if not all(math.isfinite(x) and float(x).is_integer() for x in col):
+                    raise ValueError(f"{name!r}: whole numbers only")
+            elif not (name.startswith("baseline_") or name.startswith("variant_")):
+                raise ValueError(f"column {name!r}: allowed: year, month, baseline_<series>, "
+                                 "variant_<series>")
+            if any(math.isinf(x) for x in col):
+                raise ValueError(f"{name!r}: inf is not allowed (nan = no value)")
+        return v
 
     @field_validator("results")
     @classmethod
@@ -457,6 +557,8 @@ class WhatIfSession:
         model, financing: the variant's cooperation and financing model (None: default).
         seeds, years: replications and horizon.
         results: the :func:`whatif` table, or None before a run.
+        series: the monthly series of baseline and variant (:func:`mean_series`), or None
+            (not kept: :meth:`run` without ``series=True``, or an older session file).
     """
 
     scenario: str
@@ -466,12 +568,15 @@ class WhatIfSession:
     seeds: int = 10
     years: int = 10
     results: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None
 
-    def run(self, **kwargs: Any) -> pd.DataFrame:
-        """Run :func:`whatif` for this session, keep and return the table."""
-        self.results = whatif(self.scenario, self.levers, seeds=self.seeds, years=self.years,
-                              model=self.model, financing=self.financing, **kwargs)
-        return self.results
+    def run(self, series: bool = False, **kwargs: Any) -> pd.DataFrame:
+        """Run :func:`whatif` for this session, keep and return the table; ``series``:
+        keep the monthly series too (:func:`whatif_with_series`)."""
+        table, monthly = _whatif(self.scenario, self.levers, self.seeds, self.years, self.model,
+                                 self.financing, series=series, **kwargs)
+        self.results, self.series = table, monthly
+        return table
 
     def to_toml(self, session_dir: str | Path | None = None) -> str:
         """The session as TOML text (levers under ``[levers]``, results by outcome; nan
@@ -493,6 +598,8 @@ class WhatIfSession:
         if self.results is not None:
             doc["results"] = {str(name): {c: float(row[c]) for c in COLUMNS}
                               for name, row in self.results.iterrows()}
+        if self.series is not None:
+            doc["series"] = {str(c): [float(x) for x in self.series[c]] for c in self.series.columns}
         return ("# quartiersim what-if session: baseline = the scenario file; the variant "
                 "sets [levers]\n" + tomli_w.dumps(doc))
 
@@ -521,35 +628,67 @@ class WhatIfSession:
                 inf, or levers the scenario rejects; the message names the file and key.
         """
         p = Path(path)
+        text = read_text(p, "session file", ScenarioError)
+        return cls.from_toml(text, name=str(p),
+                             resolve=lambda ref: _scenario_path(ref, p))
+
+    @classmethod
+    def from_toml(cls, text: str, *, name: str, scenario_dir: str | Path | None = None,
+                  resolve: Callable[[str], str] | None = None) -> WhatIfSession:
+        """A session from TOML text (e.g. a file uploaded in the browser; nothing is
+        executed), checked like :meth:`load`.
+
+        Args:
+            text: the file's text.
+            name: what messages call it (a file name).
+            scenario_dir: the folder a relative ``session.scenario`` is found in.
+            resolve: instead of ``scenario_dir``: maps ``session.scenario`` to a path, or
+                raises ScenarioError (e.g. for a scenario the caller does not offer).
+
+        Raises:
+            ScenarioError: as :meth:`load`; the message names ``name`` and the key.
+        """
         try:
-            raw = tomllib.loads(read_text(p, "session file", ScenarioError))
+            raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{p}: not a valid TOML session file: {exc}") from None
+            raise ScenarioError(f"{name}: not a valid TOML session file: {exc}") from None
         try:
             doc = _SessionFile.model_validate(raw)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc, str(p), _SessionFile)) from None
-        scenario = _scenario_path(doc.session.scenario, p)
+            raise ScenarioError(format_validation_error(exc, name, _SessionFile)) from None
+        ref = doc.session.scenario
+        if resolve is not None:
+            scenario = resolve(ref)
+        else:
+            base = Path(scenario_dir) if scenario_dir is not None else Path.cwd()
+            scenario = ref if Path(ref).is_absolute() else os.path.normpath(base / ref)
         try:
-            base = load_scenario(scenario)
+            base_scenario = load_scenario(scenario)
         except ScenarioError as exc:
-            raise ScenarioError(f"{p}: 'session.scenario' = {doc.session.scenario!r}: "
-                                f"{exc}") from None
+            raise ScenarioError(f"{name}: 'session.scenario' = {ref!r}: {exc}") from None
         try:
-            validate_variant(base, doc.levers, doc.session.model, doc.session.financing)
+            validate_variant(base_scenario, doc.levers, doc.session.model, doc.session.financing)
         except ScenarioError as exc:
-            raise ScenarioError(f"{p}: [levers] or [session]: {exc}") from None
+            raise ScenarioError(f"{name}: [levers] or [session]: {exc}") from None
         results = None
         if doc.results:
             results = pd.DataFrame.from_dict(
                 {k: [getattr(r, c) for c in COLUMNS] for k, r in doc.results.items()},
                 orient="index", columns=list(COLUMNS))
             results.index.name = "outcome"
-        return cls(scenario=scenario, levers=dict(doc.levers), model=doc.session.model,
+        series = None
+        if doc.series:
+            series = pd.DataFrame(doc.series)
+            for col in ("year", "month"):
+                if col in series:
+                    series[col] = series[col].astype(int)
+            series.index = pd.RangeIndex(1, len(series) + 1, name="step")
+        return cls(scenario=str(scenario), levers=dict(doc.levers), model=doc.session.model,
                    financing=doc.session.financing, seeds=doc.session.seeds,
-                   years=doc.session.years, results=results)
+                   years=doc.session.years, results=results, series=series)
 
 
 __all__ = ["COLUMNS", "Lever", "WhatIfCancelled", "WhatIfSession", "app_pool", "financing_names",
-           "headline", "lever_overrides", "levers", "paired_table", "whatif"]
+           "headline", "lever_overrides", "levers", "mean_series", "paired_table", "whatif",
+           "whatif_with_series"]
 
