@@ -314,6 +314,26 @@ def test_cancel_removes_the_old_result(page_of):
     assert "Demand coverage (served / needed hours)" not in text(rc)
 
 
+def test_robustness_check_runs_the_variant_in_drawn_worlds(page_of):
+    """Issue 11: the app's what-if shows P(better) and regret over parameter sets drawn
+    from the scenario's posterior, as compare --uncertainty does; Run is blocked without a
+    variant."""
+    rc = page_of()
+    assert button(rc, "qs-robust-run").disabled
+    assert "calibrated posterior" in text(rc)
+    type_into(rc, BUDGET, "700000")
+    click(rc, "qs-reset")
+    wait_until(lambda: built(rc) and "Not applied" not in text(rc))
+    type_into(rc, "Years", "1")
+    type_into(rc, "Parameter sets (draws)", "5")
+    wait_until(lambda: "1 (2020)" in text(rc))
+    click(rc, "qs-robust-run")
+    wait_until(lambda: "5 parameter sets from the calibrated posterior" in text(rc)
+               and "Robustness check finished: 10 runs." in text(rc), WHATIF_TIMEOUT_S)
+    t = text(rc)
+    assert "P(better)" in t and "Regret of the variant" in t and "Reach" in t
+
+
 # --------------------------------------------------------------------------- adapter
 def test_adapter_builds_variant_from_flat_kwargs():
     m = AppModel(HERTEN, cooperation="coproduction", seed=3, years=1,

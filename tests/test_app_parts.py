@@ -555,3 +555,46 @@ def test_month_texts_run_into_the_next_year():
     assert short_month(m, DE) == "Monat 13 · Januar 2021"
     spec = series_spec(CHARTS[0], m.datacollector.get_model_vars_dataframe(), EN)
     assert spec["datasets"]["series"][-1]["date"] == "2021-01-01"
+
+
+# --------------------------------------------------------------------------- robustness check
+def test_robustness_rows_give_p_better_change_range_and_regret_in_the_outcomes_units():
+    """Issue 11: the app's what-if shows the same P(better) and regret as compare
+    --uncertainty; shares as percentage points, money as euros, in German too."""
+    from quartiersim.app.robustness import robust_html, robust_rows
+
+    table = pd.DataFrame([
+        {"outcome": "reach", "draws": 20, "p_variant_better": 0.75, "difference_mean": 0.02,
+         "difference_low": -0.01, "difference_high": 0.05, "regret_variant_mean": 0.004,
+         "regret_variant_p90": 0.01, "regret_baseline_mean": 0.02, "regret_baseline_p90": 0.04},
+        {"outcome": "municipal_cost_eur", "draws": 20, "p_variant_better": 0.1,
+         "difference_mean": 120_000.0, "difference_low": 80_000.0, "difference_high": 150_000.0,
+         "regret_variant_mean": 118_000.0, "regret_variant_p90": 149_000.0,
+         "regret_baseline_mean": 0.0, "regret_baseline_p90": 0.0},
+        {"outcome": "not_an_outcome", "draws": 20, "p_variant_better": 0.5,
+         "difference_mean": 0.0, "difference_low": 0.0, "difference_high": 0.0,
+         "regret_variant_mean": 0.0, "regret_variant_p90": 0.0, "regret_baseline_mean": 0.0,
+         "regret_baseline_p90": 0.0}])
+    en = robust_rows(table, EN)
+    assert [r[1:] for r in en] == [
+        ("75%", "+2.0\u00a0pp", "−1.0\u00a0pp … +5.0\u00a0pp", "0.4\u00a0pp / 1.0\u00a0pp"),
+        ("10%", "+€120,000", "+€80,000 … +€150,000", "€118,000 / €149,000")]
+    assert en[0][0].startswith("Reach")
+    de = robust_rows(table, DE)
+    assert de[1][1:] == ("10\u00a0%", "+120.000\u00a0€", "+80.000\u00a0€ … +150.000\u00a0€",
+                         "118.000\u00a0€ / 149.000\u00a0€")
+    assert "<th class='num'>P(besser)</th>" in robust_html(table, DE)
+
+
+def test_robustness_source_is_the_posterior_else_the_ranges_else_none(tiny_raw, write_scenario):
+    from quartiersim.app.robustness import source_of
+    from quartiersim.config.loading import load_scenario as load
+
+    from quartiersim.config.uncertainty import UncertainRange, Uncertainty
+
+    tiny = load(write_scenario(tiny_raw))
+    assert source_of(tiny) is None
+    ranged = tiny.model_copy(update={"uncertainty": Uncertainty(
+        ranges={"access.decay_length_m": UncertainRange(low=300.0, high=900.0)})})
+    assert source_of(ranged) == "ranges"
+    assert source_of(load(ROOT / "scenarios" / "herten-innenstadt.toml")) == "posterior"

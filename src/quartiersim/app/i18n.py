@@ -176,6 +176,39 @@ TEXTS: dict[str, tuple[str, str]] = {
     "whatif.over_time": ("Baseline and variant over time (mean over seeds)",
                          "Ausgangsfall und Variante im Zeitverlauf (Mittel über die Wiederholungen)"),
     "whatif.changes": ("Changes with their 95 % intervals", "Änderungen mit 95-%-Intervallen"),
+    # robustness check (what-if over drawn parameter sets)
+    "robust.title": ("Is the variant better in every plausible world? (uncertain parameters)",
+                     "Ist die Variante in jeder plausiblen Welt besser? (unsichere Parameter)"),
+    "robust.intro.posterior": (
+        "Runs baseline and variant in parameter sets drawn from the scenario's calibrated "
+        "posterior and its declared ranges (one seed per set, the same for both).",
+        "Rechnet Ausgangsfall und Variante in Parametersätzen, gezogen aus der kalibrierten "
+        "A-posteriori-Verteilung des Szenarios und seinen angegebenen Bereichen (eine "
+        "Zufallszahl je Satz, dieselbe für beide)."),
+    "robust.intro.ranges": (
+        "Runs baseline and variant in parameter sets drawn from the scenario's declared ranges "
+        "of its uncertain parameters (one seed per set, the same for both).",
+        "Rechnet Ausgangsfall und Variante in Parametersätzen, gezogen aus den angegebenen "
+        "Bereichen der unsicheren Parameter des Szenarios (eine Zufallszahl je Satz, dieselbe "
+        "für beide)."),
+    "robust.none": ("This scenario declares no uncertain parameters ([uncertainty] in its file).",
+                    "Dieses Szenario gibt keine unsicheren Parameter an ([uncertainty] in der Datei)."),
+    "robust.draws": ("Parameter sets (draws)", "Parametersätze (Ziehungen)"),
+    "robust.run": ("Check robustness", "Robustheit prüfen"),
+    "robust.finished": ("Robustness check finished: {runs} runs.",
+                        "Robustheitsprüfung fertig: {runs} Läufe."),
+    "robust.result": ("{draws} parameter sets from the {source}. P(better): share of the sets in "
+                      "which the variant is better; regret: how far the variant falls behind "
+                      "the baseline where it is worse (mean / 90th percentile over the sets).",
+                      "{draws} Parametersätze aus {source}. P(besser): Anteil der Sätze, in denen "
+                      "die Variante besser ist; Bedauern (Regret): wie weit die Variante hinter "
+                      "dem Ausgangsfall zurückbleibt, wo sie schlechter ist (Mittel / "
+                      "90. Perzentil über die Sätze)."),
+    "robust.source.posterior": ("calibrated posterior", "der kalibrierten A-posteriori-Verteilung"),
+    "robust.source.ranges": ("declared ranges", "den angegebenen Bereichen"),
+    "robust.p_better": ("P(better)", "P(besser)"),
+    "robust.range": ("Change, 5–95 % of sets", "Änderung, 5–95 % der Sätze"),
+    "robust.regret": ("Regret of the variant", "Bedauern der Variante"),
     "col.outcome": ("Outcome", "Ergebnisgröße"),
     "col.baseline": ("Baseline", "Ausgangsfall"),
     "col.variant": ("Variant", "Variante"),

@@ -23,6 +23,7 @@ from quartiersim.app.controls import NumberControl
 from quartiersim.app.i18n import UI
 from quartiersim.app.params import LeverControl
 from quartiersim.app.results import PlannerRow, planner_rows
+from quartiersim.app.robustness import RobustnessCheck
 from quartiersim.app.state import Inputs, resolve_session_scenario
 from quartiersim.app.upload import FileUpload
 from quartiersim.app.vega import Chart
@@ -217,6 +218,8 @@ def WhatIfPanel(baseline: Scenario, inputs: Inputs, model: AppModel | None,
         with solara.Div(classes=["qs-whatif-result"]):
             if s is not None and s.results is not None:
                 WhatIfResult(s, controls, ui, every, base_model, base_fin, baseline.meta.start_year)
+        RobustnessCheck(baseline, variant, ui,
+                        blocked=running or same or pending or error is not None or model is None)
         ExportRow(s, baseline, inputs.scenario, model, controls, ui, scenario_dir, running, load)
 
 
