@@ -62,10 +62,17 @@ def stress(job: tuple[str, str, int, int]) -> dict:
     return stress_test(path, model=model, seed=seed, years=years)
 
 
+def number(v: object) -> str:
+    """3 significant digits below 100, whole numbers with a thousands separator above."""
+    if not isinstance(v, float):
+        return str(v)
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def markdown(df: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table, numbers to 3 significant digits."""
+    """A DataFrame as a Markdown table (numbers by :func:`number`)."""
     head = [str(df.index.name or "")] + [str(c) for c in df.columns]
-    rows = [[str(i)] + [f"{v:.3g}" if isinstance(v, float) else str(v) for v in r]
+    rows = [[str(i)] + [number(v) for v in r]
             for i, r in zip(df.index, df.itertuples(index=False))]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
@@ -88,7 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(str(ROOT / "scenarios" / QUARTERS[q]), args.model, f, s, args.years)
             for q in quarters for f in FINANCING for s in range(args.seeds)]
     results = run_jobs(yearly, jobs, workers=args.workers, progress=True, desc="runs")
-    lines = [f"# Stylized facts: {args.model}, {args.seeds} seeds x {args.years} years", ""]
+    lines = [f"# Stylized facts: {args.model}, {args.seeds} seeds x {args.years} years", "",
+             "Made by `python scripts/stylized_facts.py "
+             + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--out"
+                        and not a.endswith(".md")) + "`. Means over seeds by calendar year "
+             "(the same seeds for each financing model: common random numbers). Staff FTE, "
+             "productivity, coverage and volunteers are means of the year's months; cases "
+             "started the year's sum; carriers open and reserves at the year's end; budget "
+             "the quarter's voluntary budget. `grant` ends mid-horizon (Herten: after 2024); "
+             "`grant_continued` continues it in the regular budget. The first year of a "
+             "cooperation model other than the status quo includes hiring its new posts "
+             "(vacancies fill with a lag; new staff start at half productivity). "
+             "How to read these against the seeds' claims: README, \"What changed in model "
+             "v2 and why\"; docs/ODD.md, section 11.1.", ""]
     i = 0
     for q in quarters:
         for f in FINANCING:

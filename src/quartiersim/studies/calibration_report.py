@@ -65,6 +65,17 @@ def _md(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
                           for r in df.itertuples(index=False))
 
 
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when it lies below it (the command as
+    typed in the repository), else as given: no machine's absolute path in a committed file."""
+    p = Path(path)
+    try:
+        return Path(os.path.relpath(p.resolve(), Path.cwd())).as_posix() \
+            if p.resolve().is_relative_to(Path.cwd().resolve()) else str(p)
+    except (OSError, ValueError):
+        return str(p)
+
+
 def reference_line(scenario: Scenario, posterior: Path) -> str:
     """The line a scenario adds under ``[uncertainty]`` to use ``posterior``."""
     rel = os.path.relpath(posterior.resolve(), Path(scenario.path).resolve().parent)
@@ -86,7 +97,7 @@ def page(result: CalibrationResult, scenario: Scenario, targets_path: Path,
     figs = "\n".join(f"![{k}](figures/{k}.png)" for k in spec.parameters)
     return f"""# Calibration: {scenario.meta.name}
 
-`quartiersim calibrate {scenario.path} --targets {targets_path}` (ABC-SMC, pyabc):
+`quartiersim calibrate {shown_path(scenario.path)} --targets {shown_path(targets_path)}` (ABC-SMC, pyabc):
 {result.simulations} simulations in {result.seconds / 60:.1f} minutes, {len(gens)}
 generations of {spec.abc.population_size} particles; each simulation one run of the status
 quo (model `{spec.model or scenario.default_cooperation}`, financing
@@ -145,7 +156,7 @@ def write_outputs(result: CalibrationResult, scenario: Scenario, targets_path: P
     for key in result.spec.parameters:
         png = figure(result, key)
         files.append(atomic_write(figures / f"{key}.png", lambda p, b=png: p.write_bytes(b)))
-    meta = {"scenario": scenario.path, "targets": str(targets_path),
+    meta = {"scenario": shown_path(scenario.path), "targets": shown_path(targets_path),
             "model": result.spec.model or scenario.default_cooperation,
             "financing": result.spec.financing or scenario.default_financing,
             "years": result.spec.years, "abc": result.spec.abc.model_dump(),

@@ -65,7 +65,9 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, question: str) -> Box:
                     "more parameter sets)")
         return box
     try:
-        from ema_workbench.analysis import prim
+        with warnings.catch_warnings():  # "ipyparallel not installed": not used here
+            warnings.simplefilter("ignore")
+            from ema_workbench.analysis import prim
     except ImportError:
         box.note = "PRIM needs ema_workbench: pip install -e '.[analysis]'"
         return box

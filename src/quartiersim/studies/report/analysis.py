@@ -299,10 +299,10 @@ def discover(results: Results, question: dict[str, Any] | None = None) -> Discov
         return Discovery(wording, len(y), int(y.sum()), empty, target=target,
                          note=f"only {rare} '{target}' cases: too few for PRIM (it needs "
                               f"{MIN_PRIM_CASES}; run more seeds or design points)")
-    from ema_workbench.analysis import prim
-
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # "ipyparallel not installed": not used here
         warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
         p = prim.Prim(x, y if target == "yes" else ~y, mass_min=0.05)
         box = p.find_box()
     if box is None:
