@@ -30,7 +30,7 @@ Measured (numeric libraries pinned to one thread):
 - ``mesa_activation_cpu_seconds``, ``mesa_activation_agents``: the bare loop's CPU time
   for 120 steps (median) and its agent count.
 - ``peak_gib``: peak resident memory of this process (Herten runs only).
-- with ``--city``: ``city_seconds`` and ``city_peak_gib``, one 10-year run of
+- with ``--city``: ``city_seconds``, ``city_cpu_seconds`` and ``city_peak_gib``, one 10-year run of
   scenarios/city-600k.toml (wall, start-up included) in a fresh process; and
   ``city_ratio_vs_mesa_activation`` by the same alternation in another fresh process,
   the median over ``--repeat`` blocks of consecutive months of one 10-year run (a whole
@@ -205,12 +205,13 @@ def herten(repeat: int) -> dict:
 
 # ------------------------------------------------------------------------------ the city
 def city_worker(path: Path, years: int) -> None:
-    """Run in a fresh process: print the run's wall seconds and peak memory as JSON."""
+    """Run in a fresh process: print the run's wall and CPU seconds and peak memory as JSON."""
     from quartiersim.studies.runner import run
 
-    w0 = time.perf_counter()
+    w0, c0 = time.perf_counter(), time.process_time()
     run(path, seed=0, years=years)
     print(json.dumps({"city_seconds": round(time.perf_counter() - w0, 1),
+                      "city_cpu_seconds": round(time.process_time() - c0, 1),
                       "city_peak_gib": round(peak_gib(), 3)}), flush=True)
 
 

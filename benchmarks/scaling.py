@@ -1,12 +1,13 @@
-"""Scaling of one 10-year run with city size: seconds and peak GiB (issue #6).
+"""Scaling of one 10-year run with city size: seconds and peak GiB (issues #6, #15).
 
-    python benchmarks/scaling.py [--sizes 1000 10000 100000 600000] [--years 10]
+    python benchmarks/scaling.py [--sizes 1000 10000 100000 600000 1200000 1500000] [--years 10]
         [--out docs/scaling.png] [--json benchmarks/scaling.json]
 
 Each size is a synthetic city (:mod:`quartiersim.studies.synth`, one quarter per about 9,700
 residents, as in scenarios/city-600k.toml) run once under the default cooperation model
-in a fresh process (``bench.py --city-worker``), so every peak memory is its own. Writes
-the figure with matplotlib and the measurements as JSON.
+in a fresh process (``bench.py --city-worker``), so every peak memory is its own: its wall and CPU seconds (the run, without
+imports and process exit), peak GiB and the machine's load average (1 minute) when it
+ended. Writes the figure with matplotlib and the measurements as JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,7 +37,8 @@ def measure(residents: int, years: int) -> dict:
                               "--years", str(years)], check=True, capture_output=True, text=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return {"residents": residents, "quarters": quarters, "seconds": r["city_seconds"],
-            "peak_gib": r["city_peak_gib"]}
+            "cpu_seconds": r.get("city_cpu_seconds"), "peak_gib": r["city_peak_gib"],
+            "load": round(os.getloadavg()[0], 2)}
 
 
 def plot(rows: list[dict], out: Path, years: int) -> None:
@@ -46,7 +49,10 @@ def plot(rows: list[dict], out: Path, years: int) -> None:
 
     n = [r["residents"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    ax.loglog(n, [r["seconds"] for r in rows], "o-", color="tab:blue", label="run time (s)")
+    ax.loglog(n, [r["seconds"] for r in rows], "o-", color="tab:blue", label="run time (s, wall)")
+    if all(r.get("cpu_seconds") for r in rows):
+        ax.loglog(n, [r["cpu_seconds"] for r in rows], ".:", color="tab:blue", alpha=0.6,
+                  label="CPU time (s)")
     ax.axhline(180, color="tab:blue", ls=":", lw=1, label="target 3 min")
     ax.set_xlabel("residents")
     ax.set_ylabel(f"seconds for a {years}-year run", color="tab:blue")
@@ -71,7 +77,7 @@ def plot(rows: list[dict], out: Path, years: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 600_000])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 600_000, 1_200_000, 1_500_000])
     p.add_argument("--years", type=int, default=10)
     p.add_argument("--out", default=str(ROOT / "docs" / "scaling.png"))
     p.add_argument("--json", default=str(ROOT / "benchmarks" / "scaling.json"))

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from quartiersim.sim.space import ServicePoint
 
 
-#: Memory for the seeking weights of recent offer patterns (:meth:`Trust.seeking_weights`).
-SEEKING_WEIGHTS_BYTES = 64 * 2**20
+#: Memory for the candidates' offers of recent offer patterns (:meth:`Trust.offered`).
+OFFERED_BYTES = 64 * 2**20
 
 
 class PlaceStatus(IntEnum):
@@ -74,25 +74,25 @@ class Trust:
     _by_cell: csr_matrix | None = None  # (n_cells, slots) 0/1: each slot's home cell
     offered_memo: tuple[tuple[bytes, int], np.ndarray] | None = None
 
-    _tables: dict[bytes, np.ndarray] = field(default_factory=dict)  # seeking weights by offer pattern
+    _offered: dict[bytes, np.ndarray] = field(default_factory=dict)  # offers by offer pattern
 
     @property
     def k(self) -> int:
         return self.point.shape[1]
 
-    def seeking_weights(self, offering: np.ndarray) -> np.ndarray:
-        """``weight`` where the candidate offers the domain, 0 elsewhere, by access class,
-        domain, cell and candidate: (4, 6, n_cells, K) float32, for ``offering`` (points,
-        6) bool. It depends only on the offer pattern, which changes rarely: the most
-        recent patterns are kept, as many as fit in :data:`SEEKING_WEIGHTS_BYTES`."""
+    def offered(self, offering: np.ndarray) -> np.ndarray:
+        """Whether each candidate offers each domain, by domain, cell and candidate:
+        (6, n_cells, K) bool, for ``offering`` (points, 6) bool. It depends only on the
+        offer pattern, which changes rarely: the most recent patterns are kept, as many
+        as fit in :data:`OFFERED_BYTES` (a byte per domain, cell and candidate: at
+        least 14 patterns of a 1.5-million-resident city)."""
         key = offering.tobytes()
-        tables = self._tables
+        tables = self._offered
         if key in tables:
             tables[key] = tables.pop(key)  # most recently used last
             return tables[key]
-        offered = np.moveaxis(offering[self.point], 2, 0)  # (6, cells, K)
-        table = self.weight[:, None] * offered[None]
-        keep = max(1, SEEKING_WEIGHTS_BYTES // max(table.nbytes, 1))
+        table = np.ascontiguousarray(np.moveaxis(offering[self.point], 2, 0))  # (6, cells, K)
+        keep = max(2, OFFERED_BYTES // max(table.nbytes, 1))
         while len(tables) >= keep:
             del tables[next(iter(tables))]  # least recently used
         tables[key] = table
