@@ -86,3 +86,19 @@ def test_tie_sum_is_the_sparse_product_bit_for_bit(seed):
     unsorted.indices = unsorted.indices.copy()
     unsorted.has_sorted_indices = False
     assert np.array_equal(tie_sum(unsorted, more), adj @ more)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_trust_positions_is_the_2d_index(dtype):
+    """Trust.positions (the flat gather of word of mouth) equals ``position[cells, points]``."""
+    from quartiersim.sim.processes.trust import Trust
+
+    rng = np.random.default_rng(1)
+    position = rng.integers(-1, 100, (500, 37)).astype(dtype)
+    empty = np.zeros(0)
+    t = Trust(point=np.zeros((500, 4), np.int32), weight=empty, level=empty, start=empty,
+              status=empty, kind=empty, position=position)
+    cells = rng.integers(0, 500, 10_000).astype(np.int32)
+    points = rng.integers(0, 37, 10_000)
+    got = t.positions(cells, points)
+    assert got.dtype == position.dtype and np.array_equal(got, position[cells, points])
