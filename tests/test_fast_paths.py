@@ -102,3 +102,33 @@ def test_trust_positions_is_the_2d_index(dtype):
     points = rng.integers(0, 37, 10_000)
     got = t.positions(cells, points)
     assert got.dtype == position.dtype and np.array_equal(got, position[cells, points])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tie_counter_counts_as_the_product(seed):
+    """The incremental tie counts (applied layer by layer) equal ``adjacency @ state``
+    per layer after every change, also after the slots grew."""
+    from quartiersim.sim.population import TieCounter, adjacency
+
+    rng = np.random.default_rng(seed)
+    n, layers = 2000, 6
+    adj = adjacency(_random_ties(n, 12_000, rng), n)
+    counter = TieCounter(adj)
+    state = rng.random(layers * n) < 0.2
+
+    def expected(st: np.ndarray, size: int) -> np.ndarray:
+        return np.concatenate([adj @ st[k * size:(k + 1) * size].astype(float) for k in range(layers)])
+
+    for month in range(6):
+        got = counter.count(state)
+        assert got.dtype == np.int32 and np.array_equal(got, expected(state, adj.shape[0]))
+        flip = rng.random(len(state)) < (0.05 if month != 3 else 0.0)  # a month without change
+        if month == 4:  # changes in one layer only
+            flip[: (layers - 1) * adj.shape[0]] = False
+        state = state ^ flip
+    adj.resize((n + 100, n + 100))  # grown slots: recomputed in full, then incremental again
+    state = np.concatenate([s for k in range(layers)
+                            for s in (state[k * n:(k + 1) * n], rng.random(100) < 0.5)])
+    for _ in range(3):
+        assert np.array_equal(counter.count(state), expected(state, n + 100))
+        state = state ^ (rng.random(len(state)) < 0.05)
