@@ -210,8 +210,9 @@ class QuarterModel(Model):
         if self.steps % 12 == 0:  # 12 year end
             year.close_year(self)  # budget year, consolidation, the year's needs
             self.plan_year()  # shocks, grant co-financing, funds, provision
-        recording.record_month(self)  # 13 the month's statistics
-        self.datacollector.collect(self)
+        if not self.spinning_up:  # the spin-up is never observed (ODD 4.1)
+            recording.record_month(self)  # 13 the month's statistics
+            self.datacollector.collect(self)
 
     def plan_year(self) -> None:
         """Plan the coming year (at the start and after each year close): the year's

@@ -231,6 +231,36 @@ def newcomer_ages(n: int, demo: Demography, rng: np.random.Generator) -> np.ndar
     return rng.uniform(lo, hi)
 
 
+def household_sizes(n: int, mean_size: float, rng: np.random.Generator,
+                    batch: int | None = None) -> np.ndarray:
+    """Sizes of households (1 + Poisson(mean - 1) each, drawn one after another) until
+    they hold ``n`` residents, the last cut to fit; int64 (households,), sum ``n``.
+
+    Drawn in arrays, with the same draws as one scalar draw per household until the
+    total reaches ``n``: the generator's state is kept, a batch is drawn to find how many
+    households it takes, and then the generator is set back and exactly that many are
+    drawn (an array draw is the scalar draws in turn), so that the draws after these are
+    unchanged too. ``batch``: households drawn per batch (default about the expected
+    number)."""
+    lam = max(mean_size - 1.0, 0.0)
+    if n <= 0:
+        return np.zeros(0, np.int64)
+    state = rng.bit_generator.state
+    batch = batch or int(n / max(mean_size, 1.0) * 1.05) + 64  # households per batch
+    drawn, total = 0, 0
+    while total < n:  # how many households until n (usually one batch)
+        more = np.cumsum(1 + rng.poisson(lam, batch)) + total
+        reached = int(np.searchsorted(more, n, "left"))  # first household at or over n
+        if reached < batch:
+            drawn += reached + 1
+            break
+        drawn, total = drawn + batch, int(more[-1])
+    rng.bit_generator.state = state
+    sizes = 1 + rng.poisson(lam, drawn).astype(np.int64)
+    sizes[-1] -= int(sizes.sum()) - n  # the last household cut to fit
+    return sizes
+
+
 def place_households(n: int, housing_cells: np.ndarray, mean_size: float,
                      rng: np.random.Generator,
                      weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -241,14 +271,7 @@ def place_households(n: int, housing_cells: np.ndarray, mean_size: float,
     (probabilities per housing cell, sum 1, e.g. Zensus residents per cell) each cell gets
     its share of the ``n`` residents, rounded by largest remainder, and the households fill
     the cells in turn (a household that would span two cells is split at the border)."""
-    sizes = []
-    total = 0
-    while total < n:
-        s = 1 + int(rng.poisson(max(mean_size - 1.0, 0.0)))
-        s = min(s, n - total)
-        sizes.append(s)
-        total += s
-    sizes = np.array(sizes, dtype=np.int64)
+    sizes = household_sizes(n, mean_size, rng)
     if weights is None:
         hh = np.repeat(np.arange(len(sizes)), sizes)
         cells = rng.choice(housing_cells, size=len(sizes))

@@ -9,6 +9,7 @@ walks through them, and their distance from every point is infinite.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from random import Random
 
 import numpy as np
@@ -37,7 +38,7 @@ class QuarterSpace:
 
     Attributes:
         grid: the Mesa ``OrthogonalMooreGrid`` with property layers ``land_use`` (int)
-            and ``crossing_cost`` (factor, 1 = plain walking).
+            and ``crossing_cost`` (factor, 1 = plain walking), built on first access.
         land_use: flat array (n_cells,) of :class:`LandUse` values.
         points: service points in layout order (row-major).
         distance_m: array (n_points, n_cells): shortest walking distance in metres from
@@ -51,7 +52,7 @@ class QuarterSpace:
         rows = spec.layout
         self.height, self.width = len(rows), len(rows[0])
         self.cell_size_m = spec.cell_size_m
-        self.grid = OrthogonalMooreGrid((self.height, self.width), torus=False, random=random)
+        self._random = random
         land = np.empty((self.height, self.width), dtype=np.int8)
         points: list[ServicePoint] = []
         for r, row in enumerate(rows):
@@ -65,8 +66,6 @@ class QuarterSpace:
         cost_by_use = np.array([np.inf if u is LandUse.OUTSIDE
                                 else getattr(spec.crossing_cost, u.name.lower()) for u in LandUse])
         cost = cost_by_use[land]
-        self.grid.add_property_layer(PropertyLayer.from_data("land_use", land))
-        self.grid.add_property_layer(PropertyLayer.from_data("crossing_cost", cost.astype(float)))
         self.land_use = land.ravel().copy()
         self.crossing_cost = cost.ravel().astype(float)
         self.points = points
@@ -78,6 +77,17 @@ class QuarterSpace:
         self.georeference = spec.georeference
         self.distance_m = self._distances()
         self._candidates: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @cached_property
+    def grid(self) -> OrthogonalMooreGrid:
+        """The Mesa grid with its property layers, built on first use: the simulation
+        works on the flat arrays, and a city's grid (its cells and their neighbours, one
+        Python object each) costs seconds to build."""
+        shape = (self.height, self.width)
+        grid = OrthogonalMooreGrid(shape, torus=False, random=self._random)
+        grid.add_property_layer(PropertyLayer.from_data("land_use", self.land_use.reshape(shape).copy()))
+        grid.add_property_layer(PropertyLayer.from_data("crossing_cost", self.crossing_cost.reshape(shape).copy()))
+        return grid
 
     def _distances(self) -> np.ndarray:
         """Dijkstra from every service point over the 8-neighbour grid.

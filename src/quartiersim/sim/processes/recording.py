@@ -41,7 +41,8 @@ def count_need_and_service(model: QuarterModel) -> None:
     sums over the run, by domain and by group, and over the year (``model.totals``);
     by cell when the model tracks cells (``model.cells``).
     Need-hours of residents in a mandatory case count as needed and not met by the
-    offers (the need was not met preventively). Runs right after matching, before
+    offers (the need was not met preventively). In the spin-up only the month's and the
+    year's need and service (the group and cell sums are not observed there). Runs right after matching, before
     resolution changes the needs; records the first service of need episodes
     (:func:`quartiersim.sim.episodes.record_service`)."""
     a, month, totals = model.residents, model.month, model.totals
@@ -52,6 +53,8 @@ def count_need_and_service(model: QuarterModel) -> None:
     totals.need_hours += month.need_hours
     totals.served_hours += month.served_hours
     totals.year_need_hours += month.need_hours
+    if model.spinning_up:  # the run's totals and cells count the horizon only: the spin-up's
+        return  # are reset at its end (the year's need-hours above are seen at its year ends)
     masks = group_masks(a)
     groups = np.array([masks[g] for g in Group], dtype=float)  # (4, n) 0/1
     totals.need_hours_group += (groups @ need).sum(axis=1)

@@ -80,6 +80,13 @@ class Trust:
     def k(self) -> int:
         return self.point.shape[1]
 
+    def positions(self, cells: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """``position[cells, points]`` (same shape, -1 where the point is not one of the
+        cell's candidates), gathered from the flat table: twice as fast as the 2-D fancy
+        index on the word-of-mouth ties of a large city."""
+        flat = cells.astype(np.intp) * self.position.shape[1] + points
+        return self.position.reshape(-1).take(flat)
+
     def offered(self, offering: np.ndarray) -> np.ndarray:
         """Whether each candidate offers each domain, by domain, cell and candidate:
         (6, n_cells, K) bool, for ``offering`` (points, 6) bool. It depends only on the
@@ -224,14 +231,14 @@ def learn_from_requests(model: QuarterModel) -> None:
     key, inv = np.unique(slot.astype(np.int64) * n_p + point, return_inverse=True)
     outcome = np.bincount(inv, weights=got) / np.bincount(inv, weights=asked)
     slot, point = key // n_p, key % n_p
-    j = t.position[a.home_cell[slot], point]  # a candidate: it was chosen
+    j = t.positions(a.home_cell[slot], point)  # a candidate: it was chosen
     own = t.level[slot, j]
     t.level[slot, j] = own + acc.trust_learning_rate * (outcome - own)
     rate = acc.trust_word_of_mouth_rate
     if rate <= 0:
         return
     row, tie = partners(model.adjacency, slot)
-    jt = t.position[a.home_cell[tie], point[row]]
+    jt = t.positions(a.home_cell.take(tie), point.take(row))
     keep = a.alive[tie] & (jt >= 0)  # living ties who can reach the place
     flat = tie[keep].astype(np.intp) * t.k + jt[keep]
     heard_of = outcome[row[keep]]

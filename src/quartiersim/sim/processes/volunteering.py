@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from quartiersim.config.domains import N_DOMAINS
 from quartiersim.sim.agents import Volunteer
@@ -38,6 +39,26 @@ def visible_results(model: QuarterModel) -> np.ndarray:
     return out
 
 
+def tie_sum(adjacency: csr_matrix, values: np.ndarray) -> np.ndarray:
+    """``adjacency @ values`` for a symmetric ``adjacency`` (undirected ties, (n, n)):
+    each slot's sum of ``values`` (float64, (n,)) over its tie partners, float64 (n,), added
+    only over the partners whose value is not 0 (volunteers with results: a few percent
+    of the slots), bit for bit as the product. scipy adds row i's terms ``A[i, j] x
+    values[j]`` in the order of its column indices, from 0.0; here the rows of the
+    nonzero ``j`` (= their columns, by symmetry) are read in ascending ``j`` and a
+    ``bincount`` adds in input order, so each sum gets the same terms in the same order
+    when the indices are sorted (else, or for other dtypes, it is the product); a term 0
+    changes no sum."""
+    if values.dtype != np.float64 or not adjacency.has_sorted_indices:
+        return adjacency @ values
+    src = np.flatnonzero(values)
+    start = adjacency.indptr[src]
+    length = adjacency.indptr[src + 1] - start
+    offset = np.repeat(start - np.cumsum(length) + length, length) + np.arange(int(length.sum()))
+    terms = adjacency.data[offset].astype(np.float64) * np.repeat(values[src], length)
+    return np.bincount(adjacency.indices[offset], weights=terms, minlength=adjacency.shape[0])
+
+
 def activation_probability(model: QuarterModel) -> tuple[np.ndarray, float]:
     """Each slot's chance to start volunteering this month, shape (n,), and the base
     chance of a candidate without a visibly active volunteer tie: 0 for the dead, the
@@ -47,7 +68,7 @@ def activation_probability(model: QuarterModel) -> tuple[np.ndarray, float]:
     :func:`visible_results`), at most 1."""
     a, vol = model.residents, model.config.volunteering
     base = min(max(vol.activation_probability_per_month + model.cooperation.activation_boost(), 0.0), 1.0)
-    k = model.adjacency @ visible_results(model)  # ties to volunteers, by their results
+    k = tie_sum(model.adjacency, visible_results(model))  # ties to volunteers, by their results
     cand = a.alive & (a.age >= vol.min_age) & (a.volunteer_hours <= 0)
     p = np.where(cand, np.minimum(base + vol.activation_per_volunteer_tie * k, 1.0), 0.0)
     if base <= 0:

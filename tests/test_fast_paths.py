@@ -1,0 +1,134 @@
+"""Rewrites for speed (issue 15 item 4, the 1.5-million-resident city) compared with the
+computations they replace, bit for bit: the same random draws in the same order (and
+the generator left in the same state), the same floating-point sums in the same order."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import add
+
+import numpy as np
+import pytest
+
+from quartiersim.sim.population import household_sizes
+
+
+def _household_sizes_loop(n: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
+    """The former household sizes: one scalar Poisson draw per household until ``n``."""
+    sizes, total = [], 0
+    while total < n:
+        s = 1 + int(rng.poisson(max(mean_size - 1.0, 0.0)))
+        s = min(s, n - total)
+        sizes.append(s)
+        total += s
+    return np.array(sizes, dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n,mean_size", [(1, 2.0), (2, 1.0), (7, 3.5), (500, 2.0), (5000, 1.9),
+                                         (3000, 1.0), (4000, 0.5), (10_000, 6.0)])
+def test_household_sizes_draws_as_the_scalar_loop(seed, n, mean_size):
+    old_rng, new_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    old = _household_sizes_loop(n, mean_size, old_rng)
+    new = household_sizes(n, mean_size, new_rng)
+    assert new.dtype == old.dtype and np.array_equal(new, old)
+    assert int(new.sum()) == n and new.min() >= 1
+    # the draws after it are the same: the generator is where the loop left it
+    assert np.array_equal(old_rng.random(5), new_rng.random(5))
+
+
+@pytest.mark.parametrize("batch", [1, 7, 100])
+def test_household_sizes_in_several_batches(batch):
+    """Batches too small to reach ``n`` (several are drawn before the generator is set
+    back): still the same draws."""
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    old = _household_sizes_loop(1000, 2.5, rng_a)
+    new = household_sizes(1000, 2.5, rng_b, batch=batch)
+    assert np.array_equal(new, old)
+    assert np.array_equal(rng_a.random(3), rng_b.random(3))
+
+
+def _random_ties(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Undirected ties without duplicates or loops, (ties, 2), as build_ties gives them."""
+    e = rng.integers(0, n, (m, 2))
+    e = e[e[:, 0] != e[:, 1]]
+    key = np.unique(np.minimum(e[:, 0], e[:, 1]) * n + np.maximum(e[:, 0], e[:, 1]))
+    return np.stack([key // n, key % n], axis=1)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_tie_sum_is_the_sparse_product_bit_for_bit(seed):
+    """Volunteering's tie sum over the nonzero partners only equals ``adjacency @
+    values``; the values span magnitudes, so that another order of the terms would give
+    other sums (checked: the same sums added in reverse order differ somewhere)."""
+    from quartiersim.sim.population import adjacency
+    from quartiersim.sim.processes.volunteering import tie_sum
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    adj = adjacency(_random_ties(n, 40_000, rng), n)
+    values = np.zeros(n)
+    some = rng.random(n) < 0.3
+    values[some] = rng.random(some.sum()) * 10.0 ** rng.integers(-8, 3, some.sum())
+    expected = adj @ values
+    got = tie_sum(adj, values)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    rev = np.array([reduce(add, values[adj.indices[adj.indptr[i]:adj.indptr[i + 1]]][::-1].tolist(), 0.0)
+                    for i in range(n)])
+    assert not np.array_equal(rev, expected)  # the order matters for these values
+    # grown slots (demography.grow): the matrix is resized, the new rows are empty
+    adj.resize((n + 50, n + 50))
+    more = np.concatenate([values, np.ones(50)])
+    assert np.array_equal(tie_sum(adj, more), adj @ more)
+    # all zero, and unsorted indices (the product itself)
+    assert np.array_equal(tie_sum(adj, np.zeros(n + 50)), np.zeros(n + 50))
+    unsorted = adj.copy()
+    unsorted.indices = unsorted.indices.copy()
+    unsorted.has_sorted_indices = False
+    assert np.array_equal(tie_sum(unsorted, more), adj @ more)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_trust_positions_is_the_2d_index(dtype):
+    """Trust.positions (the flat gather of word of mouth) equals ``position[cells, points]``."""
+    from quartiersim.sim.processes.trust import Trust
+
+    rng = np.random.default_rng(1)
+    position = rng.integers(-1, 100, (500, 37)).astype(dtype)
+    empty = np.zeros(0)
+    t = Trust(point=np.zeros((500, 4), np.int32), weight=empty, level=empty, start=empty,
+              status=empty, kind=empty, position=position)
+    cells = rng.integers(0, 500, 10_000).astype(np.int32)
+    points = rng.integers(0, 37, 10_000)
+    got = t.positions(cells, points)
+    assert got.dtype == position.dtype and np.array_equal(got, position[cells, points])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tie_counter_counts_as_the_product(seed):
+    """The incremental tie counts (applied layer by layer) equal ``adjacency @ state``
+    per layer after every change, also after the slots grew."""
+    from quartiersim.sim.population import TieCounter, adjacency
+
+    rng = np.random.default_rng(seed)
+    n, layers = 2000, 6
+    adj = adjacency(_random_ties(n, 12_000, rng), n)
+    counter = TieCounter(adj)
+    state = rng.random(layers * n) < 0.2
+
+    def expected(st: np.ndarray, size: int) -> np.ndarray:
+        return np.concatenate([adj @ st[k * size:(k + 1) * size].astype(float) for k in range(layers)])
+
+    for month in range(6):
+        got = counter.count(state)
+        assert got.dtype == np.int32 and np.array_equal(got, expected(state, adj.shape[0]))
+        flip = rng.random(len(state)) < (0.05 if month != 3 else 0.0)  # a month without change
+        if month == 4:  # changes in one layer only
+            flip[: (layers - 1) * adj.shape[0]] = False
+        state = state ^ flip
+    adj.resize((n + 100, n + 100))  # grown slots: recomputed in full, then incremental again
+    state = np.concatenate([s for k in range(layers)
+                            for s in (state[k * n:(k + 1) * n], rng.random(100) < 0.5)])
+    for _ in range(3):
+        assert np.array_equal(counter.count(state), expected(state, n + 100))
+        state = state ^ (rng.random(len(state)) < 0.05)
