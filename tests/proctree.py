@@ -102,8 +102,15 @@ def start_cli(*args: str, cwd: Path = ROOT, new_session: bool = True,
               output: int | None = subprocess.PIPE) -> subprocess.Popen:
     """``python -m quartiersim.cli ARGS`` in a subprocess (its own session and process
     group); stdout and stderr piped (``output=subprocess.DEVNULL`` for a process to be
-    killed: orphaned workers would hold the pipes open)."""
-    return subprocess.Popen([sys.executable, "-m", "quartiersim.cli", *args], cwd=cwd,
+    killed: orphaned workers would hold the pipes open).
+
+    Ctrl-C works in the child as at a terminal even when the tests run as a background
+    job, whose processes inherit SIGINT ignored (Python then installs no KeyboardInterrupt
+    handler): the child restores it before it runs the command line."""
+    boot = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            f"sys.argv = ['quartiersim', *{list(args)!r}]; "
+            "runpy.run_module('quartiersim.cli', run_name='__main__', alter_sys=True)")
+    return subprocess.Popen([sys.executable, "-c", boot], cwd=cwd,
                             stdout=output, stderr=output, text=True,
                             start_new_session=new_session)
 
