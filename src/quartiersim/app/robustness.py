@@ -19,6 +19,7 @@ import solara
 
 from quartiersim.app.controls import NumberControl
 from quartiersim.app.i18n import UI
+from quartiersim.app.status import RunStatus
 from quartiersim.config.schema import Scenario
 from quartiersim.errors import QuartiersimError
 from quartiersim.sim.outcomes import REGISTRY
@@ -133,16 +134,7 @@ def RobustnessCheck(baseline: Scenario, variant: WhatIfSession, ui: UI, blocked:
                           disabled=blocked or running, classes=["qs-robust-run"])
             solara.Button(ui.t("whatif.cancel"), on_click=cancel.set, disabled=not running,
                           classes=["qs-robust-cancel"])
-        if running:
-            done, total = progress.value
-            solara.ProgressLinear(value=100.0 * done / total if total else True)
-            solara.Text(ui.t("whatif.progress", done=done, total=total), classes=["qs-progress"])
-        if task.error:
-            solara.Error(ui.t("whatif.failed", message=str(task.exception)))
-        if message.value is not None:
-            kind, text = message.value
-            {"error": solara.Error, "info": solara.Info, "success": solara.Success}[kind](
-                text, classes=[f"qs-robust-{kind}"])
+        RunStatus(running, progress.value, task, message.value, ui, "qs-robust")
         if result.value is not None:
             src, n, table = result.value
             solara.Text(ui.t("robust.result", draws=n, source=ui.t(f"robust.source.{src}")),

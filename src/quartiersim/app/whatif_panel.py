@@ -24,6 +24,7 @@ from quartiersim.app.i18n import UI
 from quartiersim.app.params import LeverControl
 from quartiersim.app.results import PlannerRow, planner_rows
 from quartiersim.app.robustness import RobustnessCheck
+from quartiersim.app.status import RunStatus
 from quartiersim.app.state import Inputs, resolve_session_scenario
 from quartiersim.app.upload import FileUpload
 from quartiersim.app.vega import Chart
@@ -204,16 +205,7 @@ def WhatIfPanel(baseline: Scenario, inputs: Inputs, model: AppModel | None,
                 solara.Warning(ui.t("whatif.need_apply"))
             elif same:
                 solara.Info(ui.t("whatif.need_variant"))
-            if running:
-                done, total = progress.value
-                solara.ProgressLinear(value=100.0 * done / total if total else True)
-                solara.Text(ui.t("whatif.progress", done=done, total=total), classes=["qs-progress"])
-            if task.error:
-                solara.Error(ui.t("whatif.failed", message=str(task.exception)))
-            if message.value is not None:
-                kind, text = message.value
-                {"error": solara.Error, "info": solara.Info, "success": solara.Success}[kind](
-                    text, classes=[f"qs-message-{kind}"])
+            RunStatus(running, progress.value, task, message.value, ui, "qs-message")
         s: WhatIfSession | None = session.value
         with solara.Div(classes=["qs-whatif-result"]):
             if s is not None and s.results is not None:
