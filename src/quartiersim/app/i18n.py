@@ -417,7 +417,7 @@ class UI:
         return lang_index(self.lang)
 
     def t(self, key: str, **values: Any) -> str:
-        """The catalogue text ``key`` with ``{placeholders}`` filled.
+        """The catalogue text ``key`` with its ``{name}`` fields filled from ``values``.
 
         Raises:
             KeyError: ``key`` is not in :data:`TEXTS`.

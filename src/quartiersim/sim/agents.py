@@ -119,6 +119,17 @@ def deregister_many(model: Any, cls: type[Agent], agents: Sequence[Agent]) -> No
         del everyone[a]
 
 
+def remove_agents(model: Any, cls: type[Agent], index: dict, slots: np.ndarray) -> None:
+    """Remove the ``cls`` agents of ``slots`` (int array) from ``index`` (slot -> agent)
+    and from the model: in bulk where possible (module docstring), else one by one."""
+    agents = [index.pop(s) for s in slots.tolist()]
+    if bulk_possible(model, cls):
+        deregister_many(model, cls, agents)
+    else:
+        for a in agents:
+            a.remove()
+
+
 class Resident(Agent):
     """A resident (Bewohnerin/Bewohner): a view onto row ``slot`` of the resident arrays."""
 
@@ -143,13 +154,7 @@ class Resident(Agent):
     def remove_from(cls, model: QuarterModel, slots: np.ndarray) -> None:
         """Remove the Resident agents of ``slots`` (int array) from the model and from
         ``model.resident_of_slot``."""
-        pop = model.resident_of_slot.pop
-        agents = [pop(s) for s in slots.tolist()]
-        if bulk_possible(model, cls):
-            deregister_many(model, cls, agents)
-        else:
-            for a in agents:
-                a.remove()
+        remove_agents(model, cls, model.resident_of_slot, slots)
 
     @property
     def _a(self):
@@ -254,13 +259,7 @@ class Volunteer(Agent):
     def remove_from(cls, model: QuarterModel, slots: np.ndarray) -> None:
         """Remove the Volunteer agents of ``slots`` (int array) from the model and from
         ``model.volunteer_of_slot``."""
-        pop = model.volunteer_of_slot.pop
-        agents = [pop(s) for s in slots.tolist()]
-        if bulk_possible(model, cls):
-            deregister_many(model, cls, agents)
-        else:
-            for a in agents:
-                a.remove()
+        remove_agents(model, cls, model.volunteer_of_slot, slots)
 
     @property
     def slot(self) -> int:

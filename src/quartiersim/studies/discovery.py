@@ -45,6 +45,35 @@ class Box:
     note: str = ""
 
 
+def box_restrictions(found: object, init: pd.DataFrame,
+                     max_share: float | None = None) -> list[dict]:
+    """Select the box of a PRIM peeling trajectory with the largest coverage × density and
+    list the uncertainties it restricts: a category set smaller than the initial one, or a
+    numeric range narrower than the initial one (with ``max_share``: at most that share of
+    it). Rows: ``uncertainty``, ``low``, ``high`` (NaN for categories), ``values``."""
+    traj = found.peeling_trajectory  # type: ignore[attr-defined]
+    found.select(int((traj["coverage"] * traj["density"]).astype(float).idxmax()))  # type: ignore[attr-defined]
+    lim = found.box_lim  # type: ignore[attr-defined]
+    rows = []
+    for col in lim.columns:
+        lo, hi = lim[col].iloc[0], lim[col].iloc[1]
+        first, last = init[col].iloc[0], init[col].iloc[1]
+        if isinstance(lo, set):
+            if lo != first:
+                rows.append({"uncertainty": col, "low": math.nan, "high": math.nan,
+                             "values": ", ".join(sorted(map(str, lo)))})
+        elif max_share is None:
+            if lo != first or hi != last:
+                rows.append({"uncertainty": col, "low": float(lo), "high": float(hi),
+                             "values": ""})
+        else:
+            full = float(last) - float(first)
+            if full > 0 and (float(hi) - float(lo)) <= max_share * full:
+                rows.append({"uncertainty": col, "low": float(lo), "high": float(hi),
+                             "values": ""})
+    return rows
+
+
 def prim_box(x: pd.DataFrame, y: np.ndarray, question: str) -> Box:
     """PRIM on ``x`` (one row per case, one column per uncertainty) for the rarer answer
     of ``y`` (the True cases, or the False ones when True is the majority: ``target``).
@@ -78,25 +107,11 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, question: str) -> Box:
     if found is None:
         box.note = "PRIM found no box"
         return box
-    traj = found.peeling_trajectory
-    found.select(int((traj["coverage"] * traj["density"]).astype(float).idxmax()))
-    lim, init = found.box_lim, p.box_init
-    rows = []
-    for col in lim.columns:
-        lo, hi = lim[col].iloc[0], lim[col].iloc[1]
-        if isinstance(lo, set):
-            if lo != init[col].iloc[0]:
-                rows.append({"uncertainty": col, "low": math.nan, "high": math.nan,
-                             "values": ", ".join(sorted(map(str, lo)))})
-        else:
-            full = float(init[col].iloc[1]) - float(init[col].iloc[0])
-            if full > 0 and (float(hi) - float(lo)) <= 0.9 * full:
-                rows.append({"uncertainty": col, "low": float(lo), "high": float(hi),
-                             "values": ""})
+    rows = box_restrictions(found, p.box_init, max_share=0.9)
     box.limits = pd.DataFrame(rows, columns=["uncertainty", "low", "high", "values"])
     box.coverage, box.density, box.mass = (float(found.coverage), float(found.density),
                                            float(found.mass))
     return box
 
 
-__all__ = ["MIN_PRIM_CASES", "Box", "prim_box"]
+__all__ = ["MIN_PRIM_CASES", "Box", "box_restrictions", "prim_box"]

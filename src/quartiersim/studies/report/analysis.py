@@ -307,19 +307,9 @@ def discover(results: Results, question: dict[str, Any] | None = None) -> Discov
         box = p.find_box()
     if box is None:
         return Discovery(wording, len(y), int(y.sum()), empty, note="PRIM found no box")
-    traj = box.peeling_trajectory
-    i = int((traj["coverage"] * traj["density"]).astype(float).idxmax())
-    box.select(i)
-    lim, init = box.box_lim, p.box_init
-    rows = []
-    for col in lim.columns:
-        lo, hi = lim[col].iloc[0], lim[col].iloc[1]
-        if isinstance(lo, set):
-            if lo != init[col].iloc[0]:
-                rows.append({"uncertainty": col, "low": math.nan, "high": math.nan,
-                             "values": ", ".join(sorted(map(str, lo)))})
-        elif lo != init[col].iloc[0] or hi != init[col].iloc[1]:
-            rows.append({"uncertainty": col, "low": float(lo), "high": float(hi), "values": ""})
+    from quartiersim.studies.discovery import box_restrictions
+
+    rows = box_restrictions(box, p.box_init)
     limits = pd.DataFrame(rows, columns=["uncertainty", "low", "high", "values"])
     return Discovery(wording, len(y), int(y.sum()), limits, float(box.coverage),
                      float(box.density), float(box.mass), target=target)
