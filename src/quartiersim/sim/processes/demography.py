@@ -44,7 +44,8 @@ def demography(model: QuarterModel) -> None:
     p_move = monthly(pop.move_out_rate_per_year * factor)[band]
     moves = ~dies & (rng.random(len(living)) < p_move)
     mover_ages = age[moves]
-    remove_residents(model, living[dies | moves])
+    leaving = dies | moves
+    remove_residents(model, living[leaving])
     n_alive = int(np.count_nonzero(a.alive))
     births = int(rng.poisson(pop.births_per_1000_per_year / 1000.0 / 12.0 * n_alive))
     if not model.spinning_up:  # the spin-up holds the start's population
@@ -52,7 +53,12 @@ def demography(model: QuarterModel) -> None:
     arrivals = max(0, int(round(model.target_residents)) - n_alive)
     births = min(births, arrivals)
     if pop.composition == "stationary":
-        ages = np.concatenate([np.zeros(births), stationary_ages(model, arrivals - births, births)])
+        # the stayers by stationary age band (under 18, 18-64, 65+) from the move-out
+        # bands at hand (under 18, 18-34, 35-64, 65+): no second pass over the residents
+        stay = np.bincount(band, minlength=4) - np.bincount(band[leaving], minlength=4)
+        counts = np.array([stay[0], stay[1] + stay[2], stay[3]])
+        ages = np.concatenate([np.zeros(births),
+                               stationary_ages(model, arrivals - births, births, counts)])
     else:  # declared trend: movers' ages, then the newcomer age bands
         ages = np.concatenate([np.zeros(births), rng.permutation(mover_ages)])
         if arrivals > len(ages):
@@ -101,15 +107,19 @@ def target_band_shares(model: QuarterModel) -> np.ndarray:
     return comp.band_share + np.array([0.0, -shift, shift])
 
 
-def stationary_ages(model: QuarterModel, k: int, births: int) -> np.ndarray:
+def stationary_ages(model: QuarterModel, k: int, births: int,
+                    counts: np.ndarray | None = None) -> np.ndarray:
     """Ages of ``k`` newcomers (after ``births`` newborns) under a stationary
     composition: each newcomer's band is drawn in proportion to the bands' shortfalls
     against their target shares (:func:`target_band_shares`) once all have arrived (the
-    target shares if no band is short), the age from the start's residents of that band."""
+    target shares if no band is short), the age from the start's residents of that band.
+    ``counts``: the residents by band (:func:`age_band`), (3,), if the caller has them."""
     if k <= 0:
         return np.zeros(0)
     a, rng = model.residents, model.rng
-    counts = np.bincount(age_band(a.age[a.alive]), minlength=3).astype(float)
+    if counts is None:
+        counts = np.bincount(age_band(a.age[a.alive]), minlength=3)
+    counts = counts.astype(float)
     counts[0] += births
     target = target_band_shares(model)
     short = np.maximum(0.0, target * (counts.sum() + k) - counts)

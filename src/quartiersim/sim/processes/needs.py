@@ -12,7 +12,7 @@ import numpy as np
 from quartiersim.config.domains import DOMAINS, N_DOMAINS
 from quartiersim.config.schema import Scenario
 from quartiersim.sim import episodes
-from quartiersim.sim.population import eligibility_groups, onset_by_code, status_codes
+from quartiersim.sim.population import eligibility_groups, onset_by_code
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -31,7 +31,9 @@ class NeedTables:
         unmet_below: served share below which a month counts as mostly unmet;
         onset_by_code: (6, 4096) monthly onset probability by full status code
         (:func:`~quartiersim.sim.population.onset_by_code`); eligibility: the domains'
-        age ranges (:func:`~quartiersim.sim.population.eligibility_groups`).
+        age ranges (:func:`~quartiersim.sim.population.eligibility_groups`);
+        age_edges / onset_by_flags_and_age: the same table by the five status flags and
+        the age band (:func:`onset_by_flags_and_age`).
     """
 
     hours: np.ndarray
@@ -45,6 +47,8 @@ class NeedTables:
     unmet_below: float
     onset_by_code: np.ndarray
     eligibility: list[tuple[float, float, int]]
+    age_edges: np.ndarray
+    onset_by_flags_and_age: np.ndarray
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> NeedTables:
@@ -61,7 +65,40 @@ class NeedTables:
                    case_cost=vec("mandatory_case_cost_eur_per_month"),
                    continuation=scenario.access.client_continuation_probability,
                    unmet_below=needs.unmet_below_served_share,
-                   onset_by_code=onset_by_code(needs), eligibility=eligibility_groups(needs))
+                   onset_by_code=onset_by_code(needs), eligibility=eligibility_groups(needs),
+                   **onset_by_flags_and_age(onset_by_code(needs), eligibility_groups(needs)))
+
+
+def onset_by_flags_and_age(by_code: np.ndarray, eligibility: list[tuple[float, float, int]]
+                           ) -> dict[str, np.ndarray]:
+    """The onset table ``by_code`` (6, 4096) re-indexed so that one look-up per resident
+    gives it without comparing the age with each domain's range: the age thresholds
+    (65 and 75 for the status flags, each eligibility range's ends) cut the ages into
+    bands, ``age_edges`` (sorted; ``np.searchsorted(age_edges, age, "right")`` is the
+    band), and ``onset_by_flags_and_age`` (6, 32 x (bands + 1)) holds column
+    ``flags * (bands + 1) + band`` for the five flags of transfer, migration, language
+    barrier, single household and limited mobility (bits 0-4) and band ``bands`` for a
+    vacant slot (probability 0). A range ``[lo, hi]`` includes ``hi``: its upper edge is
+    the next float above ``hi``."""
+    edges = sorted({65.0, 75.0} | {float(lo) for lo, _, _ in eligibility}
+                   | {float(np.nextafter(float(hi), np.inf)) for _, hi, _ in eligibility})
+    edges_arr = np.array(edges)
+    bands = len(edges) + 1
+
+    def at_least(band: int, x: float) -> bool:  # every age in the band is >= x
+        return band > edges.index(x)
+
+    columns = np.zeros((32, bands + 1), np.intp)  # full code; vacant (last band): 0
+    for band in range(bands):
+        age_bits = (at_least(band, 75.0) << 5) | sum(
+            bits << 6 for lo, hi, bits in eligibility
+            if at_least(band, float(lo)) and not at_least(band, float(np.nextafter(float(hi), np.inf))))
+        flags = np.arange(32)
+        single_65 = 8 if at_least(band, 65.0) else 0  # single household counts from 65
+        columns[:, band] = (flags & ~8) | (flags & single_65) | age_bits
+    table = by_code[:, columns.reshape(-1)]
+    table[:, bands::bands + 1] = 0.0  # vacant slots
+    return {"age_edges": edges_arr, "onset_by_flags_and_age": np.ascontiguousarray(table)}
 
 
 def onset_probabilities(model: QuarterModel, slots: np.ndarray | None = None) -> np.ndarray:
@@ -72,13 +109,16 @@ def onset_probabilities(model: QuarterModel, slots: np.ndarray | None = None) ->
     domain's range, so it is a column of the precomputed onset table
     (:func:`~quartiersim.sim.population.onset_by_code`); zero for vacant slots."""
     a, tables = model.residents, model.need_tables
-    if slots is None:
-        code, age, alive = status_codes(a), a.age, a.alive
-    else:
-        code, age, alive = status_codes(a, slots), a.age[slots], a.alive[slots]
-    for lo, hi, bits in tables.eligibility:
-        code |= (alive & (age >= lo) & (age <= hi)) * (bits << 6)
-    return np.take(tables.onset_by_code, code, axis=1).T
+    sel = slice(None) if slots is None else slots
+    bands = len(tables.age_edges) + 1
+    band = np.searchsorted(tables.age_edges, a.age[sel], side="right")
+    band = np.where(a.alive[sel], band, bands)  # a vacant slot: probability 0
+    flags = a.transfer[sel].view(np.uint8) | (a.migration[sel].view(np.uint8) << 1)
+    flags |= a.language_barrier[sel].view(np.uint8) << 2
+    flags |= a.single[sel].view(np.uint8) << 3
+    flags |= a.mobility_limited[sel].view(np.uint8) << 4
+    column = flags * np.intp(bands + 1) + band  # as status_codes + eligibility bits give it
+    return np.take(tables.onset_by_flags_and_age, column, axis=1).T
 
 
 def init_needs(model: QuarterModel, slots: np.ndarray) -> None:
@@ -98,10 +138,14 @@ def needs_arise_and_escalate(model: QuarterModel) -> None:
     need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
     cases = a.flat("case_months_left")
     # running cases: one month less; cost is booked in payments
-    cases -= cases > 0
-    # onset, among free (no need, no case) entries with a positive probability
-    onset = onset_probabilities(model).T.reshape(-1)  # flat domain-major
-    cand = np.flatnonzero((onset > 0) & (need == 0) & (cases == 0))
+    in_case = np.flatnonzero(cases != 0)  # few: the case counting on these only
+    cases[in_case[cases[in_case] > 0]] -= 1
+    # onset, among free (no need, no case) entries with a positive probability: the
+    # probability of entries with a need or a case set to 0 (they are few), then one pass
+    onset = onset_probabilities(model).T.reshape(-1)  # flat domain-major, our own copy
+    onset[np.flatnonzero(need != 0)] = 0.0
+    onset[in_case[cases[in_case] != 0]] = 0.0
+    cand = np.flatnonzero(onset > 0)
     new = cand[rng.random(len(cand)) < onset[cand]]
     need[new] = t.hours[new // a.n]
     unmet[new] = 0

@@ -26,7 +26,8 @@ def resolve_needs(model: QuarterModel) -> None:
     share = served[idx] / need[idx]
     p = t.resolve_unserved[dom] + (t.resolve_served[dom] - t.resolve_unserved[dom]) * share
     resolved = model.rng.random(len(idx)) < p
-    need[idx[resolved]] = 0.0
-    episodes.end(model, idx[resolved], "resolved", recorded_this_month=True)
-    unmet[idx[~resolved & (share < t.unmet_below)]] += 1
-    unmet[idx[resolved | (share >= t.unmet_below)]] = 0
+    gone = idx[resolved]
+    need[gone] = 0.0
+    episodes.end(model, gone, "resolved", recorded_this_month=True)
+    # one more unmet month if still open and mostly unmet, else the count restarts
+    unmet[idx] = np.where(~resolved & (share < t.unmet_below), unmet[idx] + 1, 0)
