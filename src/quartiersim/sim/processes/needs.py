@@ -74,8 +74,8 @@ def onset_by_flags_and_age(by_code: np.ndarray, eligibility: list[tuple[float, f
     """The onset table ``by_code`` (6, 4096) re-indexed so that one look-up per resident
     gives it without comparing the age with each domain's range: the age thresholds
     (65 and 75 for the status flags, each eligibility range's ends) cut the ages into
-    bands, ``age_edges`` (sorted; ``np.searchsorted(age_edges, age, "right")`` is the
-    band), and ``onset_by_flags_and_age`` (6, 32 x (bands + 1)) holds column
+    bands, ``age_edges`` (sorted; the band is the number of edges at or below the age,
+    ``np.searchsorted(age_edges, age, "right")``), and ``onset_by_flags_and_age`` (6, 32 x (bands + 1)) holds column
     ``flags * (bands + 1) + band`` for the five flags of transfer, migration, language
     barrier, single household and limited mobility (bits 0-4) and band ``bands`` for a
     vacant slot (probability 0). A range ``[lo, hi]`` includes ``hi``: its upper edge is
@@ -111,8 +111,11 @@ def onset_probabilities(model: QuarterModel, slots: np.ndarray | None = None) ->
     a, tables = model.residents, model.need_tables
     sel = slice(None) if slots is None else slots
     bands = len(tables.age_edges) + 1
-    band = np.searchsorted(tables.age_edges, a.age[sel], side="right")
-    band = np.where(a.alive[sel], band, bands)  # a vacant slot: probability 0
+    # band = number of edges at or below the age (np.searchsorted(..., "right"), faster
+    # for these few edges as one comparison of all edges and a sum)
+    over = a.age[sel] >= tables.age_edges[:, None]  # (edges, len)
+    band = np.add.reduce(over.view(np.uint8), axis=0, dtype=np.uint8)
+    band = np.where(a.alive[sel], band, np.uint8(bands))  # a vacant slot: probability 0
     flags = a.transfer[sel].view(np.uint8) | (a.migration[sel].view(np.uint8) << 1)
     flags |= a.language_barrier[sel].view(np.uint8) << 2
     flags |= a.single[sel].view(np.uint8) << 3
