@@ -116,3 +116,39 @@ def test_agents_made_in_bulk_take_no_more_memory_than_one_by_one():
                                 timeout=300).stdout.split()[-1])
              for mode in ("bulk", "one-by-one")]
     assert sizes[0] == sizes[1], sizes
+
+
+def test_a_month_makes_no_agents_until_they_are_asked_for():
+    """Arrivals and leavings are logged (AgentLog); lengths need no replay; the first
+    look at the agents makes them, the same as the per-agent path would have."""
+    m = QuarterModel(load_scenario(HERTEN, SMALL), cooperation="coproduction", rng=4, years=2,
+                     spin_up_months=6)
+    made = len(m._all_agents)
+    m.run_months(6)
+    log = m.agent_log
+    assert log._ops and len(m._all_agents) == made  # nothing made while stepping
+    a = m.residents
+    assert len(m.resident_of_slot) == int(a.alive.sum())  # without a replay
+    assert len(m.volunteer_of_slot) == int((a.volunteer_hours > 0).sum())
+    assert log._ops
+    assert len(m.agents_by_type[Resident]) == int(a.alive.sum()) and not log._ops
+    assert sorted(m.resident_of_slot) == np.flatnonzero(a.alive).tolist()
+
+
+def test_an_agent_registered_one_by_one_comes_after_the_logged_ones(monkeypatch):
+    """A per-agent registration mid-run (e.g. a Carrier) replays the log first: ids and
+    the order of ``model.agents`` are those of Mesa's per-agent path."""
+    from mesa import Agent
+
+    def run() -> tuple:
+        m = QuarterModel(load_scenario(HERTEN, SMALL), rng=1, years=1, spin_up_months=0)
+        m.run_months(2)
+        Resident.add_to(m, np.array([10_000, 10_001]))
+        other = Agent(m)
+        Resident.remove_from(m, np.array([10_000]))
+        m.run_months(1)
+        return other.unique_id, _state(m)
+
+    logged = run()
+    monkeypatch.setattr("quartiersim.sim.agents.bulk_possible", lambda model, cls: False)
+    assert logged == run()

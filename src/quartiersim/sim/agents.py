@@ -19,13 +19,22 @@ the same AgentSets (``model.agents``, ``model.agents_by_type``). Where the per-a
 would do more (someone subscribed to the model's ``agents`` signals or batches them,
 Mesa's debug log is on, a dataset tracks the class, or a Mesa version keeps its agents
 differently) they take that path, agent by agent.
+
+Nobody looks at these agents while a run steps, so they are made when first asked for
+(:class:`AgentLog`): an arrival or a leaving is written to the model's log (its unique
+ids are taken at once), and the log is replayed in order, in bulk, the first time
+anything reads ``model.agents``, the Resident or Volunteer AgentSet of
+``model.agents_by_type``, ``model.resident_of_slot`` or ``model.volunteer_of_slot``
+(their lengths excepted), or before an agent is registered one by one (a Carrier made
+mid-run), so that the model's agents, their ids and their order are those of making
+them at once. A month then costs no agent work at all.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -119,21 +128,172 @@ def deregister_many(model: Any, cls: type[Agent], agents: Sequence[Agent]) -> No
         del everyone[a]
 
 
-def remove_agents(model: Any, cls: type[Agent], index: dict, slots: np.ndarray) -> None:
+def remove_agents(model: Any, cls: type[Agent], index: dict, slots: np.ndarray,
+                  bulk: bool | None = None) -> None:
     """Remove the ``cls`` agents of ``slots`` (int array) from ``index`` (slot -> agent)
-    and from the model: in bulk where possible (module docstring), else one by one."""
+    and from the model: in bulk where possible (module docstring; ``bulk``: whether, if
+    known), else one by one."""
     agents = [index.pop(s) for s in slots.tolist()]
-    if bulk_possible(model, cls):
+    if bulk if bulk is not None else bulk_possible(model, cls):
         deregister_many(model, cls, agents)
     else:
         for a in agents:
             a.remove()
 
 
+class SlotIndex[A: Agent](Mapping[int, A]):
+    """The agents of one class by slot (``model.resident_of_slot``,
+    ``model.volunteer_of_slot``): a read-only mapping that replays the model's
+    :class:`AgentLog` before it answers; its length needs no replay (it counts the
+    logged arrivals and leavings)."""
+
+    def __init__(self, log: AgentLog) -> None:
+        self._log = log
+        self._agents: dict[int, A] = {}  # the agents made so far
+        self._pending = 0  # logged arrivals - logged leavings, not yet made
+
+    def __len__(self) -> int:
+        return len(self._agents) + self._pending
+
+    def __getitem__(self, slot: int) -> A:
+        self._log.replay()
+        return self._agents[slot]
+
+    def __iter__(self) -> Iterator[int]:
+        self._log.replay()
+        return iter(self._agents)
+
+    def __contains__(self, slot: object) -> bool:
+        self._log.replay()
+        return slot in self._agents
+
+    def keys(self) -> KeysView[int]:
+        self._log.replay()
+        return self._agents.keys()
+
+    def values(self) -> ValuesView[A]:
+        self._log.replay()
+        return self._agents.values()
+
+    def items(self) -> ItemsView[int, A]:
+        self._log.replay()
+        return self._agents.items()
+
+
+class AgentLog:
+    """Residents' and volunteers' agents made when first asked for (module docstring).
+
+    ``add(cls, slots)`` / ``remove(cls, slots)`` log the arrival or leaving of the
+    ``cls`` agents of ``slots`` (``Resident``: the residents of the slots; ``Volunteer``:
+    their volunteering) and take the new agents' unique ids from
+    ``model.agent_id_counter`` at once; :meth:`replay` makes and registers (or removes)
+    them in the logged order with those ids, as :func:`register_many` and
+    :func:`deregister_many` would have then. Where the bulk path is not possible
+    (:func:`bulk_possible`), or for a class's first agents (they set up its AgentSet
+    and its instances' layout), the log is replayed and the agents are made at once.
+    ``index[cls]``: the :class:`SlotIndex` of the class."""
+
+    LAZY: tuple[type[Agent], ...] = ()  # Resident and Volunteer, set below
+
+    def __init__(self, model: QuarterModel) -> None:
+        self.model = model
+        self.index: dict[type[Agent], SlotIndex] = {cls: SlotIndex(self) for cls in self.LAZY}
+        self._ops: list[tuple[bool, type[Agent], np.ndarray, int]] = []  # (add, cls, slots, first id)
+        self._replaying = False
+
+    def _loggable(self, cls: type[Agent]) -> bool:
+        model = self.model
+        return cls in model._agents_by_type and bulk_possible(model, cls)
+
+    def add(self, cls: type[Agent], slots: np.ndarray) -> None:
+        if not len(slots):
+            return
+        model = self.model
+        if self._loggable(cls):  # slots kept as an array: 8 bytes each until replayed
+            self._ops.append((True, cls, np.array(slots, np.int64), model.agent_id_counter))
+            model.agent_id_counter += len(slots)
+            self.index[cls]._pending += len(slots)
+            return
+        self.replay()
+        self._make(cls, slots.tolist(), bulk_possible(model, cls))
+
+    def remove(self, cls: type[Agent], slots: np.ndarray) -> None:
+        if self._loggable(cls):
+            self._ops.append((False, cls, np.array(slots, np.int64), 0))
+            self.index[cls]._pending -= len(slots)
+            return
+        self.replay()
+        remove_agents(self.model, cls, self.index[cls]._agents, slots)
+
+    def _make(self, cls: type[Agent], keys: list[int], bulk: bool) -> None:
+        model = self.model
+        values: list[Any] = keys
+        if cls is Volunteer:
+            residents = self.index[Resident]._agents
+            values = [residents[s] for s in keys]
+        if bulk:
+            agents = register_many(model, cls, cls.INDEX_ATTRIBUTE, values)
+        else:
+            agents = [cls(model, v) for v in values]
+        self.index[cls]._agents.update(zip(keys, agents))
+
+    def replay(self) -> None:
+        """Make and register (or remove) the logged agents, in order, with their ids."""
+        if not self._ops or self._replaying:
+            return
+        model = self.model
+        self._replaying = True
+        counter = model.agent_id_counter
+        try:
+            for add, cls, slots, first in self._ops:
+                if add:
+                    model.agent_id_counter = first
+                    self._make(cls, slots.tolist(), True)
+                else:
+                    remove_agents(model, cls, self.index[cls]._agents, slots, bulk=True)
+        finally:
+            model.agent_id_counter = counter
+            self._ops.clear()
+            for index in self.index.values():
+                index._pending = 0
+            self._replaying = False
+
+
+class AgentsByType(Mapping):
+    """``model.agents_by_type``: Mesa's dict of AgentSets by class, the Resident and
+    Volunteer sets made complete (:meth:`AgentLog.replay`) when asked for."""
+
+    def __init__(self, model: QuarterModel) -> None:
+        self._model = model
+
+    def __getitem__(self, cls: type[Agent]) -> Any:
+        if cls in AgentLog.LAZY:
+            self._model.agent_log.replay()
+        return self._model._agents_by_type[cls]
+
+    def __iter__(self) -> Iterator[type[Agent]]:
+        return iter(self._model._agents_by_type)
+
+    def __len__(self) -> int:
+        return len(self._model._agents_by_type)
+
+    def __contains__(self, cls: object) -> bool:
+        return cls in self._model._agents_by_type
+
+    def values(self) -> ValuesView[Any]:
+        self._model.agent_log.replay()
+        return self._model._agents_by_type.values()
+
+    def items(self) -> ItemsView[type[Agent], Any]:
+        self._model.agent_log.replay()
+        return self._model._agents_by_type.items()
+
+
 class Resident(Agent):
     """A resident (Bewohnerin/Bewohner): a view onto row ``slot`` of the resident arrays."""
 
     model: QuarterModel
+    INDEX_ATTRIBUTE = "slot"  # what register_many sets
 
     def __init__(self, model: QuarterModel, slot: int) -> None:
         super().__init__(model)
@@ -142,19 +302,15 @@ class Resident(Agent):
     @classmethod
     def add_to(cls, model: QuarterModel, slots: np.ndarray) -> None:
         """Resident agents for the newly occupied ``slots`` (int array), registered in
-        bulk (module docstring) and indexed in ``model.resident_of_slot``."""
-        keys = slots.tolist()
-        if bulk_possible(model, cls):
-            agents = register_many(model, cls, "slot", keys)
-        else:
-            agents = [cls(model, s) for s in keys]
-        model.resident_of_slot.update(zip(keys, agents))
+        bulk when first asked for (module docstring) and indexed in
+        ``model.resident_of_slot``."""
+        model.agent_log.add(cls, slots)
 
     @classmethod
     def remove_from(cls, model: QuarterModel, slots: np.ndarray) -> None:
         """Remove the Resident agents of ``slots`` (int array) from the model and from
         ``model.resident_of_slot``."""
-        remove_agents(model, cls, model.resident_of_slot, slots)
+        model.agent_log.remove(cls, slots)
 
     @property
     def _a(self):
@@ -237,6 +393,7 @@ class Volunteer(Agent):
     """
 
     model: QuarterModel
+    INDEX_ATTRIBUTE = "resident"  # what register_many sets
 
     def __init__(self, model: QuarterModel, resident: Resident) -> None:
         super().__init__(model)
@@ -245,21 +402,15 @@ class Volunteer(Agent):
     @classmethod
     def add_to(cls, model: QuarterModel, slots: np.ndarray) -> None:
         """Volunteer agents for the residents in ``slots`` (int array) who start
-        volunteering, registered in bulk (module docstring) and indexed in
-        ``model.volunteer_of_slot``."""
-        keys = slots.tolist()
-        residents = [model.resident_of_slot[s] for s in keys]
-        if bulk_possible(model, cls):
-            agents = register_many(model, cls, "resident", residents)
-        else:
-            agents = [cls(model, r) for r in residents]
-        model.volunteer_of_slot.update(zip(keys, agents))
+        volunteering, registered in bulk when first asked for (module docstring) and
+        indexed in ``model.volunteer_of_slot``."""
+        model.agent_log.add(cls, slots)
 
     @classmethod
     def remove_from(cls, model: QuarterModel, slots: np.ndarray) -> None:
         """Remove the Volunteer agents of ``slots`` (int array) from the model and from
         ``model.volunteer_of_slot``."""
-        remove_agents(model, cls, model.volunteer_of_slot, slots)
+        model.agent_log.remove(cls, slots)
 
     @property
     def slot(self) -> int:
@@ -279,6 +430,9 @@ class Volunteer(Agent):
         """Where the volunteer serves (None: no coordinated offer reachable)."""
         p = int(self.model.residents.volunteer_point[self.slot])
         return self.model.space.points[p] if p >= 0 else None
+
+
+AgentLog.LAZY = (Resident, Volunteer)
 
 
 class Carrier(Agent):

@@ -20,7 +20,15 @@ from mesa import DataCollector, Model
 
 from quartiersim.config.domains import AccessClass
 from quartiersim.config.schema import Scenario, Shock
-from quartiersim.sim.agents import Carrier, Municipality, Resident, Volunteer
+from quartiersim.sim.agents import (
+    AgentLog,
+    AgentsByType,
+    Carrier,
+    Municipality,
+    Resident,
+    SlotIndex,
+    Volunteer,
+)
 from quartiersim.sim.ledger import Ledger
 from quartiersim.sim.population import TieCounter, adjacency, populate, to_networkx
 from quartiersim.sim.processes import (
@@ -121,8 +129,10 @@ class QuarterModel(Model):
         self.adjacency = adjacency(self.ties, self.residents.n)
         self._social_network = None
         self.aware_tie_counter = TieCounter(self.adjacency)
-        self.resident_of_slot: dict[int, Resident] = {}
-        self.volunteer_of_slot: dict[int, Volunteer] = {}
+        # residents' and volunteers' agents, made when first asked for (sim/agents.py)
+        self.agent_log = AgentLog(self)
+        self.resident_of_slot: SlotIndex[Resident] = self.agent_log.index[Resident]
+        self.volunteer_of_slot: SlotIndex[Volunteer] = self.agent_log.index[Volunteer]
         slots = np.arange(scenario.population.residents)
         demography.add_residents(self, slots)
         self.start_composition = demography.StartComposition.of(self.residents)
@@ -160,6 +170,31 @@ class QuarterModel(Model):
             self.municipality.revenue_shocks = revenue_factors(self.shocks)
             self.plan_year()
             self.staff.establish()  # the provision in place at the start is established
+
+    # ------------------------------------------------------------------ Mesa's agents
+    # Residents' and volunteers' agents are made when first asked for (AgentLog in
+    # sim/agents.py): whatever reads the model's agents replays the log first.
+    @property
+    def agents(self):  # type: ignore[override]
+        """All agents (Mesa's ``Model.agents``), residents and volunteers included."""
+        self.agent_log.replay()
+        return self._all_agents
+
+    @property
+    def agents_by_type(self) -> AgentsByType:  # type: ignore[override]
+        """The AgentSets by class (Mesa's ``Model.agents_by_type``)."""
+        return AgentsByType(self)
+
+    def register_agent(self, agent) -> None:
+        """Mesa's registration of one agent, after the logged ones (their order)."""
+        log = getattr(self, "agent_log", None)
+        if log is not None:
+            log.replay()
+        super().register_agent(agent)
+
+    def remove_all_agents(self) -> None:
+        self.agent_log.replay()
+        super().remove_all_agents()
 
     @staticmethod
     def check_names(scenario: Scenario, cooperation: str | None, financing: str | None) -> None:
