@@ -132,3 +132,107 @@ def test_tie_counter_counts_as_the_product(seed):
     for _ in range(3):
         assert np.array_equal(counter.count(state), expected(state, n + 100))
         state = state ^ (rng.random(len(state)) < 0.05)
+
+
+# ------------------------------------------------------------------ perf round, area a
+def _herten_model(months: int = 0, seed: int = 0):
+    from pathlib import Path
+
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.sim.model import QuarterModel
+
+    herten = Path(__file__).resolve().parents[1] / "scenarios" / "herten-innenstadt.toml"
+    m = QuarterModel(load_scenario(herten, {"population.residents": 600}), rng=seed, years=2,
+                     spin_up_months=0)
+    m.run_months(months)
+    return m
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_deaths_are_the_direct_comparison(seed):
+    """demography.deaths (exact only where a death is possible) equals
+    u < monthly(q(age)) for every resident, with draws near the thresholds too."""
+    from quartiersim.config.behaviour import Demography
+    from quartiersim.sim.processes import monthly
+    from quartiersim.sim.processes.demography import deaths, gompertz_per_year
+
+    rng = np.random.default_rng(seed)
+    demo = Demography(mortality_doubling_years=float(rng.uniform(0.5, 20)),
+                      mortality_reference_age=float(rng.uniform(40, 100)))
+    at_80 = float(rng.uniform(0.0, 1.0))
+    age = np.concatenate([rng.uniform(0, 110, 20_000), np.arange(0, 120, 1.0),
+                          np.arange(0, 120, 1.0) + 1 / 12, [0.0, 130.5]])
+    q = monthly(gompertz_per_year(age, at_80, demo))
+    for u in (rng.random(len(age)), q, np.nextafter(q, 0), np.nextafter(q, 1), q * 1.5,
+              np.full(len(age), 2.0 ** -53), np.zeros(len(age))):
+        assert np.array_equal(deaths(u, age, at_80, demo), u < q)
+    assert not deaths(np.zeros(0), np.zeros(0), at_80, demo).any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_choice_by_probability_draws_as_rng_choice(seed):
+    from quartiersim.sim.processes.demography import choice_by_probability
+
+    gen = np.random.default_rng(100 + seed)
+    for k in (0, 1, 7, 500):
+        p = gen.random(3) * (gen.random(3) < 0.8) + 1e-9
+        p /= p.sum()
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert np.array_equal(a.choice(3, size=k, p=p), choice_by_probability(b, p, k))
+        pool = np.sort(gen.uniform(0, 100, 50))
+        assert np.array_equal(a.choice(pool, size=k), pool[b.integers(0, len(pool), size=k)])
+        assert a.random() == b.random()
+
+
+def _onset_direct(model, slots=None):
+    """The former onset look-up: full status code, eligibility bit by bit."""
+    from quartiersim.sim.population import status_codes
+
+    a, tables = model.residents, model.need_tables
+    if slots is None:
+        code, age, alive = status_codes(a), a.age, a.alive
+    else:
+        code, age, alive = status_codes(a, slots), a.age[slots], a.alive[slots]
+    for lo, hi, bits in tables.eligibility:
+        code |= (alive & (age >= lo) & (age <= hi)) * (bits << 6)
+    return np.take(tables.onset_by_code, code, axis=1).T
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_onset_by_flags_and_age_band_is_the_code_lookup(seed):
+    """Random flags and ages, those at every age limit (and one float either side)
+    included: the same probabilities as the full status code."""
+    from quartiersim.sim.processes.needs import onset_probabilities
+
+    m = _herten_model(seed=seed)
+    a, rng = m.residents, np.random.default_rng(seed)
+    limits = np.array([x for lo, hi, _ in m.need_tables.eligibility for x in (lo, hi)]
+                      + [65.0, 75.0])
+    near = np.concatenate([limits, np.nextafter(limits, 0), np.nextafter(limits, 200)])
+    a.age[:] = rng.uniform(0, 105, a.n)
+    a.age[:len(near)] = near
+    for name in ("transfer", "migration", "language_barrier", "single", "mobility_limited", "alive"):
+        getattr(a, name)[:] = rng.random(a.n) < 0.5
+    assert np.array_equal(onset_probabilities(m), _onset_direct(m))
+    slots = rng.choice(a.n, 50, replace=False)
+    assert np.array_equal(onset_probabilities(m, slots), _onset_direct(m, slots))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_episode_tally_is_the_count_by_group_membership(seed):
+    """episodes._tally (one bincount for several counters) equals counting each set of
+    entries by domain and by group membership (the former _count)."""
+    from quartiersim.sim.episodes import _tally, group_members
+
+    m = _herten_model(months=3, seed=seed)
+    a, rng = m.residents, np.random.default_rng(seed)
+    parts = []
+    for size in (0, 1, 40, 300):
+        entries = rng.choice(6 * a.n, size, replace=False)
+        parts.append((entries, None if size % 2 else rng.integers(0, 5, size).astype(float)))
+    by_domain, by_group = _tally(a, parts)
+    for k, (entries, w) in enumerate(parts):
+        w = np.ones(len(entries)) if w is None else w
+        dom, slot = np.divmod(entries, a.n)
+        assert np.array_equal(by_domain[k], np.bincount(dom, weights=w, minlength=6))
+        assert np.array_equal(by_group[k], group_members(a, slot) @ w if len(entries) else np.zeros(4))
