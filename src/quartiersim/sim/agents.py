@@ -25,9 +25,11 @@ Nobody looks at these agents while a run steps, so they are made when first aske
 ids are taken at once), and the log is replayed in order, in bulk, the first time
 anything reads ``model.agents``, the Resident or Volunteer AgentSet of
 ``model.agents_by_type``, ``model.resident_of_slot`` or ``model.volunteer_of_slot``
-(their lengths excepted), or before an agent is registered one by one (a Carrier made
-mid-run), so that the model's agents, their ids and their order are those of making
-them at once. A month then costs no agent work at all.
+(their lengths excepted), so that the model's agents, their ids and their order are
+those of making them at once (an agent registered one by one meanwhile, e.g. a Carrier,
+took its id after the logged ones; the replay puts it after them, as Mesa orders its
+agents by registration). A class's first agent is made at once (it sets up the
+AgentSet). A month, and the start's population, then cost no agent work at all.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import logging
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +64,8 @@ if TYPE_CHECKING:
     from quartiersim.sim.space import ServicePoint
 
 
+_unique_id = attrgetter("unique_id")
+
 #: Mesa's logger of agent registration (its debug messages are per agent).
 _MESA_MODEL_LOG = logging.getLogger("MESA.mesa.model")
 
@@ -81,7 +86,8 @@ def bulk_possible(model: Any, cls: type[Agent]) -> bool:
             and isinstance(getattr(model, "agent_id_counter", None), int))
 
 
-def register_many[A: Agent](model: Any, cls: type[A], name: str, values: Sequence[Any]) -> list[A]:
+def register_many[A: Agent](model: Any, cls: type[A], name: str, values: Sequence[Any],
+                            construct_first: bool = True) -> list[A]:
     """New agents of ``cls``, one per item of ``values`` (``cls(model, value)``; the
     value is attribute ``name``), registered with ``model``: unique ids from
     ``model.agent_id_counter`` in order, added to ``model.agents`` and
@@ -91,11 +97,12 @@ def register_many[A: Agent](model: Any, cls: type[A], name: str, values: Sequenc
     The first agent is made by its constructor (so that CPython lays out the class's
     instances compactly, with shared attribute keys: an agent made first without
     ``__init__`` would leave every agent of the class with a dict of its own, +170 bytes),
-    the others without it."""
+    the others without it; with ``construct_first=False`` (the class has such an
+    instance already) all without it, and no signal is emitted."""
     if not values:
         return []
-    agents: list[A] = [cls(model, values[0])]
-    rest = values[1:]
+    agents: list[A] = [cls(model, values[0])] if construct_first else []
+    rest = values[1:] if construct_first else values
     first = model.agent_id_counter
     new = object.__new__
     collecting = gc.isenabled()
@@ -200,6 +207,13 @@ class AgentLog:
         self.index: dict[type[Agent], SlotIndex] = {cls: SlotIndex(self) for cls in self.LAZY}
         self._ops: list[tuple[bool, type[Agent], np.ndarray, int]] = []  # (add, cls, slots, first id)
         self._replaying = False
+        self._interleaved = False  # an agent was registered one by one while ops were logged
+
+    def registering_one(self) -> None:
+        """An agent is being registered one by one (Mesa's ``register_agent``): it gets
+        its id after the logged ones; :meth:`replay` puts it after them too."""
+        if self._ops and not self._replaying:
+            self._interleaved = True
 
     def _loggable(self, cls: type[Agent]) -> bool:
         model = self.model
@@ -209,6 +223,11 @@ class AgentLog:
         if not len(slots):
             return
         model = self.model
+        if cls not in model._agents_by_type and bulk_possible(model, cls):
+            # the class's first agent is made at once (its AgentSet, its instances' layout)
+            self.replay()
+            self._make(cls, slots[:1].tolist(), True)
+            slots = slots[1:]
         if self._loggable(cls):  # slots kept as an array: 8 bytes each until replayed
             self._ops.append((True, cls, np.array(slots, np.int64), model.agent_id_counter))
             model.agent_id_counter += len(slots)
@@ -225,14 +244,14 @@ class AgentLog:
         self.replay()
         remove_agents(self.model, cls, self.index[cls]._agents, slots)
 
-    def _make(self, cls: type[Agent], keys: list[int], bulk: bool) -> None:
+    def _make(self, cls: type[Agent], keys: list[int], bulk: bool, logged: bool = False) -> None:
         model = self.model
         values: list[Any] = keys
         if cls is Volunteer:
             residents = self.index[Resident]._agents
             values = [residents[s] for s in keys]
-        if bulk:
-            agents = register_many(model, cls, cls.INDEX_ATTRIBUTE, values)
+        if bulk:  # logged: registered when nobody listened (the class's first agent exists)
+            agents = register_many(model, cls, cls.INDEX_ATTRIBUTE, values, construct_first=not logged)
         else:
             agents = [cls(model, v) for v in values]
         self.index[cls]._agents.update(zip(keys, agents))
@@ -248,10 +267,17 @@ class AgentLog:
             for add, cls, slots, first in self._ops:
                 if add:
                     model.agent_id_counter = first
-                    self._make(cls, slots.tolist(), True)
+                    self._make(cls, slots.tolist(), True, logged=True)
                 else:
                     remove_agents(model, cls, self.index[cls]._agents, slots, bulk=True)
+            if self._interleaved:  # Mesa's order: by registration, i.e. by unique id
+                for agent_set in [model._all_agents, *(model._agents_by_type[c] for c in self.LAZY
+                                                       if c in model._agents_by_type)]:
+                    order = sorted(agent_set._agents, key=_unique_id)
+                    agent_set._agents.clear()
+                    agent_set._agents.update(zip(order, repeat(None)))
         finally:
+            self._interleaved = False
             model.agent_id_counter = counter
             self._ops.clear()
             for index in self.index.values():

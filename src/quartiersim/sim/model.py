@@ -186,10 +186,10 @@ class QuarterModel(Model):
         return AgentsByType(self)
 
     def register_agent(self, agent) -> None:
-        """Mesa's registration of one agent, after the logged ones (their order)."""
+        """Mesa's registration of one agent (noted: it comes after the logged ones)."""
         log = getattr(self, "agent_log", None)
         if log is not None:
-            log.replay()
+            log.registering_one()
         super().register_agent(agent)
 
     def remove_all_agents(self) -> None:
