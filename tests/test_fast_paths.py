@@ -149,27 +149,6 @@ def _herten_model(months: int = 0, seed: int = 0):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_deaths_are_the_direct_comparison(seed):
-    """demography.deaths (exact only where a death is possible) equals
-    u < monthly(q(age)) for every resident, with draws near the thresholds too."""
-    from quartiersim.config.behaviour import Demography
-    from quartiersim.sim.processes import monthly
-    from quartiersim.sim.processes.demography import deaths, gompertz_per_year
-
-    rng = np.random.default_rng(seed)
-    demo = Demography(mortality_doubling_years=float(rng.uniform(0.5, 20)),
-                      mortality_reference_age=float(rng.uniform(40, 100)))
-    at_80 = float(rng.uniform(0.0, 1.0))
-    age = np.concatenate([rng.uniform(0, 110, 20_000), np.arange(0, 120, 1.0),
-                          np.arange(0, 120, 1.0) + 1 / 12, [0.0, 130.5]])
-    q = monthly(gompertz_per_year(age, at_80, demo))
-    for u in (rng.random(len(age)), q, np.nextafter(q, 0), np.nextafter(q, 1), q * 1.5,
-              np.full(len(age), 2.0 ** -53), np.zeros(len(age))):
-        assert np.array_equal(deaths(u, age, at_80, demo), u < q)
-    assert not deaths(np.zeros(0), np.zeros(0), at_80, demo).any()
-
-
-@pytest.mark.parametrize("seed", range(6))
 def test_choice_by_probability_draws_as_rng_choice(seed):
     from quartiersim.sim.processes.demography import choice_by_probability
 

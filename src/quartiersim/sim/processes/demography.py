@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quartiersim.config.behaviour import Demography
 from quartiersim.sim import episodes
 from quartiersim.sim.agents import Resident
 from quartiersim.sim.population import ResidentArrays, newcomer_ages
@@ -36,7 +35,9 @@ def demography(model: QuarterModel) -> None:
     living = np.flatnonzero(a.alive)
     age = a.age[living] + 1.0 / 12.0
     a.age[living] = age
-    dies = deaths(rng.random(len(living)), age, pop.mortality_at_80_per_year, demo)
+    q_year = pop.mortality_at_80_per_year * np.exp2(
+        (age - demo.mortality_reference_age) / demo.mortality_doubling_years)
+    dies = rng.random(len(living)) < monthly(q_year)
     band = (age >= 18).astype(np.intp) + (age >= 35) + (age >= 65)  # move-out factor bands
     factor = np.array(demo.move_out_factors())
     factor /= max(np.bincount(band, minlength=4) @ factor / max(len(living), 1), 1e-12)
@@ -64,31 +65,6 @@ def demography(model: QuarterModel) -> None:
             ages = np.concatenate([ages, newcomer_ages(arrivals - len(ages), demo, rng)])
     if arrivals:
         move_in(model, ages[:arrivals])
-
-
-def gompertz_per_year(age: np.ndarray, at_80: float, demo: Demography) -> np.ndarray:
-    """Annual death probability ``at_80`` x 2^((age - reference age) / doubling years)
-    (Gompertz), shape of ``age``."""
-    return at_80 * np.exp2((age - demo.mortality_reference_age) / demo.mortality_doubling_years)
-
-
-def deaths(u: np.ndarray, age: np.ndarray, at_80: float, demo: Demography) -> np.ndarray:
-    """Who dies this month: ``u < monthly(gompertz_per_year(age))`` for uniform draws
-    ``u``, bool, shape of ``age``.
-
-    Computed exactly only where it can be true: the monthly probability of an annual one
-    q <= 1/2 is at most 0.113 q (1 - (1 - q)^(1/12) is convex; 0.113 x 1/2 > its value
-    at 1/2), and q grows with age, so a resident whose u is at least 0.2 x q at the next
-    whole year of age (plus 1e-15 for rounding) survives; the rest (young or old, about
-    one in a hundred) are compared exactly, with the same numbers."""
-    dies = np.zeros(len(age), bool)
-    if not len(age):
-        return dies
-    whole = age.astype(np.intp)  # ages are >= 0: the whole years
-    q_next_year = gompertz_per_year(np.arange(int(whole.max()) + 2, dtype=float), at_80, demo)[whole + 1]
-    maybe = np.flatnonzero((u < 0.2 * q_next_year + 1e-15) | (q_next_year > 0.5))
-    dies[maybe] = u[maybe] < monthly(gompertz_per_year(age[maybe], at_80, demo))
-    return dies
 
 
 #: Age bands of the stationary composition: under 18, 18-64, 65+.
