@@ -7,6 +7,7 @@ optional list of every booking for tests and audits (``keep_entries=True``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,15 +43,14 @@ class Ledger:
 
     def book(self, month: int, payer: Payer, category: CostCategory, item: str,
              amount_eur: float) -> None:
-        if not np.isfinite(amount_eur) or amount_eur < 0:
+        if not 0.0 <= amount_eur < math.inf:  # NaN fails too
             raise ValueError(f"booking {item!r} of {amount_eur!r} EUR: amounts must be finite "
                              "and non-negative")
         if amount_eur == 0:
             return
-        year = (month - 1) // 12
-        p, c = _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
-        self.totals[year, p, c] += amount_eur
-        self.month_totals[p, c] += amount_eur
+        key = (month - 1) // 12, _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
+        self.totals[key] += amount_eur
+        self.month_totals[key[1:]] += amount_eur
         if self.entries is not None:
             self.entries.append(Booking(month, payer, category, item, amount_eur))
 

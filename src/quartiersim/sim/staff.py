@@ -27,7 +27,7 @@ Units: FTE; hours by ``municipality.hours_per_fte_per_month``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -76,6 +76,9 @@ class StaffStock:
     fte: np.ndarray
     experience: np.ndarray
     leaving: np.ndarray  # (k, notice months): FTE leaving at the end of month m + 1
+    # rows() by query: a post's employer, role, domain and funding never change, and rows
+    # are only added (post()), which clears it
+    _rows: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def empty(cls, params: Staffing) -> StaffStock:
@@ -105,6 +108,7 @@ class StaffStock:
             self.fte = np.append(self.fte, 0.0)
             self.experience = np.append(self.experience, 0.0)
             self.leaving = np.vstack([self.leaving, np.zeros((1, self.leaving.shape[1]))])
+            self._rows.clear()
         else:
             self.point[i] = point
         return i
@@ -183,13 +187,20 @@ class StaffStock:
     # ------------------------------------------------------------------ queries
     def rows(self, *, employer: int | None = None, role: Role | None = None,
              funded: bool | None = None, domain: int | None = None) -> np.ndarray:
-        """Indices of the posts that match every given attribute."""
-        mask = np.ones(len(self), bool)
-        for arr, value in ((self.employer, employer), (self.role, role),
-                           (self.funded, funded), (self.domain, domain)):
-            if value is not None:
-                mask &= arr == value
-        return np.flatnonzero(mask)
+        """Indices of the posts that match every given attribute (read-only; the same
+        array until a post is added)."""
+        query = (employer, role, funded, domain)
+        rows = self._rows.get(query)
+        if rows is None:
+            mask = np.ones(len(self), bool)
+            for arr, value in ((self.employer, employer), (self.role, role),
+                               (self.funded, funded), (self.domain, domain)):
+                if value is not None:
+                    mask &= arr == value
+            rows = np.flatnonzero(mask)
+            rows.flags.writeable = False
+            self._rows[query] = rows
+        return rows
 
     def productivity(self) -> np.ndarray:
         """Productivity of each post's staff, (k,), between new_hire_productivity and 1."""

@@ -7,6 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
+from mesa import DataCollector
 
 from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer, PointKind
 from quartiersim.sim import episodes
@@ -114,3 +115,21 @@ def month_stat(key: str, model: QuarterModel) -> float:
 def reporters() -> dict[str, partial]:
     """The DataCollector's model reporters: one per series key (``SERIES_KEYS``)."""
     return {k: partial(month_stat, k) for k in SERIES_KEYS}
+
+
+class MonthlyCollector(DataCollector):
+    """Mesa's DataCollector with one model reporter per series key (:func:`reporters`),
+    collecting straight from ``model.month_stats``: each statistic is an immutable
+    number, so Mesa's per-reporter call and ``deepcopy`` (two thirds of its cost) are
+    not needed. ``model_vars`` and ``get_model_vars_dataframe()`` are Mesa's."""
+
+    def __init__(self) -> None:
+        super().__init__(model_reporters=reporters())
+        self._columns = [(self.model_vars[k], k) for k in SERIES_KEYS]
+
+    def collect(self, model: QuarterModel) -> None:
+        """Append this month's statistics (``model.month_stats``) to ``model_vars``."""
+        self._collection_steps.append(model.time)
+        stats = model.month_stats
+        for values, key in self._columns:
+            values.append(stats[key])
