@@ -27,6 +27,7 @@ SERIES_KEYS: tuple[str, ...] = (
     "carrier_reserves_eur",
     *(f"trust_{k.value}" for k in PointKind),
 )
+_COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
 
 
 def group_masks(a: ResidentArrays) -> dict[Group, np.ndarray]:
@@ -47,7 +48,8 @@ def count_need_and_service(model: QuarterModel) -> None:
     resolution changes the needs; records the first service of need episodes
     (:func:`quartiersim.sim.episodes.record_service`)."""
     a, month, totals = model.residents, model.month, model.totals
-    need = a.need_hours + (a.case_months_left > 0) * model.need_tables.hours
+    need = a.need_hours.copy(order="F")  # + the need-hours of running cases, where they run
+    np.add(need, model.need_tables.hours, out=need, where=a.case_months_left > 0)
     served = a.served_hours  # (n, 6)
     month.need_hours = need.sum(axis=0)
     month.served_hours = served.sum(axis=0)
@@ -76,9 +78,8 @@ def record_month(model: QuarterModel) -> None:
     n_alive = int(np.count_nonzero(a.alive))
     s["residents"] = n_alive
     s["coverage"] = served / need if need > 0 else 1.0
-    for k, d in enumerate(DOMAINS):
-        nk = month.need_hours[k]
-        s[f"coverage_{d.value}"] = float(month.served_hours[k] / nk) if nk > 0 else 1.0
+    for key, nk, sk in zip(_COVERAGE_KEYS, month.need_hours.tolist(), month.served_hours.tolist()):
+        s[key] = sk / nk if nk > 0 else 1.0
     s["need_hours"] = need
     s["served_hours"] = served
     s["unmet_need_hours"] = need - served
@@ -87,7 +88,8 @@ def record_month(model: QuarterModel) -> None:
     s["new_mandatory_cases"] = month.new_cases
     s["active_mandatory_cases"] = month.active_cases
     s["volunteers"] = len(model.volunteer_of_slot)
-    s["volunteers_deployed"] = int(((a.volunteer_hours > 0) & (a.volunteer_point >= 0)).sum())
+    volunteering = np.flatnonzero(a.volunteer_hours > 0)
+    s["volunteers_deployed"] = int(np.count_nonzero(a.volunteer_point[volunteering] >= 0))
     s["carriers_open"] = len(model.open_carriers())
     led = model.ledger
     s["municipal_cost_voluntary_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY)
