@@ -217,6 +217,12 @@ class StaffStock:
         t = self.target[i]
         return float(min(self.fte[i], t) / t) if t > 0 else 0.0
 
+    def paid_shares(self) -> list[float]:
+        """:meth:`paid_share` of every post, in post order."""
+        share = np.zeros(len(self))
+        np.divide(np.minimum(self.fte, self.target), self.target, out=share, where=self.target > 0)
+        return share.tolist()
+
     def notice_fte(self, i: int) -> float:
         """FTE of post ``i`` employed beyond its target (serving notice)."""
         return float(max(self.fte[i] - self.target[i], 0.0))

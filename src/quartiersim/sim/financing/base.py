@@ -171,11 +171,11 @@ class FinancingModel:
         payer (their income mix). A payment to a carrier that has closed is not made; a
         payment for a staff post is made in proportion to the post's staff employed
         (money for a vacancy is not spent)."""
-        staff = self.model.staff
+        paid_share = self.model.staff.paid_shares()  # by post
         for pay in payments:
             if pay.payee is not None and not pay.payee.is_open:
                 continue
-            amount = pay.amount_eur * (staff.paid_share(pay.post) if pay.post >= 0 else 1.0)
+            amount = pay.amount_eur * (paid_share[pay.post] if pay.post >= 0 else 1.0)
             if amount <= 0:
                 continue
             split = [(pay.payer, 1.0)] if pay.payer is not None else self._split[pay.purpose]
