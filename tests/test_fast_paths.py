@@ -213,3 +213,61 @@ def test_staff_paid_shares_and_cached_rows(seed):
             assert np.array_equal(st.rows(employer=employer, funded=funded), np.flatnonzero(mask))
     with pytest.raises(ValueError, match="read-only"):
         st.rows(employer=0)[:] = 0
+
+
+def _staff_month_always_with_notices(st):
+    """The former StaffStock.month: notices summed and withdrawn whether or not any run."""
+    from quartiersim.sim.staff import MUNICIPALITY
+
+    p = st.params
+    left = st.leaving[:, 0].copy()
+    st.fte -= left
+    st.leaving[:, :-1] = st.leaving[:, 1:]
+    st.leaving[:, -1] = 0.0
+    municipal = st.employer == MUNICIPALITY
+    staying = st.fte - st.leaving.sum(axis=1)
+    short = np.maximum(st.target - staying, 0.0)
+    for m in range(st.leaving.shape[1] - 1, -1, -1):
+        back = np.minimum(short, st.leaving[:, m])
+        st.leaving[:, m] -= back
+        short -= back
+    fill = 1.0 - np.exp(-1.0 / p.vacancy_months) if p.vacancy_months > 0 else 1.0
+    hired = short * fill
+    grown = st.fte + hired
+    st.experience = np.where(grown > 0, st.fte * st.experience / np.maximum(grown, 1e-12), 0.0)
+    st.fte = grown
+    excess = np.maximum(st.fte - st.leaving.sum(axis=1) - st.target, 0.0)
+    gone = np.where(municipal | (p.notice_months <= 0), excess, 0.0)
+    st.fte -= gone
+    st.leaving[:, -1] += np.where(gone > 0, 0.0, excess)
+    left += gone
+    st.fte = np.maximum(st.fte, 0.0)
+    if p.ramp_up_months > 0:
+        st.experience = 1.0 - (1.0 - st.experience) * np.exp(-1.0 / p.ramp_up_months)
+    else:
+        st.experience[:] = 1.0
+    st.experience[st.fte <= 0] = 0.0
+    return float(hired.sum()), float(left.sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("notice", [0, 1, 3])
+def test_staff_month_as_with_notices_always_withdrawn(seed, notice):
+    import copy
+
+    from quartiersim.config.behaviour import Staffing
+    from quartiersim.sim.staff import PostKey, Role, StaffStock
+
+    rng = np.random.default_rng(seed)
+    new = StaffStock.empty(Staffing(notice_months=notice, vacancy_months=2.0))
+    for i in range(10):
+        new.set_target(PostKey(i % 3 - 1, Role.SERVICE, i % 6, bool(i % 2)), 0, float(rng.random()))
+    new.establish()
+    old = copy.deepcopy(new)
+    for month in range(60):
+        if month % 7 == 0:  # targets move: notices given, withdrawn, hires
+            target = rng.random(len(new)) * (rng.random(len(new)) < 0.8)
+            new.target[:] = old.target[:] = target
+        assert new.month() == _staff_month_always_with_notices(old)
+        for name in ("fte", "experience", "leaving"):
+            assert np.array_equal(getattr(new, name), getattr(old, name))

@@ -155,10 +155,11 @@ class StaffStock:
         self.leaving[:, :-1] = self.leaving[:, 1:]
         self.leaving[:, -1] = 0.0
         municipal = self.employer == MUNICIPALITY
-        staying = self.fte - self.leaving.sum(axis=1)
+        notices = bool(self.leaving.any())  # mostly none: then all staff stay
+        staying = self.fte - self.leaving.sum(axis=1) if notices else self.fte
         # the target rose above the staff who stay: withdraw notices first (latest first)
         short = np.maximum(self.target - staying, 0.0)
-        for m in range(self.leaving.shape[1] - 1, -1, -1):
+        for m in range(self.leaving.shape[1] - 1, -1, -1) if notices else ():
             back = np.minimum(short, self.leaving[:, m])
             self.leaving[:, m] -= back
             short -= back
@@ -170,7 +171,8 @@ class StaffStock:
         self.fte = grown
         # the target fell below the staff who stay: the municipality redeploys at once,
         # a carrier gives notice (they leave when it runs out)
-        excess = np.maximum(self.fte - self.leaving.sum(axis=1) - self.target, 0.0)
+        staying = self.fte - self.leaving.sum(axis=1) if notices else self.fte
+        excess = np.maximum(staying - self.target, 0.0)
         gone = np.where(municipal | (p.notice_months <= 0), excess, 0.0)
         self.fte -= gone
         self.leaving[:, -1] += np.where(gone > 0, 0.0, excess)
