@@ -168,14 +168,14 @@ def match_and_serve(model: QuarterModel) -> None:
     referral = model.cooperation.cross_referral_probability
     log: list[tuple[np.ndarray, ...]] = []
     first_at = np.zeros(0, np.int64)  # (point, domain) of each first-choice request left over
+    dom, slot = np.divmod(seeking, a.n)
+    cls = access_classes(a, model.config.access, slot)
     for choice in range(2):
-        dom, slot = np.divmod(seeking, a.n)
-        cls = access_classes(a, model.config.access, slot)
         bp, p_seek = choose(model, slot, dom, cls, remaining > 1e-9)
         if choice == 0:  # clients return with the continuation probability
             p_seek = np.where(client, model.need_tables.continuation, p_seek)
         go = (bp >= 0) & (rng.random(len(seeking)) < p_seek)
-        entry, dom, slot, bp = seeking[go], dom[go], slot[go], bp[go]
+        entry, dom, slot, bp, cls = seeking[go], dom[go], slot[go], bp[go], cls[go]
         req = need[entry] - served[entry]
         at = bp * N_DOMAINS + dom  # (point, domain) of each request
         demand = np.bincount(at, weights=req, minlength=cap.size)
@@ -191,6 +191,7 @@ def match_and_serve(model: QuarterModel) -> None:
         log.append((slot, bp, req, got))
         left = got < req - 1e-9  # left over at a full point: second choice
         seeking, first_at = entry[left], at[left]
+        dom, slot, cls = dom[left], slot[left], cls[left]
     used = cap - remaining
     month.requests = tuple(np.concatenate(x) for x in zip(*log))
     month.matched = True

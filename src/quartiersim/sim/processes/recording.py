@@ -11,6 +11,7 @@ from mesa import DataCollector
 
 from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer, PointKind
 from quartiersim.sim import episodes
+from quartiersim.sim.ledger import CATEGORIES, PAYERS
 from quartiersim.sim.population import ResidentArrays
 from quartiersim.sim.processes.trust import mean_trust_by_kind
 
@@ -28,6 +29,9 @@ SERIES_KEYS: tuple[str, ...] = (
     *(f"trust_{k.value}" for k in PointKind),
 )
 _COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
+# the ledger's month totals of the municipality, voluntary and mandatory
+_MUNICIPALITY = PAYERS.index(Payer.MUNICIPALITY)
+_BY_CATEGORY = [CATEGORIES.index(CostCategory.VOLUNTARY), CATEGORIES.index(CostCategory.MANDATORY)]
 
 
 def group_masks(a: ResidentArrays) -> dict[Group, np.ndarray]:
@@ -92,9 +96,10 @@ def record_month(model: QuarterModel) -> None:
     s["volunteers_deployed"] = int(np.count_nonzero(a.volunteer_point[volunteering] >= 0))
     s["carriers_open"] = len(model.open_carriers())
     led = model.ledger
-    s["municipal_cost_voluntary_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY)
-    s["municipal_cost_mandatory_eur"] = led.month_total(Payer.MUNICIPALITY, CostCategory.MANDATORY)
-    s["municipal_cost_eur"] = s["municipal_cost_voluntary_eur"] + s["municipal_cost_mandatory_eur"]
+    voluntary, mandatory = led.month_totals[_MUNICIPALITY, _BY_CATEGORY].tolist()
+    s["municipal_cost_voluntary_eur"] = voluntary  # = led.month_total(payer, category)
+    s["municipal_cost_mandatory_eur"] = mandatory
+    s["municipal_cost_eur"] = voluntary + mandatory
     s["total_cost_eur"] = led.month_total()
     s["voluntary_budget_eur"] = model.municipality.voluntary_budget_eur
     # aware is cleared for vacant slots, so this is the share over residents
