@@ -78,7 +78,8 @@ class StaffStock:
     leaving: np.ndarray  # (k, notice months): FTE leaving at the end of month m + 1
     # rows() by query: a post's employer, role, domain and funding never change, and rows
     # are only added (post()), which clears it
-    _rows: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _rows: dict[tuple, np.ndarray] = field(default_factory=dict, init=False, repr=False,
+                                           compare=False)
 
     @classmethod
     def empty(cls, params: Staffing) -> StaffStock:
