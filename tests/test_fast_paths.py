@@ -215,3 +215,142 @@ def test_episode_tally_is_the_count_by_group_membership(seed):
         dom, slot = np.divmod(entries, a.n)
         assert np.array_equal(by_domain[k], np.bincount(dom, weights=w, minlength=6))
         assert np.array_equal(by_group[k], group_members(a, slot) @ w if len(entries) else np.zeros(4))
+
+
+# --------------------------------------------------------------------------- perf-c: money, staff, matching
+def _cross_refer_nonzero(aware, slots, points, cap, probability, rng):
+    """The former cross-referral: a 2-D nonzero over the broadcast probabilities."""
+    from quartiersim.config.domains import N_DOMAINS
+
+    probability = np.broadcast_to(np.asarray(probability, dtype=float), np.shape(slots))
+    if len(slots) == 0 or not (probability > 0).any():
+        return
+    n = len(aware) // N_DOMAINS
+    draw = rng.random((len(slots), N_DOMAINS)) < probability[:, None]
+    refer_i, refer_k = np.nonzero((cap[points] > 0) & draw)
+    aware[refer_k * n + slots[refer_i]] = True
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cross_refer_as_the_2d_nonzero(seed):
+    from quartiersim.sim.processes.matching import cross_refer
+
+    rng = np.random.default_rng(seed)
+    n, n_p = 300, 5
+    cap = rng.random((n_p, 6)) * (rng.random((n_p, 6)) < 0.6)
+    for m in (0, 1, 40, 250):
+        slots, points = rng.choice(n, m, replace=False), rng.integers(0, n_p, m)
+        for probability in (rng.random(m) * (rng.random(m) < 0.7), 0.3, 0.0, np.zeros(m)):
+            old_aware = rng.random(6 * n) < 0.2
+            new_aware = old_aware.copy()
+            old_rng, new_rng = np.random.default_rng(seed + 100), np.random.default_rng(seed + 100)
+            _cross_refer_nonzero(old_aware, slots, points, cap, probability, old_rng)
+            cross_refer(new_aware, slots, points, cap, probability, new_rng)
+            assert np.array_equal(old_aware, new_aware)
+            assert np.array_equal(old_rng.random(3), new_rng.random(3))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_book_many_books_as_book_one_by_one(seed):
+    from quartiersim.config.domains import CostCategory, Payer
+    from quartiersim.sim.ledger import Ledger
+
+    rng = np.random.default_rng(seed)
+    one, many = Ledger(3, keep_entries=True), Ledger(3, keep_entries=True)
+    for month in range(1, 37):
+        amounts = (rng.random(6) * 10.0 ** rng.integers(-3, 7, 6) * (rng.random(6) < 0.7)).tolist()
+        items = [f"item_{k}" for k in range(6)]
+        for led in (one, many):
+            led.start_month()
+            led.book(month, Payer.MUNICIPALITY, CostCategory.MANDATORY, "before", 0.1 * month)
+        for item, amount in zip(items, amounts):
+            one.book(month, Payer.MUNICIPALITY, CostCategory.MANDATORY, item, amount)
+        many.book_many(month, Payer.MUNICIPALITY, CostCategory.MANDATORY, items, amounts)
+        assert np.array_equal(one.month_totals, many.month_totals)
+    assert np.array_equal(one.totals, many.totals) and one.entries == many.entries
+    with pytest.raises(ValueError, match="'bad' of nan EUR: amounts must be finite"):
+        many.book_many(1, Payer.MUNICIPALITY, CostCategory.MANDATORY, ["ok", "bad"], [1.0, float("nan")])
+    assert np.array_equal(one.totals, many.totals)  # nothing booked
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_staff_paid_shares_and_cached_rows(seed):
+    from quartiersim.config.behaviour import Staffing
+    from quartiersim.sim.staff import PostKey, Role, StaffStock
+
+    rng = np.random.default_rng(seed)
+    st = StaffStock.empty(Staffing())
+    for i in range(12):
+        st.set_target(PostKey(int(rng.integers(-1, 3)), Role(int(rng.integers(0, 3))),
+                              int(rng.integers(-1, 6)), bool(rng.random() < 0.5)), i % 4,
+                      float(rng.random() * (rng.random() < 0.8)))
+        if i == 6:  # queried before more posts are added: the cache must not go stale
+            assert len(st.rows(employer=0)) == int(np.count_nonzero(st.employer == 0))
+    st.fte[:] = st.target * rng.random(len(st)) * 2
+    assert st.paid_shares() == [st.paid_share(i) for i in range(len(st))]
+    for employer in (-1, 0, 1, 2, None):
+        for funded in (True, False, None):
+            mask = np.ones(len(st), bool) if employer is None else st.employer == employer
+            if funded is not None:
+                mask &= st.funded == funded
+            assert np.array_equal(st.rows(employer=employer, funded=funded), np.flatnonzero(mask))
+    with pytest.raises(ValueError, match="read-only"):
+        st.rows(employer=0)[:] = 0
+
+
+def _staff_month_always_with_notices(st):
+    """The former StaffStock.month: notices summed and withdrawn whether or not any run."""
+    from quartiersim.sim.staff import MUNICIPALITY
+
+    p = st.params
+    left = st.leaving[:, 0].copy()
+    st.fte -= left
+    st.leaving[:, :-1] = st.leaving[:, 1:]
+    st.leaving[:, -1] = 0.0
+    municipal = st.employer == MUNICIPALITY
+    staying = st.fte - st.leaving.sum(axis=1)
+    short = np.maximum(st.target - staying, 0.0)
+    for m in range(st.leaving.shape[1] - 1, -1, -1):
+        back = np.minimum(short, st.leaving[:, m])
+        st.leaving[:, m] -= back
+        short -= back
+    fill = 1.0 - np.exp(-1.0 / p.vacancy_months) if p.vacancy_months > 0 else 1.0
+    hired = short * fill
+    grown = st.fte + hired
+    st.experience = np.where(grown > 0, st.fte * st.experience / np.maximum(grown, 1e-12), 0.0)
+    st.fte = grown
+    excess = np.maximum(st.fte - st.leaving.sum(axis=1) - st.target, 0.0)
+    gone = np.where(municipal | (p.notice_months <= 0), excess, 0.0)
+    st.fte -= gone
+    st.leaving[:, -1] += np.where(gone > 0, 0.0, excess)
+    left += gone
+    st.fte = np.maximum(st.fte, 0.0)
+    if p.ramp_up_months > 0:
+        st.experience = 1.0 - (1.0 - st.experience) * np.exp(-1.0 / p.ramp_up_months)
+    else:
+        st.experience[:] = 1.0
+    st.experience[st.fte <= 0] = 0.0
+    return float(hired.sum()), float(left.sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("notice", [0, 1, 3])
+def test_staff_month_as_with_notices_always_withdrawn(seed, notice):
+    import copy
+
+    from quartiersim.config.behaviour import Staffing
+    from quartiersim.sim.staff import PostKey, Role, StaffStock
+
+    rng = np.random.default_rng(seed)
+    new = StaffStock.empty(Staffing(notice_months=notice, vacancy_months=2.0))
+    for i in range(10):
+        new.set_target(PostKey(i % 3 - 1, Role.SERVICE, i % 6, bool(i % 2)), 0, float(rng.random()))
+    new.establish()
+    old = copy.deepcopy(new)
+    for month in range(60):
+        if month % 7 == 0:  # targets move: notices given, withdrawn, hires
+            target = rng.random(len(new)) * (rng.random(len(new)) < 0.8)
+            new.target[:] = old.target[:] = target
+        assert new.month() == _staff_month_always_with_notices(old)
+        for name in ("fte", "experience", "leaving"):
+            assert np.array_equal(getattr(new, name), getattr(old, name))

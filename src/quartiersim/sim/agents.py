@@ -592,13 +592,14 @@ class Carrier(Agent):
         index = self.model.price_index  # own funds grow with the wage level (assumption)
         own = self.spec.own_funds_eur_per_year / 12.0 * index
         public = self.income_month_eur
-        cost = self.monthly_cost_eur()
+        hours = self._hours()
+        cost = hours * self.hour_cost_eur + self.rent_eur_per_month * index  # monthly_cost_eur
         from_own = max(cost - public, 0.0)
         self.model.ledger.book(self.model.steps, Payer.DONORS, CostCategory.VOLUNTARY,
                                "carrier_own_funds", from_own)
         self.own_spent_eur += from_own
         self.rent_paid_eur += self.rent_eur_per_month * index
-        self.overhead_paid_eur += self._hours() * self.spec.cost_eur_per_staff_hour * self.overhead_share * index
+        self.overhead_paid_eur += hours * self.spec.cost_eur_per_staff_hour * self.overhead_share * index
         self.reserve_eur += own + public - cost
         self.received_eur += own + public
         self.spent_eur += cost

@@ -7,6 +7,8 @@ optional list of every booking for tests and audits (``keep_entries=True``).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,17 +44,36 @@ class Ledger:
 
     def book(self, month: int, payer: Payer, category: CostCategory, item: str,
              amount_eur: float) -> None:
-        if not np.isfinite(amount_eur) or amount_eur < 0:
+        if not 0.0 <= amount_eur < math.inf:  # NaN fails too
             raise ValueError(f"booking {item!r} of {amount_eur!r} EUR: amounts must be finite "
                              "and non-negative")
         if amount_eur == 0:
             return
-        year = (month - 1) // 12
-        p, c = _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
-        self.totals[year, p, c] += amount_eur
-        self.month_totals[p, c] += amount_eur
+        key = (month - 1) // 12, _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
+        self.totals[key] += amount_eur
+        self.month_totals[key[1:]] += amount_eur
         if self.entries is not None:
             self.entries.append(Booking(month, payer, category, item, amount_eur))
+
+    def book_many(self, month: int, payer: Payer, category: CostCategory, items: Sequence[str],
+                  amounts: Sequence[float]) -> None:
+        """Book ``amounts[i]`` for ``items[i]``, all to one payer and category, as
+        :meth:`book` one after the other would (the same sums, added in the same order);
+        nothing is booked if an amount is negative or not finite (ValueError)."""
+        for item, amount_eur in zip(items, amounts):
+            if not 0.0 <= amount_eur < math.inf:
+                raise ValueError(f"booking {item!r} of {amount_eur!r} EUR: amounts must be finite "
+                                 "and non-negative")
+        key = (month - 1) // 12, _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
+        total, month_total = float(self.totals[key]), float(self.month_totals[key[1:]])
+        for item, amount_eur in zip(items, amounts):
+            if amount_eur == 0:
+                continue
+            total += amount_eur
+            month_total += amount_eur
+            if self.entries is not None:
+                self.entries.append(Booking(month, payer, category, item, amount_eur))
+        self.totals[key], self.month_totals[key[1:]] = total, month_total
 
     def start_month(self) -> None:
         self.month_totals[:] = 0.0

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 
 import numpy as np
-from mesa import DataCollector, Model
+from mesa import Model
 
 from quartiersim.config.domains import AccessClass
 from quartiersim.config.schema import Scenario, Shock
@@ -152,7 +152,7 @@ class QuarterModel(Model):
         self.shocks: tuple[Shock, ...] = ()
         self.shock_rng: np.random.Generator | None = None  # spawned by the first transfer shock
         self.month_stats: dict[str, float] = dict.fromkeys(SERIES_KEYS, 0.0)
-        self.datacollector = DataCollector(model_reporters=recording.reporters())
+        self.datacollector = recording.MonthlyCollector()
         if self.spin_up_months > 0:  # the status quo first, the same draws for every model
             su = scenario.spin_up
             self.provide(su.cooperation or scenario.default_cooperation, su.financing)

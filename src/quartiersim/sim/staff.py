@@ -27,7 +27,7 @@ Units: FTE; hours by ``municipality.hours_per_fte_per_month``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -76,6 +76,10 @@ class StaffStock:
     fte: np.ndarray
     experience: np.ndarray
     leaving: np.ndarray  # (k, notice months): FTE leaving at the end of month m + 1
+    # rows() by query: a post's employer, role, domain and funding never change, and rows
+    # are only added (post()), which clears it
+    _rows: dict[tuple, np.ndarray] = field(default_factory=dict, init=False, repr=False,
+                                           compare=False)
 
     @classmethod
     def empty(cls, params: Staffing) -> StaffStock:
@@ -105,6 +109,7 @@ class StaffStock:
             self.fte = np.append(self.fte, 0.0)
             self.experience = np.append(self.experience, 0.0)
             self.leaving = np.vstack([self.leaving, np.zeros((1, self.leaving.shape[1]))])
+            self._rows.clear()
         else:
             self.point[i] = point
         return i
@@ -151,10 +156,11 @@ class StaffStock:
         self.leaving[:, :-1] = self.leaving[:, 1:]
         self.leaving[:, -1] = 0.0
         municipal = self.employer == MUNICIPALITY
-        staying = self.fte - self.leaving.sum(axis=1)
+        notices = bool(self.leaving.any())  # mostly none: then all staff stay
+        staying = self.fte - self.leaving.sum(axis=1) if notices else self.fte
         # the target rose above the staff who stay: withdraw notices first (latest first)
         short = np.maximum(self.target - staying, 0.0)
-        for m in range(self.leaving.shape[1] - 1, -1, -1):
+        for m in range(self.leaving.shape[1] - 1, -1, -1) if notices else ():
             back = np.minimum(short, self.leaving[:, m])
             self.leaving[:, m] -= back
             short -= back
@@ -166,7 +172,8 @@ class StaffStock:
         self.fte = grown
         # the target fell below the staff who stay: the municipality redeploys at once,
         # a carrier gives notice (they leave when it runs out)
-        excess = np.maximum(self.fte - self.leaving.sum(axis=1) - self.target, 0.0)
+        staying = self.fte - self.leaving.sum(axis=1) if notices else self.fte
+        excess = np.maximum(staying - self.target, 0.0)
         gone = np.where(municipal | (p.notice_months <= 0), excess, 0.0)
         self.fte -= gone
         self.leaving[:, -1] += np.where(gone > 0, 0.0, excess)
@@ -183,13 +190,20 @@ class StaffStock:
     # ------------------------------------------------------------------ queries
     def rows(self, *, employer: int | None = None, role: Role | None = None,
              funded: bool | None = None, domain: int | None = None) -> np.ndarray:
-        """Indices of the posts that match every given attribute."""
-        mask = np.ones(len(self), bool)
-        for arr, value in ((self.employer, employer), (self.role, role),
-                           (self.funded, funded), (self.domain, domain)):
-            if value is not None:
-                mask &= arr == value
-        return np.flatnonzero(mask)
+        """Indices of the posts that match every given attribute (read-only; the same
+        array until a post is added)."""
+        query = (employer, role, funded, domain)
+        rows = self._rows.get(query)
+        if rows is None:
+            mask = np.ones(len(self), bool)
+            for arr, value in ((self.employer, employer), (self.role, role),
+                               (self.funded, funded), (self.domain, domain)):
+                if value is not None:
+                    mask &= arr == value
+            rows = np.flatnonzero(mask)
+            rows.flags.writeable = False
+            self._rows[query] = rows
+        return rows
 
     def productivity(self) -> np.ndarray:
         """Productivity of each post's staff, (k,), between new_hire_productivity and 1."""
@@ -205,6 +219,12 @@ class StaffStock:
         the target (staff serving notice beyond it are the employer's), 0 without target."""
         t = self.target[i]
         return float(min(self.fte[i], t) / t) if t > 0 else 0.0
+
+    def paid_shares(self) -> list[float]:
+        """:meth:`paid_share` of every post, in post order."""
+        share = np.zeros(len(self))
+        np.divide(np.minimum(self.fte, self.target), self.target, out=share, where=self.target > 0)
+        return share.tolist()
 
     def notice_fte(self, i: int) -> float:
         """FTE of post ``i`` employed beyond its target (serving notice)."""

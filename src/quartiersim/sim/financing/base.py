@@ -171,25 +171,27 @@ class FinancingModel:
         payer (their income mix). A payment to a carrier that has closed is not made; a
         payment for a staff post is made in proportion to the post's staff employed
         (money for a vacancy is not spent)."""
-        staff = self.model.staff
+        paid_share = self.model.staff.paid_shares()  # by post
+        book = self._book
         for pay in payments:
-            if pay.payee is not None and not pay.payee.is_open:
+            payee = pay.payee
+            if payee is not None and not payee.is_open:
                 continue
-            amount = pay.amount_eur * (staff.paid_share(pay.post) if pay.post >= 0 else 1.0)
+            amount = pay.amount_eur * (paid_share[pay.post] if pay.post >= 0 else 1.0)
             if amount <= 0:
                 continue
-            split = [(pay.payer, 1.0)] if pay.payer is not None else self._split[pay.purpose]
+            split = ((pay.payer, 1.0),) if pay.payer is not None else self._split[pay.purpose]
             for payer, share in split:
-                self._book(payer, pay.item, amount * share)
-                if pay.payee is not None:
-                    pay.payee.receive(amount * share, payer)
+                book(payer, pay.item, amount * share)
+                if payee is not None:
+                    payee.receive(amount * share, payer)
         for item, payer, annual in self._costs:
-            self._book(payer, item, annual / 12.0)
+            book(payer, item, annual / 12.0)
 
     def _book(self, payer: Payer, item: str, amount_eur: float) -> None:
-        m = self.model
         if amount_eur == 0:
             return
+        m = self.model
         m.ledger.book(m.steps, payer, CostCategory.VOLUNTARY, item, amount_eur)
         if payer is Payer.MUNICIPALITY:
             m.municipality.pay(CostCategory.VOLUNTARY, amount_eur)

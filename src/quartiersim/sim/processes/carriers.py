@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from quartiersim.sim.agents import Carrier
 from quartiersim.sim.processes.volunteering import unplace_volunteers
 
 if TYPE_CHECKING:
@@ -17,8 +16,8 @@ def carriers_settle(model: QuarterModel) -> None:
     """Every carrier settles the month, in creation order; if one closed, its volunteers
     lose their place. Writes the carriers, the staff stock (cuts, closure), the ledger
     (own funds spent) and volunteer points."""
-    was_open = {c for c in model.carriers_list if c.is_open}
-    if model.carriers_list:
-        model.agents_by_type[Carrier].do("settle_month")
+    was_open = model.open_carriers()
+    for c in model.carriers_list:  # model.agents_by_type[Carrier]'s order
+        c.settle_month()
     if any(not c.is_open for c in was_open):
         unplace_volunteers(model)

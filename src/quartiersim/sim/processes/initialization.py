@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from mesa import DataCollector
 
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.financing import FinancingModel
@@ -62,4 +61,4 @@ def spin_up(self: QuarterModel, months: int, keep_bookings: bool = False) -> Non
     if self.cells is not None:
         self.cells = CellTotals.empty(n_cells)
     self.month_stats = dict.fromkeys(SERIES_KEYS, 0.0)
-    self.datacollector = DataCollector(model_reporters=recording.reporters())
+    self.datacollector = recording.MonthlyCollector()

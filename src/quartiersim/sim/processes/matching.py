@@ -40,9 +40,10 @@ def capacity(model: QuarterModel) -> tuple[np.ndarray, np.ndarray]:
                         minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
     coord = model.cooperation.coordination_hours()
     a, vol = model.residents, model.config.volunteering
-    vmask = (a.volunteer_hours > 0) & (a.volunteer_point >= 0)
-    where = a.volunteer_point[vmask] * N_DOMAINS + a.volunteer_domain[vmask]
-    offered = np.bincount(where, weights=a.volunteer_hours[vmask],
+    v = np.flatnonzero(a.volunteer_hours > 0)  # the volunteers, then those with a place
+    v = v[a.volunteer_point[v] >= 0]
+    where = a.volunteer_point[v] * N_DOMAINS + a.volunteer_domain[v]
+    offered = np.bincount(where, weights=a.volunteer_hours[v],
                           minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
     per_point = offered.sum(axis=1)
     limit = coord * vol.volunteer_hours_per_coordinator_hour + model.cooperation.self_run_hours
@@ -54,10 +55,14 @@ def capacity(model: QuarterModel) -> tuple[np.ndarray, np.ndarray]:
     return staff, offered * scale[:, None] + model.cooperation.outside_volunteer_hours()
 
 
-def access_classes(a: ResidentArrays, access: Access) -> np.ndarray:
-    """Each slot's :class:`AccessClass` value, shape (n,): 2 x limited (aged
-    ``access.limited_from_age`` or more, or mobility-limited) + language barrier."""
-    return 2 * ((a.age >= access.limited_from_age) | a.mobility_limited) + a.language_barrier
+def access_classes(a: ResidentArrays, access: Access, slots: np.ndarray | None = None) -> np.ndarray:
+    """Each slot's :class:`AccessClass` value, shape (n,) (or of ``slots`` only, shape
+    (len(slots),)): 2 x limited (aged ``access.limited_from_age`` or more, or
+    mobility-limited) + language barrier."""
+    if slots is None:
+        return 2 * ((a.age >= access.limited_from_age) | a.mobility_limited) + a.language_barrier
+    return (2 * ((a.age.take(slots) >= access.limited_from_age) | a.mobility_limited.take(slots))
+            + a.language_barrier.take(slots))
 
 
 def choose(model: QuarterModel, slot: np.ndarray, domain: np.ndarray, access_class: np.ndarray,
@@ -80,14 +85,14 @@ def choose(model: QuarterModel, slot: np.ndarray, domain: np.ndarray, access_cla
     if m == 0 or t.k == 0:
         return np.full(m, -1), np.zeros(m)
     n_cells, k = t.point.shape
-    cells = model.residents.home_cell[slot]
+    cells = model.residents.home_cell.take(slot)
     score = t.level.take(slot, axis=0)
     score *= t.weight.reshape(-1, k).take(access_class * n_cells + cells, axis=0)
     # x 1 or x 0: the same float32 as weight x offered, then x trust
     score *= t.offered(offering).reshape(-1, k).take(domain * n_cells + cells, axis=0)
     j = score.argmax(axis=1)
-    best = score.reshape(-1)[np.arange(m) * k + j].astype(np.float64)
-    return np.where(best > 0, t.point[cells, j], -1), np.maximum(best, 0.0)
+    best = score.reshape(-1).take(np.arange(m) * k + j).astype(np.float64)
+    return np.where(best > 0, t.point.reshape(-1).take(cells * k + j), -1), np.maximum(best, 0.0)
 
 
 def best_points_by_domain(model: QuarterModel, access_class: AccessClass = AccessClass.PLAIN) -> np.ndarray:
@@ -124,13 +129,13 @@ def cross_refer(aware: np.ndarray, slots: np.ndarray, points: np.ndarray, cap: n
 
     ``aware`` is the flat domain-major (6 n,) awareness, written in place; ``cap`` has
     shape (points, 6). Draws nothing when no probability is positive."""
-    probability = np.broadcast_to(np.asarray(probability, dtype=float), np.shape(slots))
+    probability = np.asarray(probability, dtype=float)  # () or (len(slots),)
     if len(slots) == 0 or not (probability > 0).any():
         return
     n = len(aware) // N_DOMAINS
-    draw = rng.random((len(slots), N_DOMAINS)) < probability[:, None]
-    refer_i, refer_k = np.nonzero((cap[points] > 0) & draw)
-    aware[refer_k * n + slots[refer_i]] = True
+    draw = rng.random((len(slots), N_DOMAINS)) < (probability[:, None] if probability.ndim else probability)
+    refer_i, refer_k = np.divmod(np.flatnonzero((cap.take(points, axis=0) > 0) & draw), N_DOMAINS)
+    aware[refer_k * n + slots.take(refer_i)] = True
 
 
 def match_and_serve(model: QuarterModel) -> None:
@@ -153,24 +158,24 @@ def match_and_serve(model: QuarterModel) -> None:
     staff, vols = capacity(model)
     cap = staff + vols
     trust.notice_openings(model, cap)
-    cls = access_classes(a, model.config.access)
     need, served, aware = a.flat("need_hours"), a.flat("served_hours"), a.flat("aware")
-    client = served > 0  # served last month: a client who keeps coming
+    # all domains at once: flat domain-major entries k * n + i of open, known needs
+    seeking = np.flatnonzero((need > 0) & aware)
+    client = served.take(seeking) > 0  # served last month: a client who keeps coming
     a.served_hours.fill(0.0)  # last month's service is replaced here
     requested = np.zeros(cap.size)
     remaining = cap.copy()
     referral = model.cooperation.cross_referral_probability
     log: list[tuple[np.ndarray, ...]] = []
     first_at = np.zeros(0, np.int64)  # (point, domain) of each first-choice request left over
-    # all domains at once: flat domain-major entries k * n + i of open, known needs
-    seeking = np.flatnonzero((need > 0) & aware)
+    dom, slot = np.divmod(seeking, a.n)
+    cls = access_classes(a, model.config.access, slot)
     for choice in range(2):
-        dom, slot = np.divmod(seeking, a.n)
-        bp, p_seek = choose(model, slot, dom, cls[slot], remaining > 1e-9)
+        bp, p_seek = choose(model, slot, dom, cls, remaining > 1e-9)
         if choice == 0:  # clients return with the continuation probability
-            p_seek = np.where(client[seeking], model.need_tables.continuation, p_seek)
+            p_seek = np.where(client, model.need_tables.continuation, p_seek)
         go = (bp >= 0) & (rng.random(len(seeking)) < p_seek)
-        entry, dom, slot, bp = seeking[go], dom[go], slot[go], bp[go]
+        entry, dom, slot, bp, cls = seeking[go], dom[go], slot[go], bp[go], cls[go]
         req = need[entry] - served[entry]
         at = bp * N_DOMAINS + dom  # (point, domain) of each request
         demand = np.bincount(at, weights=req, minlength=cap.size)
@@ -182,11 +187,12 @@ def match_and_serve(model: QuarterModel) -> None:
             requested -= np.bincount(first_at[go], weights=req, minlength=cap.size)
         remaining -= np.minimum(demand.reshape(cap.shape), remaining)
         cross_refer(aware, slot, bp, cap, referral * got / req, rng)
+        aware[entry[got > 0]] = True  # a need served is known
         log.append((slot, bp, req, got))
         left = got < req - 1e-9  # left over at a full point: second choice
         seeking, first_at = entry[left], at[left]
+        dom, slot, cls = dom[left], slot[left], cls[left]
     used = cap - remaining
-    aware |= served > 0
     month.requests = tuple(np.concatenate(x) for x in zip(*log))
     month.matched = True
     month.capacity_hours, month.used_hours = cap, used

@@ -13,6 +13,9 @@ from quartiersim.config.domains import DOMAINS, CostCategory, Payer
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
+#: The ledger items of mandatory cases, by domain.
+CASE_ITEMS: tuple[str, ...] = tuple(f"mandatory_case_{d.value}" for d in DOMAINS)
+
 
 def pay_for_provision(model: QuarterModel) -> None:
     """Voluntary payments of the cooperation model, booked to payers by the financing
@@ -20,11 +23,12 @@ def pay_for_provision(model: QuarterModel) -> None:
     plan and the running cases; writes the ledger, the municipality's and carriers'
     income and ``model.month.active_cases``."""
     model.financing.book_month(model.cooperation.payments)
-    cases = np.count_nonzero(model.residents.case_months_left, axis=0)
+    # running cases by domain (a column of the Fortran-ordered array is contiguous)
+    cases = [np.count_nonzero(col) for col in model.residents.case_months_left.T]
     cost = model.need_tables.case_cost * model.price_index  # start-year prices, indexed
-    for k, d in enumerate(DOMAINS):
-        amount = float(cases[k] * cost[k])
-        model.ledger.book(model.steps, Payer.MUNICIPALITY, CostCategory.MANDATORY,
-                          f"mandatory_case_{d.value}", amount)
+    amounts = [float(n * c) for n, c in zip(cases, cost.tolist())]
+    model.ledger.book_many(model.steps, Payer.MUNICIPALITY, CostCategory.MANDATORY, CASE_ITEMS,
+                           amounts)
+    for amount in amounts:
         model.municipality.pay(CostCategory.MANDATORY, amount)
-    model.month.active_cases = int(cases.sum())
+    model.month.active_cases = sum(cases)
