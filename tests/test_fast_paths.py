@@ -197,26 +197,6 @@ def test_onset_by_flags_and_age_band_is_the_code_lookup(seed):
     assert np.array_equal(onset_probabilities(m, slots), _onset_direct(m, slots))
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_episode_tally_is_the_count_by_group_membership(seed):
-    """episodes._tally (one bincount for several counters) equals counting each set of
-    entries by domain and by group membership (the former _count)."""
-    from quartiersim.sim.episodes import _tally, group_members
-
-    m = _herten_model(months=3, seed=seed)
-    a, rng = m.residents, np.random.default_rng(seed)
-    parts = []
-    for size in (0, 1, 40, 300):
-        entries = rng.choice(6 * a.n, size, replace=False)
-        parts.append((entries, None if size % 2 else rng.integers(0, 5, size).astype(float)))
-    by_domain, by_group = _tally(a, parts)
-    for k, (entries, w) in enumerate(parts):
-        w = np.ones(len(entries)) if w is None else w
-        dom, slot = np.divmod(entries, a.n)
-        assert np.array_equal(by_domain[k], np.bincount(dom, weights=w, minlength=6))
-        assert np.array_equal(by_group[k], group_members(a, slot) @ w if len(entries) else np.zeros(4))
-
-
 # --------------------------------------------------------------------------- perf-c: money, staff, matching
 def _cross_refer_nonzero(aware, slots, points, cap, probability, rng):
     """The former cross-referral: a 2-D nonzero over the broadcast probabilities."""

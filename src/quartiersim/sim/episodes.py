@@ -51,67 +51,15 @@ def group_members(a: ResidentArrays, slots: np.ndarray) -> np.ndarray:
                      a.mobility_limited[slots]])
 
 
-#: Bit ``g`` of a group code (:func:`_group_codes`) is membership in ``Group`` number ``g``:
-#: row ``c`` of this (16, 4) table is the membership of code ``c``.
-_GROUP_OF_CODE = ((np.arange(16)[:, None] >> np.arange(len(Group))) & 1).astype(float)
-
-
-def _group_codes(a: ResidentArrays, slots: np.ndarray) -> np.ndarray:
-    """Group code 0..15 of ``slots``: bit g set if the resident is in ``Group`` number g
-    (as :func:`group_members`)."""
-    code = (a.age[slots] >= 65).view(np.uint8) | (a.transfer[slots].view(np.uint8) << 1)
-    code |= a.migration[slots].view(np.uint8) << 2
-    code |= a.mobility_limited[slots].view(np.uint8) << 3
-    return code
-
-
-def _tally(a: ResidentArrays, parts: list[tuple[np.ndarray, np.ndarray | None]]
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Counts (or sums of weights) of several sets of flat domain-major entries at once,
-    ``parts`` = [(entries, weights or None), ...]: by domain (parts, 6) and by group
-    (parts, 4). One pass for all parts (one bincount over part x domain x group code);
-    counts and weights (months) are whole numbers, so every sum is exact whatever its
-    order, the same as one count per part."""
-    sizes = [len(e) for e, _ in parts]
-    entries = np.concatenate([e for e, _ in parts]) if len(parts) > 1 else parts[0][0]
-    if not len(entries):
-        return np.zeros((len(parts), N_DOMAINS)), np.zeros((len(parts), len(Group)))
-    dom, slot = np.divmod(entries, a.n)
-    key = _group_codes(a, slot) + 16 * dom
-    if len(parts) > 1:
-        key += np.repeat(np.arange(len(parts)) * (16 * N_DOMAINS), sizes)
-    if all(w is None for _, w in parts):
-        w = None
-    else:
-        w = np.concatenate([np.ones(len(e)) if w is None else np.asarray(w, dtype=float)
-                            for e, w in parts])
-    t = np.bincount(key, weights=w, minlength=len(parts) * 16 * N_DOMAINS).reshape(
-        len(parts), N_DOMAINS, 16).astype(float)
-    return t.sum(axis=2), t.sum(axis=1) @ _GROUP_OF_CODE
-
-
 def _count(entries: np.ndarray, n: int, a: ResidentArrays,
            weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Counts (or sums of ``weights``) of flat domain-major ``entries`` (``n`` slots) by
-    domain (6,) and by group (4,)."""
+    """Counts (or sums of ``weights``) of flat domain-major ``entries`` by domain (6,) and
+    by group (4,)."""
     dom, slot = np.divmod(entries, n)
     w = np.ones(len(entries)) if weights is None else np.asarray(weights, dtype=float)
     by_domain = np.bincount(dom, weights=w, minlength=N_DOMAINS)
     by_group = group_members(a, slot) @ w if len(entries) else np.zeros(len(Group))
     return by_domain, by_group
-
-
-def _add(model: QuarterModel, counters: list[str],
-         parts: list[tuple[np.ndarray, np.ndarray | None]]) -> None:
-    """Add the counts of ``parts`` to the episode ``counters``: one :func:`_count` for
-    one part (cheaper alone), one :func:`_tally` for several."""
-    a, ep = model.residents, model.totals.episodes
-    if len(parts) == 1:
-        ep.add(counters[0], *_count(parts[0][0], a.n, a, parts[0][1]))
-        return
-    by_domain, by_group = _tally(a, parts)
-    for k, name in enumerate(counters):
-        ep.add(name, by_domain[k], by_group[k])
 
 
 def begin(model: QuarterModel, entries: np.ndarray) -> None:
@@ -124,7 +72,7 @@ def begin(model: QuarterModel, entries: np.ndarray) -> None:
         onset[entries] = NOT_COUNTED
         return
     onset[entries] = model.steps
-    _add(model, ["begun"], [(entries, None)])
+    model.totals.episodes.add("begun", *_count(entries, a.n, a))
 
 
 def record_service(model: QuarterModel) -> None:
@@ -133,18 +81,19 @@ def record_service(model: QuarterModel) -> None:
     summed); counted episodes at the window's last month without service are not reached."""
     if model.spinning_up:
         return
-    a, month = model.residents, model.steps
+    a, ep, month = model.residents, model.totals.episodes, model.steps
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     need, served = a.flat("need_hours"), a.flat("served_hours")
-    open_needs = np.flatnonzero(need > 0)  # few: the rest of the test on these only
-    open_counted = open_needs[(onset[open_needs] >= 1) & (first[open_needs] < 0)]
+    open_counted = np.flatnonzero((onset >= 1) & (need > 0) & (first < 0))
     waited = month - onset[open_counted]
     now = served[open_counted] > 0
     new = open_counted[now]
     first[new] = month
-    _add(model, ["served", "wait_months", "reached", "not_reached"],
-         [(new, None), (new, waited[now]), (new[waited[now] < REACH_WINDOW_MONTHS], None),
-          (open_counted[~now & (waited == REACH_WINDOW_MONTHS - 1)], None)])
+    ep.add("served", *_count(new, a.n, a))
+    ep.add("wait_months", *_count(new, a.n, a, waited[now]))
+    ep.add("reached", *_count(new[waited[now] < REACH_WINDOW_MONTHS], a.n, a))
+    ep.add("not_reached", *_count(open_counted[~now & (waited == REACH_WINDOW_MONTHS - 1)],
+                                  a.n, a))
 
 
 def end(model: QuarterModel, entries: np.ndarray, how: str, recorded_this_month: bool) -> None:
@@ -154,12 +103,13 @@ def end(model: QuarterModel, entries: np.ndarray, how: str, recorded_this_month:
     month's service was already recorded (resolution) or not (escalation, before matching)."""
     if model.spinning_up or not len(entries):
         return
-    a = model.residents
+    a, ep = model.residents, model.totals.episodes
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     counted = entries[onset[entries] >= 1]
+    ep.add(how, *_count(counted, a.n, a))
     last_recorded = model.steps if recorded_this_month else model.steps - 1
     open_window = (first[counted] < 0) & (last_recorded - onset[counted] < REACH_WINDOW_MONTHS - 1)
-    _add(model, [how, "not_reached"], [(counted, None), (counted[open_window], None)])
+    ep.add("not_reached", *_count(counted[open_window], a.n, a))
     onset[entries] = NOT_COUNTED
     first[entries] = NOT_COUNTED
 
@@ -173,7 +123,7 @@ def leave(model: QuarterModel, slots: np.ndarray) -> None:
     if not model.spinning_up:
         counted = (onset >= 1) & (a.need_hours[slots] > 0)  # (len(slots), 6)
         slot_idx, dom = np.nonzero(counted)
-        _add(model, ["left"], [(dom * a.n + slots[slot_idx], None)])
+        model.totals.episodes.add("left", *_count(dom * a.n + slots[slot_idx], a.n, a))
     a.need_onset_month[slots] = NOT_COUNTED
     a.first_service_month[slots] = NOT_COUNTED
 
