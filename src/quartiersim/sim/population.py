@@ -372,11 +372,15 @@ class TieCounter:
         else:
             changed = np.flatnonzero(state != self._seen)
             if len(changed):
-                slot, base = changed % n, changed - changed % n
+                # the partners of each changed entry's slot, in its layer: entry ``pos`` of
+                # the concatenated partner lists is adjacency position start + (pos - first)
+                slot = changed % n
                 start = adj.indptr[slot]
                 length = adj.indptr[slot + 1] - start
-                offset = np.repeat(start - np.cumsum(length) + length, length)
-                target = np.repeat(base, length) + adj.indices[offset + np.arange(length.sum())]
+                end = np.cumsum(length)
+                pos = np.arange(end[-1])
+                pos -= np.repeat(end - length - start, length)
+                target = adj.indices[pos] + np.repeat(changed - slot, length)
                 sign = np.repeat(np.where(state[changed], 1, -1).astype(np.int32), length)
                 np.add.at(self._counts, target, sign)
         self._seen = state.copy()
