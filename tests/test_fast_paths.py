@@ -132,3 +132,35 @@ def test_tie_counter_counts_as_the_product(seed):
     for _ in range(3):
         assert np.array_equal(counter.count(state), expected(state, n + 100))
         state = state ^ (rng.random(len(state)) < 0.05)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_partners_are_the_adjacency_rows(seed):
+    """``partners`` lists each slot's row of the adjacency, in order, for any slots
+    (repeated, unordered, without ties, none)."""
+    from quartiersim.sim.population import adjacency, partners
+
+    rng = np.random.default_rng(seed)
+    n = 800
+    adj = adjacency(_random_ties(n, 2_000, rng), n)
+    for slots in (rng.integers(0, n, 300), np.flatnonzero(np.diff(adj.indptr) == 0)[:5],
+                  np.zeros(0, np.int64), np.array([7, 7, 3])):
+        row, tie = partners(adj, slots)
+        want_row = np.concatenate([np.full(adj.indptr[s + 1] - adj.indptr[s], i)
+                                   for i, s in enumerate(slots)] + [np.zeros(0, int)])
+        want_tie = np.concatenate([adj.indices[adj.indptr[s]:adj.indptr[s + 1]] for s in slots]
+                                  + [np.zeros(0, np.int32)])
+        assert np.array_equal(row, want_row) and np.array_equal(tie, want_tie)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("size,high", [(0, 5), (1, 5), (600, 50), (3000, 10**9)])
+def test_group_is_unique_with_inverse(seed, size, high):
+    """``group`` gives what ``np.unique(..., return_inverse=True)`` gives."""
+    from quartiersim.sim.population import group
+
+    keys = np.random.default_rng(seed).integers(0, high, size)
+    got, inverse = group(keys)
+    want, want_inverse = np.unique(keys, return_inverse=True)
+    assert np.array_equal(got, want) and np.array_equal(inverse, want_inverse)
+    assert inverse.dtype == np.intp

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from quartiersim.config.domains import AccessClass, PointKind
-from quartiersim.sim.population import partners
+from quartiersim.sim.population import group, partners
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -228,7 +228,7 @@ def learn_from_requests(model: QuarterModel) -> None:
     if len(slot) == 0:
         return
     n_p = len(model.space.points)
-    key, inv = np.unique(slot.astype(np.int64) * n_p + point, return_inverse=True)
+    key, inv = group(slot.astype(np.int64) * n_p + point)
     outcome = np.bincount(inv, weights=got) / np.bincount(inv, weights=asked)
     slot, point = key // n_p, key % n_p
     j = t.positions(a.home_cell[slot], point)  # a candidate: it was chosen
@@ -247,7 +247,8 @@ def learn_from_requests(model: QuarterModel) -> None:
         heard = np.bincount(flat, minlength=level.size)[flat]
         mean = np.bincount(flat, weights=heard_of, minlength=level.size)[flat] / heard
     else:
-        flat, inv, heard = np.unique(flat, return_inverse=True, return_counts=True)
+        flat, inv = group(flat)
+        heard = np.bincount(inv)
         mean = np.bincount(inv, weights=heard_of) / heard
     cur = level[flat]  # an entry heard of twice is written twice with the same value
     level[flat] = cur + (1.0 - (1.0 - rate) ** heard) * (mean - cur)
