@@ -164,3 +164,36 @@ def test_group_is_unique_with_inverse(seed, size, high):
     want, want_inverse = np.unique(keys, return_inverse=True)
     assert np.array_equal(got, want) and np.array_equal(inverse, want_inverse)
     assert inverse.dtype == np.intp
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_joining_chances_are_the_activation_probability(seed):
+    """Activation's draw sets computed on the slots with a visibly active volunteer tie
+    equal those read off the full :func:`activation_probability`, for random results
+    (some 0), a base chance of 0, and a boost that makes tied chances equal the base."""
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.sim.model import QuarterModel
+    from quartiersim.sim.processes.volunteering import _joining_chances, activation_probability
+
+    m = QuarterModel(load_scenario("scenarios/herten-innenstadt.toml"), "integration_centre",
+                     rng=seed, years=1)
+    rng = np.random.default_rng(seed)
+    a = m.residents
+    for trial in range(8):
+        m.step()
+        res = m.month.volunteer_results
+        res[:] = np.where(rng.random(res.shape) < 0.3, 0.0, rng.random(res.shape))
+        if trial % 4 == 1:
+            m.cooperation.activation_boost = lambda: -1.0  # base 0
+        elif trial % 4 == 2:
+            m.cooperation.activation_boost = lambda: 1.0  # base 1: every chance is the base
+        else:
+            m.cooperation.activation_boost = lambda: 0.0
+        p, base = activation_probability(m)
+        cand = p > 0
+        lone, tied, p_tied, got_base = _joining_chances(m, a.volunteer_hours > 0)
+        assert got_base == base
+        assert np.array_equal(lone, np.flatnonzero(cand & (p == base)))
+        assert np.array_equal(tied, np.flatnonzero(cand & (p != base)))
+        assert np.array_equal(p_tied, p[tied])
+        assert len(tied) > 0 or trial % 4 == 2
