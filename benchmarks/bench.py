@@ -41,8 +41,10 @@ Measured (numeric libraries pinned to one thread):
   scenario, 6 models x 10 seeds = 60 runs) and ``whatif_seconds`` (``quartiersim whatif``,
   10 seeds x baseline and variant = 20 runs), each a cold command in a fresh process
   (imports and pool start-up included), against their ideal, runs x single-run CPU /
-  workers (``*_ideal_seconds``, ``*_vs_ideal``; each single run's CPU measured in this
-  process as ``runner.run`` does it), with the CPU time the command, its forkserver and its
+  workers (``*_ideal_seconds``, ``*_vs_ideal``; each of the command's runs, same model and
+  seed, measured once in this process as ``runner.run`` does it: the sum of their CPU over
+  the workers; ``single_run_cpu_seconds`` the mean per model, ``single_run_cpu_spread``
+  the cheapest and dearest seed), with the CPU time the command, its forkserver and its
   workers used (``*_cpu_seconds``; ``*_cpu_vs_runs``: that over the runs' CPU, the work the
   command adds) and the cores it kept busy on average (``*_cores_used``: 2 on two free
   cores; less when other processes take the machine, which then also lengthens the wall
@@ -269,16 +271,22 @@ def pool(years: int, workers: int = 2) -> dict:
 WHATIF_ARGS = ("--model", "coproduction", "--set", "municipality.voluntary_budget_eur_per_year=550000")
 
 
-def run_cpu(cooperation: str | None, overrides: dict | None = None, repeat: int = 3) -> float:
-    """Median CPU seconds of one 10-year Herten run in this (warm) process."""
+SEEDS = 10  # seeds per model in the measured compare and what-if
+
+
+def run_cpu(cooperation: str | None, overrides: dict | None = None,
+            seeds: int = SEEDS) -> list[float]:
+    """CPU seconds of each 10-year Herten run the commands make, seeds ``0..seeds-1``, in
+    this (warm) process: the runs' own cost, as ``runner.run`` spends it. (Seed 0 alone,
+    as measured before, was 10-15 % cheaper than the mean over seeds 0-9.)"""
     from quartiersim.studies.runner import run
 
     times = []
-    for _ in range(repeat):
+    for seed in range(seeds):
         c0 = cpu()
-        run(HERTEN, model=cooperation, seed=0, years=YEARS, overrides=overrides)
+        run(HERTEN, model=cooperation, seed=seed, years=YEARS, overrides=overrides)
         times.append(cpu() - c0)
-    return statistics.median(times)
+    return times
 
 
 def _children() -> set[int]:
@@ -340,18 +348,23 @@ def ideal_commands(workers: int = IDEAL_WORKERS) -> dict:
     """``quartiersim compare`` (60 runs) and ``quartiersim whatif`` (20 runs) of Herten,
     cold, against runs x single-run CPU / workers (each single run measured here, in a
     warm process, as ``runner.run`` does it: start-up, spin-up, months, summary)."""
+    run_cpu(None, seeds=1)  # warm-up: first-call costs are not a run's
     run_cpu_of = {name: run_cpu(name) for name in COOPERATION_MODELS}
-    compare_ideal = sum(10 * c for c in run_cpu_of.values()) / workers
+    compare_ideal = sum(sum(c) for c in run_cpu_of.values()) / workers
     variant = run_cpu("coproduction", {"municipality.voluntary_budget_eur_per_year": 550000})
-    baseline = run_cpu(None)
-    whatif_ideal = 10 * (baseline + variant) / workers
+    baseline = run_cpu_of[load_scenario(HERTEN).default_cooperation]  # the same runs
+    whatif_ideal = (sum(baseline) + sum(variant)) / workers
     res = cli_command(["compare", str(HERTEN), "--workers", str(workers)], compare_ideal, "compare")
     res.update(cli_command(["whatif", str(HERTEN), *WHATIF_ARGS, "--seeds", "10", "--workers",
                             str(workers)], whatif_ideal, "whatif"))
     res["ideal_workers"] = workers
-    res["single_run_cpu_seconds"] = {**{k: round(v, 3) for k, v in run_cpu_of.items()},
-                                     "whatif_baseline": round(baseline, 3),
-                                     "whatif_variant": round(variant, 3)}
+    # mean over the seeds; ``*_spread``: the cheapest and the dearest seed
+    res["single_run_cpu_seconds"] = {**{k: round(statistics.mean(v), 3)
+                                        for k, v in run_cpu_of.items()},
+                                     "whatif_baseline": round(statistics.mean(baseline), 3),
+                                     "whatif_variant": round(statistics.mean(variant), 3)}
+    res["single_run_cpu_spread"] = {k: spread(v) for k, v in
+                                    {**run_cpu_of, "whatif_variant": variant}.items()}
     return res
 
 

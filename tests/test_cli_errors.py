@@ -331,3 +331,20 @@ def test_help_and_argument_errors_import_no_numeric_library(argv):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("argv", [["compare", str(TINY), "--models", "municipal,coproduction", "--seeds", "2",
+                                   "--years", "1", "--json"],
+                                  ["whatif", str(TINY), "--seeds", "2", "--years", "1", "--json",
+                                   "--set", "municipality.voluntary_budget_eur_per_year=90000"]])
+def test_compare_and_whatif_leave_mesa_and_the_model_to_their_workers(argv):
+    """With worker processes, the command's own process checks the input and aggregates
+    the results but never imports Mesa, the model, networkx, scipy.stats or scipy.spatial
+    (issue 15: ~1 s of start-up beside the forkserver's own import of the model)."""
+    script = ("import sys; from quartiersim.cli import main\n"
+              f"code = main({[*argv, '--workers', '2']!r})\n"
+              "heavy = ('mesa', 'networkx', 'scipy.stats', 'scipy.spatial', 'quartiersim.sim.model')\n"
+              "print(code, sorted(m for m in sys.modules if m.startswith(heavy)))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=600)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout[-2000:] + out.stderr[-2000:]

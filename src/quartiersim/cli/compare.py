@@ -55,9 +55,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, parse_pairs(args.set))
     with start_pool(args.workers, len(models or COOPERATION_PARAMS) * args.seeds) as pool:
-        # the workers start; meanwhile this process imports the model and checks the names,
+        # the workers start; meanwhile this process checks the names (without the model),
         # and imports what aggregates the results (not after the runs)
-        from scipy import stats  # noqa: F401
+        from scipy import special  # noqa: F401 (the t intervals)
 
         from quartiersim.studies.runner import compare, compare_with_cells
 

@@ -46,9 +46,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     levers = parse_pairs(args.set)
     scenario = load_scenario(args.scenario)
     with start_pool(args.workers, 2 * args.seeds) as pool:
-        # the workers start; meanwhile this process imports the model and checks the variant,
+        # the workers start; meanwhile this process checks the variant (without the model),
         # and imports what aggregates the results (not after the runs)
-        from scipy import stats  # noqa: F401
+        from scipy import special  # noqa: F401 (the t intervals)
 
         from quartiersim.studies.pool import progress_bar
         from quartiersim.studies.whatif import WhatIfSession, validate_variant

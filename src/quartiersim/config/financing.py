@@ -191,6 +191,18 @@ def financing_names(scenario: Scenario) -> list[str]:
     return [*BUILTIN_FINANCING, *(n for n in scenario.financing if n not in BUILTIN_FINANCING)]
 
 
+def check_model_names(scenario: Scenario, cooperation: str | None, financing: str | None) -> None:
+    """Check a run's cooperation and financing model names (None: the scenario's
+    defaults) and their parameter tables, before any run: the model is not needed for it.
+
+    Raises:
+        UnknownNameError: unknown cooperation or financing model, or instrument.
+        ScenarioError: an invalid parameter of either.
+    """
+    scenario.cooperation_params(cooperation or scenario.default_cooperation)
+    validate_financing(scenario, financing or scenario.default_financing)
+
+
 def validate_financing(scenario: Scenario, name: str) -> list[tuple[str, Strict]]:
     """Validate every instrument table of financing model ``name``.
 

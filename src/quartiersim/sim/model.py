@@ -163,11 +163,11 @@ class QuarterModel(Model):
 
     @staticmethod
     def check_names(scenario: Scenario, cooperation: str | None, financing: str | None) -> None:
-        """Raise UnknownNameError/ScenarioError for an unknown or invalid model name."""
-        from quartiersim.config.financing import validate_financing
+        """Raise UnknownNameError/ScenarioError for an unknown or invalid model name
+        (:func:`quartiersim.config.financing.check_model_names`)."""
+        from quartiersim.config.financing import check_model_names
 
-        scenario.cooperation_params(cooperation or scenario.default_cooperation)
-        validate_financing(scenario, financing or scenario.default_financing)
+        check_model_names(scenario, cooperation, financing)
 
     @property
     def cell_need(self) -> np.ndarray | None:

@@ -46,6 +46,7 @@ from pydantic import (
 )
 
 from quartiersim.config.fields import Strict
+from quartiersim.config.financing import check_model_names
 from quartiersim.config.fileio import read_toml
 from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
@@ -233,10 +234,8 @@ def load_targets(path: str | Path, scenario: Scenario) -> TargetsFile:
             check_values(scenario, f"parameter in {p}", key, ends)
         except ScenarioError as exc:
             raise CalibrationError(f"{p}: 'parameters.{key}': {_after(exc, scenario)}") from None
-    from quartiersim.sim.model import QuarterModel
-
     try:
-        QuarterModel.check_names(scenario, spec.model, spec.financing)
+        check_model_names(scenario, spec.model, spec.financing)
     except ScenarioError as exc:
         raise CalibrationError(f"{p}: 'model' / 'financing': {exc}") from None
     return spec

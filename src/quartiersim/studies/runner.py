@@ -8,18 +8,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from quartiersim.config.financing import check_model_names
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.schema import Scenario
 from quartiersim.errors import QuartiersimError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
-from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import CellOutcomes, cell_outcomes, summarize
 from quartiersim.studies.pool import WarmPool, progress_bar, run_jobs
+
+if TYPE_CHECKING:
+    from quartiersim.sim.model import QuarterModel
 
 __all__ = ["RunResult", "compare", "compare_with_cells", "mean_ci", "progress_bar", "run",
            "run_many", "with_cases_avoided"]
@@ -89,6 +92,10 @@ def run(scenario: Scenario | str | Path, model: str | None = None, financing: st
         raise QuartiersimError(f"years = {years!r}: must be a whole number >= 1")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise QuartiersimError(f"seed = {seed!r}: must be a whole number >= 0")
+    # imported here: a process that only hands runs to workers (compare, what-if with a
+    # pool) never imports Mesa and the model (issue 15: the command's own start-up)
+    from quartiersim.sim.model import QuarterModel
+
     sc = _resolve(scenario, overrides)
     m = QuarterModel(sc, cooperation=model, financing=financing, rng=seed, years=years,
                      keep_bookings=keep_bookings, track_cells=cells)
@@ -139,7 +146,9 @@ def run_many(jobs: list[tuple], workers: int | None = None, progress: bool = Tru
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided t interval of the mean over replications (seeds)."""
-    from scipy import stats  # imported here: keeps process-pool workers' start-up short
+    # the t quantile from scipy.special (what scipy.stats.t.ppf calls; scipy.stats itself
+    # takes ~0.4 s to import), imported here: keeps process-pool workers' start-up short
+    from scipy.special import stdtrit
 
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -148,7 +157,7 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     m = float(v.mean())
     if len(v) < 2:
         return (m, m, m)
-    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    half = float(stdtrit(len(v) - 1, 0.5 + level / 2) * v.std(ddof=1) / math.sqrt(len(v)))
     return (m, m - half, m + half)
 
 
@@ -204,7 +213,7 @@ def _compare(scenario: Scenario | str | Path, models: list[str] | None, financin
     models = models or list(COOPERATION_MODELS)
     for name in models:  # fail before any run starts
         sc.cooperation_params(name)
-        QuarterModel.check_names(sc, name, financing)
+        check_model_names(sc, name, financing)
     reference = sc.default_cooperation  # mandatory cases avoided are counted against it
     run_models = models if reference in models else [*models, reference]
     jobs = [(sc, mdl, financing, seed, years) for mdl in run_models for seed in range(seeds)]

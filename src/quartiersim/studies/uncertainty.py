@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quartiersim.config.financing import check_model_names
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.schema import Scenario
 from quartiersim.config.uncertainty import (
@@ -42,7 +43,6 @@ from quartiersim.config.uncertainty import (
 )
 from quartiersim.errors import QuartiersimError, ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
-from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Better, Outcome, Scope, View
 from quartiersim.studies.discovery import Box, prim_box
@@ -212,7 +212,7 @@ def run_draws(scenario: Scenario, draws: pd.DataFrame, models: Sequence[str] | N
     for d, world in enumerate(ws):
         for name, (overrides, model, fin) in specs.items():
             sc = world.with_overrides(overrides) if overrides else world
-            QuarterModel.check_names(sc, model, fin)  # fail before any run starts
+            check_model_names(sc, model, fin)  # fail before any run starts
             prepared[d, name] = sc
     jobs, keys = [], []
     for d in range(len(ws)):

@@ -48,6 +48,7 @@ from quartiersim.config.fileio import atomic_write_text, check_output_file, read
 from quartiersim.config.financing import (
     BUILTIN_FINANCING,
     INSTRUMENT_PARAMS,
+    check_model_names,
     financing_names,
     financing_spec,
 )
@@ -56,7 +57,6 @@ from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
 from quartiersim.errors import QuartiersimError, ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
-from quartiersim.sim.model import QuarterModel
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Scope, View, tree_rows
 from quartiersim.studies.pool import Cancelled, WarmPool, run_jobs
@@ -226,7 +226,7 @@ def validate_variant(scenario: Scenario, overrides: dict[str, Any], model: str |
                      financing: str | None) -> Scenario:
     """The variant scenario; raises ScenarioError/UnknownNameError before any run."""
     variant = scenario.with_overrides(overrides) if overrides else scenario
-    QuarterModel.check_names(variant, model, financing)
+    check_model_names(variant, model, financing)
     return variant
 
 
