@@ -108,7 +108,8 @@ def activate_volunteers(model: QuarterModel) -> None:
         a.volunteer_point[found] = nearest_volunteer_point(model, a.home_cell[found])
 
 
-def _joining_chances(model: QuarterModel, is_vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _joining_chances(model: QuarterModel,
+                     is_vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Who may start volunteering this month and with which chance, as
     :func:`activate_volunteers` draws it from :func:`activation_probability` ``p``:
     (the candidates with ``p == base``, ascending; the other candidates (``p > 0``),
