@@ -31,7 +31,10 @@ Measured (numeric libraries pinned to one thread):
   for 120 steps (median) and its agent count.
 - ``peak_gib``: peak resident memory of this process (Herten runs only).
 - with ``--city``: ``city_seconds``, ``city_cpu_seconds`` and ``city_peak_gib``, one 10-year run of
-  scenarios/city-600k.toml (wall, start-up included) in a fresh process; and
+  scenarios/city-600k.toml (wall, start-up included) in a fresh process;
+  ``city_1500k_seconds``, ``city_1500k_cpu_seconds``, ``city_1500k_peak_gib``, the same of a
+  synthetic city of 1.5 million residents (issue 15: < 3 minutes, < 4 GiB; with
+  ``city_1500k_load``, the load when it ended); and
   ``city_ratio_vs_mesa_activation`` by the same alternation in another fresh process,
   the median over ``--repeat`` blocks of consecutive months of one 10-year run (a whole
   city run takes a minute; ``city_ratio_spread``, ``city_ratio_blocks``).
@@ -246,7 +249,31 @@ def city(repeat: int, path: Path = CITY, years: int = YEARS) -> dict:
     res = _worker_json("--city-worker", str(path), "--years", str(years))
     res.update(_worker_json("--city-ratio-worker", str(path), "--years", str(years),
                             "--repeat", str(repeat)))
+    res.update(large_city(years=years))
     return res
+
+
+LARGE_CITY = 1_500_000  # residents (issue 15, item 4: < 3 minutes and < 4 GiB on one core)
+
+
+def large_city(residents: int = LARGE_CITY, years: int = YEARS) -> dict:
+    """One ``years`` run of a synthetic city of ``residents`` (``quartiersim synth``, one
+    quarter per ~9,700 residents as scenarios/city-600k.toml) in a fresh process:
+    ``city_1500k_seconds`` (wall), ``city_1500k_cpu_seconds``, ``city_1500k_peak_gib``,
+    and the machine's load when it ended (``city_1500k_load``)."""
+    import math
+    import tempfile
+
+    from quartiersim.studies.synth import synthesize
+
+    key = f"city_{residents // 1000}k"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "city.toml"
+        path.write_text(synthesize(residents, math.ceil(residents / (600_000 / 62))),
+                        encoding="utf-8")
+        r = _worker_json("--city-worker", str(path), "--years", str(years))
+    return {f"{key}_seconds": r["city_seconds"], f"{key}_cpu_seconds": r["city_cpu_seconds"],
+            f"{key}_peak_gib": r["city_peak_gib"], f"{key}_load": round(os.getloadavg()[0], 2)}
 
 
 # ------------------------------------------------------------------------------ pools
@@ -371,7 +398,7 @@ def ideal_commands(workers: int = IDEAL_WORKERS) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--city", action="store_true", help="also run the 600k-resident city")
+    p.add_argument("--city", action="store_true", help="also run the 600k- and the 1.5-million-resident city")
     p.add_argument("--pool", action="store_true",
                    help="also measure the process pool, compare and what-if")
     p.add_argument("--pool-years", type=int, default=10)
