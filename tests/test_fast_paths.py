@@ -105,28 +105,33 @@ def test_trust_positions_is_the_2d_index(dtype):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_tie_counter_counts_as_the_product(seed):
-    """The incremental tie counts (applied layer by layer) equal ``adjacency @ state``
-    per layer after every change, also after the slots grew."""
+@pytest.mark.parametrize("layers,hub", [(6, False), (1, False), (7, False), (6, True)])
+def test_tie_counter_counts_as_the_product(seed, layers, hub):
+    """The tie counts (layers packed into one product; more than 6 layers or a slot with
+    256 ties or more, ``hub``, one product per layer) equal ``adjacency @ state`` per
+    layer, also after the slots grew."""
     from quartiersim.sim.population import TieCounter, adjacency
 
     rng = np.random.default_rng(seed)
-    n, layers = 2000, 6
-    adj = adjacency(_random_ties(n, 12_000, rng), n)
+    n = 2000
+    ties = _random_ties(n, 12_000, rng)
+    if hub:  # slot 0 tied to 400 others (those ties it lacks)
+        more = np.setdiff1d(np.arange(1, 401), ties[ties[:, 0] == 0, 1])
+        ties = np.concatenate([ties, np.stack([np.zeros_like(more), more], axis=1)])
+    adj = adjacency(ties, n)
     counter = TieCounter(adj)
-    state = rng.random(layers * n) < 0.2
+    state = rng.random(layers * n) < 0.9  # most partners in the state: counts near the degree
 
     def expected(st: np.ndarray, size: int) -> np.ndarray:
         return np.concatenate([adj @ st[k * size:(k + 1) * size].astype(float) for k in range(layers)])
 
-    for month in range(6):
+    for month in range(4):
         got = counter.count(state)
-        assert got.dtype == np.int32 and np.array_equal(got, expected(state, adj.shape[0]))
-        flip = rng.random(len(state)) < (0.05 if month != 3 else 0.0)  # a month without change
-        if month == 4:  # changes in one layer only
-            flip[: (layers - 1) * adj.shape[0]] = False
-        state = state ^ flip
-    adj.resize((n + 100, n + 100))  # grown slots: recomputed in full, then incremental again
+        assert got.dtype.kind in "ui" and np.array_equal(got, expected(state, adj.shape[0]))
+        state = state ^ (rng.random(len(state)) < 0.05)
+    if hub:
+        assert counter.count(state).max() >= 256
+    adj.resize((n + 100, n + 100))  # grown slots
     state = np.concatenate([s for k in range(layers)
                             for s in (state[k * n:(k + 1) * n], rng.random(100) < 0.5)])
     for _ in range(3):
@@ -334,3 +339,68 @@ def test_staff_month_as_with_notices_always_withdrawn(seed, notice):
         assert new.month() == _staff_month_always_with_notices(old)
         for name in ("fte", "experience", "leaving"):
             assert np.array_equal(getattr(new, name), getattr(old, name))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_partners_are_the_adjacency_rows(seed):
+    """``partners`` lists each slot's row of the adjacency, in order, for any slots
+    (repeated, unordered, without ties, none)."""
+    from quartiersim.sim.population import adjacency, partners
+
+    rng = np.random.default_rng(seed)
+    n = 800
+    adj = adjacency(_random_ties(n, 2_000, rng), n)
+    for slots in (rng.integers(0, n, 300), np.flatnonzero(np.diff(adj.indptr) == 0)[:5],
+                  np.zeros(0, np.int64), np.array([7, 7, 3])):
+        row, tie = partners(adj, slots)
+        want_row = np.concatenate([np.full(adj.indptr[s + 1] - adj.indptr[s], i)
+                                   for i, s in enumerate(slots)] + [np.zeros(0, int)])
+        want_tie = np.concatenate([adj.indices[adj.indptr[s]:adj.indptr[s + 1]] for s in slots]
+                                  + [np.zeros(0, np.int32)])
+        assert np.array_equal(row, want_row) and np.array_equal(tie, want_tie)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("size,high", [(0, 5), (1, 5), (600, 50), (3000, 10**9)])
+def test_group_is_unique_with_inverse(seed, size, high):
+    """``group`` gives what ``np.unique(..., return_inverse=True)`` gives."""
+    from quartiersim.sim.population import group
+
+    keys = np.random.default_rng(seed).integers(0, high, size)
+    got, inverse = group(keys)
+    want, want_inverse = np.unique(keys, return_inverse=True)
+    assert np.array_equal(got, want) and np.array_equal(inverse, want_inverse)
+    assert inverse.dtype == np.intp
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_joining_chances_are_the_activation_probability(seed):
+    """Activation's draw sets computed on the slots with a visibly active volunteer tie
+    equal those read off the full :func:`activation_probability`, for random results
+    (some 0), a base chance of 0, and a boost that makes tied chances equal the base."""
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.sim.model import QuarterModel
+    from quartiersim.sim.processes.volunteering import _joining_chances, activation_probability
+
+    m = QuarterModel(load_scenario("scenarios/herten-innenstadt.toml"), "integration_centre",
+                     rng=seed, years=1)
+    rng = np.random.default_rng(seed)
+    a = m.residents
+    for trial in range(8):
+        m.step()
+        res = m.month.volunteer_results
+        res[:] = np.where(rng.random(res.shape) < 0.3, 0.0, rng.random(res.shape))
+        if trial % 4 == 1:
+            m.cooperation.activation_boost = lambda: -1.0  # base 0
+        elif trial % 4 == 2:
+            m.cooperation.activation_boost = lambda: 1.0  # base 1: every chance is the base
+        else:
+            m.cooperation.activation_boost = lambda: 0.0
+        p, base = activation_probability(m)
+        cand = p > 0
+        lone, tied, p_tied, got_base = _joining_chances(m, a.volunteer_hours > 0)
+        assert got_base == base
+        assert np.array_equal(lone, np.flatnonzero(cand & (p == base)))
+        assert np.array_equal(tied, np.flatnonzero(cand & (p != base)))
+        assert np.array_equal(p_tied, p[tied])
+        assert len(tied) > 0 or trial % 4 == 2

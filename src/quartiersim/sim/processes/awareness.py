@@ -31,11 +31,14 @@ def offered_nearby(model: QuarterModel) -> np.ndarray:
 def _offered_entries(model: QuarterModel) -> np.ndarray:
     """:func:`offered_nearby` for each slot and domain, flat domain-major (6 n,); kept
     (on ``model.trust``) while the offer pattern and the slots stay the same (both change
-    rarely)."""
-    offered = offered_nearby(model)
-    key = (offered.tobytes(), model.residents.n)
-    t = model.trust
+    rarely). The pattern is keyed by what :func:`offered_nearby` is a function of (whether
+    the month was matched, and which points offer which domain: (points, 6) bool), so a
+    month with the same offers costs one comparison."""
+    t, month = model.trust, model.month
+    pattern = (month.capacity_hours > 1e-9).tobytes() if month.matched and t.k else b""
+    key = (pattern, model.residents.n)
     if t.offered_memo is None or t.offered_memo[0] != key:
+        offered = offered_nearby(model)
         t.offered_memo = (key, offered.T[:, model.residents.home_cell].reshape(-1))
     return t.offered_memo[1]
 
@@ -50,17 +53,19 @@ def spread_awareness(model: QuarterModel) -> None:
     aware, served = a.flat("aware"), a.flat("served_hours")
     k_aware = aware_ties(model)
     outreach = model.cooperation.outreach_probability()
-    # learning: unaware residents with an aware tie (or reached by outreach), in domains
-    # offered within their reach
-    can_learn = ~aware & np.tile(a.alive, N_DOMAINS) & _offered_entries(model)
+    # learning: unaware living residents with an aware tie (or reached by outreach), in
+    # domains offered within their reach
+    can_learn = ~aware
+    can_learn &= _offered_entries(model)
+    can_learn.reshape(N_DOMAINS, -1)[:] &= a.alive  # living residents, in every domain
     if outreach == 0:
         can_learn &= k_aware > 0
     cand = np.flatnonzero(can_learn)
     k = k_aware[cand]
     by_ties = 1.0 - (1.0 - acc.spread_probability_per_tie) ** np.arange(k.max(initial=0) + 1)
+    if outreach > 0:  # per number of aware ties, like the ties' chance
+        by_ties = 1.0 - (1.0 - by_ties) * (1.0 - outreach)
     p_learn = by_ties[k]
-    if outreach > 0:
-        p_learn = 1.0 - (1.0 - p_learn) * (1.0 - outreach)
     learn = cand[rng.random(len(cand)) < p_learn]
     # forgetting: each aware resident who used no offer last month, with one probability
     # (drawn as a binomial count and a uniform choice of who)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from quartiersim.config.domains import AccessClass, PointKind
-from quartiersim.sim.population import partners
+from quartiersim.sim.population import group, partners
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -228,12 +228,14 @@ def learn_from_requests(model: QuarterModel) -> None:
     if len(slot) == 0:
         return
     n_p = len(model.space.points)
-    key, inv = np.unique(slot.astype(np.int64) * n_p + point, return_inverse=True)
+    key, inv = group(slot.astype(np.int64) * n_p + point)
     outcome = np.bincount(inv, weights=got) / np.bincount(inv, weights=asked)
-    slot, point = key // n_p, key % n_p
+    slot, point = np.divmod(key, n_p)
     j = t.positions(a.home_cell[slot], point)  # a candidate: it was chosen
-    own = t.level[slot, j]
-    t.level[slot, j] = own + acc.trust_learning_rate * (outcome - own)
+    level = t.level.reshape(-1)  # a view: level is C-contiguous (created and grown so)
+    entry = slot * t.k + j
+    own = level[entry]
+    level[entry] = own + acc.trust_learning_rate * (outcome - own)
     rate = acc.trust_word_of_mouth_rate
     if rate <= 0:
         return
@@ -242,12 +244,12 @@ def learn_from_requests(model: QuarterModel) -> None:
     keep = a.alive[tie] & (jt >= 0)  # living ties who can reach the place
     flat = tie[keep].astype(np.intp) * t.k + jt[keep]
     heard_of = outcome[row[keep]]
-    level = t.level.reshape(-1)  # a view: level is C-contiguous (created and grown so)
     if level.size <= 32 * len(flat):  # a dense count beats a sort
         heard = np.bincount(flat, minlength=level.size)[flat]
         mean = np.bincount(flat, weights=heard_of, minlength=level.size)[flat] / heard
     else:
-        flat, inv, heard = np.unique(flat, return_inverse=True, return_counts=True)
+        flat, inv = group(flat)
+        heard = np.bincount(inv)
         mean = np.bincount(inv, weights=heard_of) / heard
     cur = level[flat]  # an entry heard of twice is written twice with the same value
     level[flat] = cur + (1.0 - (1.0 - rate) ** heard) * (mean - cur)

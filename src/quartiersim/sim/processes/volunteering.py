@@ -52,10 +52,19 @@ def tie_sum(adjacency: csr_matrix, values: np.ndarray) -> np.ndarray:
     if values.dtype != np.float64 or not adjacency.has_sorted_indices:
         return adjacency @ values
     src = np.flatnonzero(values)
+    return _sum_over_partners(adjacency, src, values[src])
+
+
+def _sum_over_partners(adjacency: csr_matrix, src: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """:func:`tie_sum` of the values ``values`` (float64) at the ascending slots ``src``
+    (0 elsewhere), for a symmetric ``adjacency`` with sorted indices."""
     start = adjacency.indptr[src]
     length = adjacency.indptr[src + 1] - start
-    offset = np.repeat(start - np.cumsum(length) + length, length) + np.arange(int(length.sum()))
-    terms = adjacency.data[offset].astype(np.float64) * np.repeat(values[src], length)
+    end = np.cumsum(length)
+    row = np.repeat(np.arange(len(src)), length)
+    offset = np.arange(end[-1] if len(end) else 0)
+    offset -= (end - length - start)[row]
+    terms = adjacency.data[offset].astype(np.float64) * values[row]
     return np.bincount(adjacency.indices[offset], weights=terms, minlength=adjacency.shape[0])
 
 
@@ -86,19 +95,49 @@ def activate_volunteers(model: QuarterModel) -> None:
     Reads and writes the residents' volunteering and the Volunteer agents."""
     a, vol, rng = model.residents, model.config.volunteering, model.rng
     is_vol = a.volunteer_hours > 0
-    p, base = activation_probability(model)
+    lone, tied, p_tied, base = _joining_chances(model, is_vol)
     # candidates without a visibly active volunteer tie share one probability (``base``):
     # a binomial count of joiners chosen uniformly; the others are drawn one by one
-    cand = p > 0
-    lone, tied = np.flatnonzero(cand & (p == base)), np.flatnonzero(cand & (p != base))
     n_lone = rng.binomial(len(lone), base) if len(lone) else 0
     joining = np.concatenate([lone[rng.choice(len(lone), size=n_lone, replace=False)],
-                              tied[rng.random(len(tied)) < p[tied]]])
+                              tied[rng.random(len(tied)) < p_tied]])
     start_volunteering(model, np.sort(joining))
     unplaced = np.flatnonzero(is_vol & (a.volunteer_point < 0))
     if len(unplaced) and vol.rebind_probability_per_month > 0:
         found = unplaced[rng.random(len(unplaced)) < vol.rebind_probability_per_month]
         a.volunteer_point[found] = nearest_volunteer_point(model, a.home_cell[found])
+
+
+def _joining_chances(model: QuarterModel,
+                     is_vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Who may start volunteering this month and with which chance, as
+    :func:`activate_volunteers` draws it from :func:`activation_probability` ``p``:
+    (the candidates with ``p == base``, ascending; the other candidates (``p > 0``),
+    ascending; their ``p``; ``base``). Computed on the few slots with a visibly active
+    volunteer tie instead of all slots: every other candidate has ``p == base``.
+    ``is_vol`` = ``volunteer_hours > 0``, (n,) bool."""
+    a, vol = model.residents, model.config.volunteering
+    base = min(max(vol.activation_probability_per_month + model.cooperation.activation_boost(), 0.0), 1.0)
+    if not model.adjacency.has_sorted_indices:  # tie_sum's product: the full computation
+        p, base = activation_probability(model)
+        cand = p > 0
+        tied = np.flatnonzero(cand & (p != base))
+        return np.flatnonzero(cand & (p == base)), tied, p[tied], base
+    placed = np.flatnonzero(is_vol & (a.volunteer_point >= 0))
+    results = model.month.volunteer_results[a.volunteer_point[placed], a.volunteer_domain[placed]]
+    shows = results != 0  # visible_results' nonzero entries
+    k = _sum_over_partners(model.adjacency, placed[shows], results[shows].astype(np.float64))
+    cand = a.alive & (a.age >= vol.min_age) & (a.volunteer_hours <= 0)
+    tie = np.flatnonzero(k)  # activation_probability's p, where k != 0 (elsewhere p = base)
+    c, kt = cand[tie], k[tie]
+    p = np.where(c, np.minimum(base + vol.activation_per_volunteer_tie * kt, 1.0), 0.0)
+    if base > 0:
+        p = np.where(c & (kt <= 0), base, p)
+    else:
+        cand[:] = False  # p = base = 0: nobody draws it
+    cand[tie] = (p > 0) & (p == base)
+    tied = (p > 0) & (p != base)
+    return np.flatnonzero(cand), tie[tied], p[tied], base
 
 
 def start_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
