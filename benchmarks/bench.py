@@ -42,7 +42,8 @@ Measured (numeric libraries pinned to one thread):
   on a reduced DeWaK comparison (both DeWaK scenarios x the models x 4 seeds x
   ``--pool-years`` years); and ``compare_seconds`` (``quartiersim compare`` of the Herten
   scenario, 6 models x 10 seeds = 60 runs) and ``whatif_seconds`` (``quartiersim whatif``,
-  10 seeds x baseline and variant = 20 runs), each a cold command in a fresh process
+  10 seeds x baseline and variant = 20 runs), each a cold command in a fresh process, run
+  3 times (the median by wall time counts; ``*_vs_ideal_spread``: least and greatest)
   (imports and pool start-up included), against their ideal, runs x single-run CPU /
   workers (``*_ideal_seconds``, ``*_vs_ideal``; each of the command's runs, same model and
   seed, measured once in this process as ``runner.run`` does it: the sum of their CPU over
@@ -339,9 +340,21 @@ def _adopt_orphans() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
 
 
-def cli_command(args: list[str], ideal: float, name: str) -> dict:
-    """Wall time of one cold ``quartiersim`` command (a fresh process) and the CPU time
-    of the command and every process it started (its forkserver and workers)."""
+COMMAND_REPEAT = 3  # cold commands per measurement; the median counts
+
+
+def cli_command(args: list[str], ideal: float, name: str, repeat: int = COMMAND_REPEAT) -> dict:
+    """``repeat`` cold runs of a ``quartiersim`` command (a fresh process each): the median
+    run by wall time, its CPU time with every process it started (its forkserver and
+    workers), and ``*_vs_ideal_spread``, the least and greatest wall / ideal."""
+    runs = [_cli_command_once(args, ideal, name) for _ in range(repeat)]
+    runs.sort(key=lambda r: r[f"{name}_seconds"])
+    res = runs[len(runs) // 2]
+    res[f"{name}_vs_ideal_spread"] = [runs[0][f"{name}_vs_ideal"], runs[-1][f"{name}_vs_ideal"]]
+    return res
+
+
+def _cli_command_once(args: list[str], ideal: float, name: str) -> dict:
     exe = Path(sys.executable).with_name("quartiersim")
     _adopt_orphans()
     before = _children()
