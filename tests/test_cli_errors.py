@@ -318,33 +318,35 @@ def test_the_command_lines_process_leaves_its_objects_to_the_os_at_exit():
     assert out.stdout.strip().splitlines()[-1] == "0 True", out.stderr
 
 
+def _heavy_modules_after(call: str, heavy: tuple[str, ...], timeout: float) -> str:
+    """The last line a fresh interpreter prints after ``call`` (with ``main`` imported from
+    the CLI; SystemExit caught, ``code`` None then): ``code`` and the sorted modules loaded
+    whose names start with one of ``heavy``."""
+    script = ("import sys; from quartiersim.cli import main\ncode = None\n"
+              f"try:\n    code = {call}\nexcept SystemExit:\n    pass\n"
+              f"print(code, sorted(m for m in sys.modules if m.startswith({heavy!r})))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=timeout)
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-2000:]
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["run", "x.toml", "--seed", "-1"],
                                   ["compare", "x.toml", "--workers", "0"],
                                   ["whatif", "x.toml", "--seeds", "0"]])
 def test_help_and_argument_errors_import_no_numeric_library(argv):
     """The parser is built without the model (issue 15): --help and argument errors answer
     at once, importing none of Mesa, numpy, pandas, scipy, networkx or rich."""
-    script = ("import sys; from quartiersim.cli import main\n"
-              f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-              "heavy = {'mesa', 'numpy', 'pandas', 'scipy', 'networkx', 'rich', 'pyarrow'}\n"
-              "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120)
-    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+    heavy = ("mesa", "numpy", "pandas", "scipy", "networkx", "rich", "pyarrow")
+    assert _heavy_modules_after(f"main({argv!r})", heavy, 120) == "None []"
 
 
-@pytest.mark.parametrize("argv", [["compare", str(TINY), "--models", "municipal,coproduction", "--seeds", "2",
-                                   "--years", "1", "--json"],
+@pytest.mark.parametrize("argv", [["compare", str(TINY), "--models", "municipal,coproduction",
+                                   "--seeds", "2", "--years", "1", "--json"],
                                   ["whatif", str(TINY), "--seeds", "2", "--years", "1", "--json",
                                    "--set", "municipality.voluntary_budget_eur_per_year=90000"]])
 def test_compare_and_whatif_leave_mesa_and_the_model_to_their_workers(argv):
     """With worker processes, the command's own process checks the input and aggregates
     the results but never imports Mesa, the model, networkx, scipy.stats or scipy.spatial
     (issue 15: ~1 s of start-up beside the forkserver's own import of the model)."""
-    script = ("import sys; from quartiersim.cli import main\n"
-              f"code = main({[*argv, '--workers', '2']!r})\n"
-              "heavy = ('mesa', 'networkx', 'scipy.stats', 'scipy.spatial', 'quartiersim.sim.model')\n"
-              "print(code, sorted(m for m in sys.modules if m.startswith(heavy)))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=600)
-    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout[-2000:] + out.stderr[-2000:]
+    heavy = ("mesa", "networkx", "scipy.stats", "scipy.spatial", "quartiersim.sim.model")
+    assert _heavy_modules_after(f"main({[*argv, '--workers', '2']!r})", heavy, 600) == "0 []"
