@@ -577,10 +577,14 @@ class Carrier(Agent):
         st = self.model.staff
         return float(st.fte[st.rows(employer=self.number)].sum()) * self.model.hours_per_fte
 
-    def monthly_cost_eur(self) -> float:
+    def monthly_cost_eur(self, hours: float | None = None) -> float:
+        """This month's cost, EUR: staff hours (``hours``, default :meth:`_hours`) at the
+        full hour cost plus rent, in the year's prices; 0 when closed."""
         if not self.is_open:
             return 0.0
-        return self._hours() * self.hour_cost_eur + self.rent_eur_per_month * self.model.price_index
+        if hours is None:
+            hours = self._hours()
+        return hours * self.hour_cost_eur + self.rent_eur_per_month * self.model.price_index
 
     def settle_month(self) -> None:
         """Own funds arrive, costs are paid (public money first, then its own, booked to
@@ -593,7 +597,7 @@ class Carrier(Agent):
         own = self.spec.own_funds_eur_per_year / 12.0 * index
         public = self.income_month_eur
         hours = self._hours()
-        cost = hours * self.hour_cost_eur + self.rent_eur_per_month * index  # monthly_cost_eur
+        cost = self.monthly_cost_eur(hours)
         from_own = max(cost - public, 0.0)
         self.model.ledger.book(self.model.steps, Payer.DONORS, CostCategory.VOLUNTARY,
                                "carrier_own_funds", from_own)

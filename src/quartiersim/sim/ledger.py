@@ -21,6 +21,13 @@ _PAYER_INDEX = {p: i for i, p in enumerate(PAYERS)}
 _CATEGORY_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
 
 
+def _check_amount(item: str, amount_eur: float) -> None:
+    """Raise ValueError unless ``amount_eur`` is finite and non-negative (NaN fails too)."""
+    if not 0.0 <= amount_eur < math.inf:
+        raise ValueError(f"booking {item!r} of {amount_eur!r} EUR: amounts must be finite "
+                         "and non-negative")
+
+
 @dataclass(frozen=True)
 class Booking:
     month: int  # 1-based step
@@ -44,9 +51,7 @@ class Ledger:
 
     def book(self, month: int, payer: Payer, category: CostCategory, item: str,
              amount_eur: float) -> None:
-        if not 0.0 <= amount_eur < math.inf:  # NaN fails too
-            raise ValueError(f"booking {item!r} of {amount_eur!r} EUR: amounts must be finite "
-                             "and non-negative")
+        _check_amount(item, amount_eur)
         if amount_eur == 0:
             return
         key = (month - 1) // 12, _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
@@ -61,9 +66,7 @@ class Ledger:
         :meth:`book` one after the other would (the same sums, added in the same order);
         nothing is booked if an amount is negative or not finite (ValueError)."""
         for item, amount_eur in zip(items, amounts):
-            if not 0.0 <= amount_eur < math.inf:
-                raise ValueError(f"booking {item!r} of {amount_eur!r} EUR: amounts must be finite "
-                                 "and non-negative")
+            _check_amount(item, amount_eur)
         key = (month - 1) // 12, _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
         total, month_total = float(self.totals[key]), float(self.month_totals[key[1:]])
         for item, amount_eur in zip(items, amounts):

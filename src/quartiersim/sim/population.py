@@ -393,16 +393,24 @@ class TieCounter:
         return summed.view(np.uint8).reshape(n, 8)[:, :n_layers].T.reshape(-1)
 
 
-def partners(adjacency: csr_matrix, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The tie partners of ``slots`` (shape (m,)): (row, partner), each shape (ties,), where
-    ``partner[i]`` is a partner of ``slots[row[i]]``; rows in order, partners in the
-    adjacency's order."""
+def partner_positions(adjacency: csr_matrix, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the ties of ``slots`` (shape (m,)) are stored: (row, pos), each shape (ties,),
+    where ``adjacency.indices[pos[i]]`` (and ``.data[pos[i]]``) is a tie of
+    ``slots[row[i]]``; rows in order, ties in the adjacency's order."""
     start = adjacency.indptr[slots]
     length = adjacency.indptr[slots + 1] - start
     end = np.cumsum(length)
     row = np.repeat(np.arange(len(slots)), length)
     pos = np.arange(end[-1] if len(end) else 0)  # position in the concatenated partner lists
     pos -= (end - length - start)[row]  # ... and in the adjacency
+    return row, pos
+
+
+def partners(adjacency: csr_matrix, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tie partners of ``slots`` (shape (m,)): (row, partner), each shape (ties,), where
+    ``partner[i]`` is a partner of ``slots[row[i]]``; rows in order, partners in the
+    adjacency's order."""
+    row, pos = partner_positions(adjacency, slots)
     return row, adjacency.indices[pos]
 
 

@@ -22,23 +22,35 @@ def offered_nearby(model: QuarterModel) -> np.ndarray:
     """Whether each cell's residents can hear of offers in each domain: the domain was
     offered (had capacity) last month at one of the cell's candidate places; bool
     (n_cells, 6). Before the first month has been matched nothing was offered yet."""
+    return _nearby(model, _offering(model))
+
+
+def _offering(model: QuarterModel) -> np.ndarray | None:
+    """Which points offered which domain last month (had capacity), (points, 6) bool;
+    None before the first month has been matched or without candidate places."""
     t, month = model.trust, model.month
     if not month.matched or t.k == 0:
+        return None
+    return month.capacity_hours > 1e-9
+
+
+def _nearby(model: QuarterModel, offering: np.ndarray | None) -> np.ndarray:
+    """:func:`offered_nearby` for the points' ``offering`` (:func:`_offering`)."""
+    if offering is None:
         return np.zeros((model.space.n_cells, N_DOMAINS), bool)
-    return (month.capacity_hours > 1e-9)[t.point].any(axis=1)  # (cells, K, 6) -> (cells, 6)
+    return offering[model.trust.point].any(axis=1)  # (cells, K, 6) -> (cells, 6)
 
 
 def _offered_entries(model: QuarterModel) -> np.ndarray:
     """:func:`offered_nearby` for each slot and domain, flat domain-major (6 n,); kept
     (on ``model.trust``) while the offer pattern and the slots stay the same (both change
-    rarely). The pattern is keyed by what :func:`offered_nearby` is a function of (whether
-    the month was matched, and which points offer which domain: (points, 6) bool), so a
-    month with the same offers costs one comparison."""
-    t, month = model.trust, model.month
-    pattern = (month.capacity_hours > 1e-9).tobytes() if month.matched and t.k else b""
-    key = (pattern, model.residents.n)
+    rarely). The pattern is what :func:`offered_nearby` is a function of (which points
+    offer which domain, or none yet), so a month with the same offers costs one
+    comparison."""
+    t, offering = model.trust, _offering(model)
+    key = (b"" if offering is None else offering.tobytes(), model.residents.n)
     if t.offered_memo is None or t.offered_memo[0] != key:
-        offered = offered_nearby(model)
+        offered = _nearby(model, offering)
         t.offered_memo = (key, offered.T[:, model.residents.home_cell].reshape(-1))
     return t.offered_memo[1]
 

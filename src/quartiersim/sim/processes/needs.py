@@ -53,6 +53,7 @@ class NeedTables:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> NeedTables:
         needs = scenario.needs
+        by_code, eligibility = onset_by_code(needs), eligibility_groups(needs)
 
         def vec(attr: str) -> np.ndarray:
             return np.array([getattr(needs[d], attr) for d in DOMAINS], dtype=float)
@@ -65,8 +66,8 @@ class NeedTables:
                    case_cost=vec("mandatory_case_cost_eur_per_month"),
                    continuation=scenario.access.client_continuation_probability,
                    unmet_below=needs.unmet_below_served_share,
-                   onset_by_code=onset_by_code(needs), eligibility=eligibility_groups(needs),
-                   **onset_by_flags_and_age(onset_by_code(needs), eligibility_groups(needs)))
+                   onset_by_code=by_code, eligibility=eligibility,
+                   **onset_by_flags_and_age(by_code, eligibility))
 
 
 def onset_by_flags_and_age(by_code: np.ndarray, eligibility: list[tuple[float, float, int]]

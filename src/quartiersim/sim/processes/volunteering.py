@@ -12,6 +12,7 @@ from scipy.sparse import csr_matrix
 
 from quartiersim.config.domains import N_DOMAINS
 from quartiersim.sim.agents import Volunteer
+from quartiersim.sim.population import partner_positions
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
@@ -58,12 +59,7 @@ def tie_sum(adjacency: csr_matrix, values: np.ndarray) -> np.ndarray:
 def _sum_over_partners(adjacency: csr_matrix, src: np.ndarray, values: np.ndarray) -> np.ndarray:
     """:func:`tie_sum` of the values ``values`` (float64) at the ascending slots ``src``
     (0 elsewhere), for a symmetric ``adjacency`` with sorted indices."""
-    start = adjacency.indptr[src]
-    length = adjacency.indptr[src + 1] - start
-    end = np.cumsum(length)
-    row = np.repeat(np.arange(len(src)), length)
-    offset = np.arange(end[-1] if len(end) else 0)
-    offset -= (end - length - start)[row]
+    row, offset = partner_positions(adjacency, src)
     terms = adjacency.data[offset].astype(np.float64) * values[row]
     return np.bincount(adjacency.indices[offset], weights=terms, minlength=adjacency.shape[0])
 
@@ -75,14 +71,31 @@ def activation_probability(model: QuarterModel) -> tuple[np.ndarray, float]:
     ``activation_probability_per_month`` + the cooperation model's boost +
     ``activation_per_volunteer_tie`` x (ties to volunteers, each weighted by
     :func:`visible_results`), at most 1."""
-    a, vol = model.residents, model.config.volunteering
-    base = min(max(vol.activation_probability_per_month + model.cooperation.activation_boost(), 0.0), 1.0)
+    base = _base_chance(model)
     k = tie_sum(model.adjacency, visible_results(model))  # ties to volunteers, by their results
-    cand = a.alive & (a.age >= vol.min_age) & (a.volunteer_hours <= 0)
-    p = np.where(cand, np.minimum(base + vol.activation_per_volunteer_tie * k, 1.0), 0.0)
-    if base <= 0:
-        return p, 0.0
-    return np.where(cand & (k <= 0), base, p), base
+    return _chance(model, _candidates(model), k, base), base
+
+
+def _base_chance(model: QuarterModel) -> float:
+    """The chance of a candidate without a visibly active volunteer tie, in [0, 1]."""
+    vol = model.config.volunteering
+    return min(max(vol.activation_probability_per_month + model.cooperation.activation_boost(), 0.0), 1.0)
+
+
+def _candidates(model: QuarterModel) -> np.ndarray:
+    """Who may start volunteering: living residents of volunteering age who do not
+    volunteer, (n,) bool."""
+    a = model.residents
+    return a.alive & (a.age >= model.config.volunteering.min_age) & (a.volunteer_hours <= 0)
+
+
+def _chance(model: QuarterModel, cand: np.ndarray, k: np.ndarray, base: float) -> np.ndarray:
+    """The chance of each entry (0 for a non-candidate) from its ties to volunteers
+    weighted by their results ``k`` (same shape as ``cand``): ``base`` +
+    ``activation_per_volunteer_tie`` x k, at most 1, and ``base`` where ``k`` <= 0."""
+    p = np.where(cand, np.minimum(base + model.config.volunteering.activation_per_volunteer_tie * k,
+                                  1.0), 0.0)
+    return np.where(cand & (k <= 0), base, p) if base > 0 else p
 
 
 def activate_volunteers(model: QuarterModel) -> None:
@@ -116,8 +129,8 @@ def _joining_chances(model: QuarterModel,
     ascending; their ``p``; ``base``). Computed on the few slots with a visibly active
     volunteer tie instead of all slots: every other candidate has ``p == base``.
     ``is_vol`` = ``volunteer_hours > 0``, (n,) bool."""
-    a, vol = model.residents, model.config.volunteering
-    base = min(max(vol.activation_probability_per_month + model.cooperation.activation_boost(), 0.0), 1.0)
+    a = model.residents
+    base = _base_chance(model)
     if not model.adjacency.has_sorted_indices:  # tie_sum's product: the full computation
         p, base = activation_probability(model)
         cand = p > 0
@@ -127,13 +140,10 @@ def _joining_chances(model: QuarterModel,
     results = model.month.volunteer_results[a.volunteer_point[placed], a.volunteer_domain[placed]]
     shows = results != 0  # visible_results' nonzero entries
     k = _sum_over_partners(model.adjacency, placed[shows], results[shows].astype(np.float64))
-    cand = a.alive & (a.age >= vol.min_age) & (a.volunteer_hours <= 0)
+    cand = _candidates(model)
     tie = np.flatnonzero(k)  # activation_probability's p, where k != 0 (elsewhere p = base)
-    c, kt = cand[tie], k[tie]
-    p = np.where(c, np.minimum(base + vol.activation_per_volunteer_tie * kt, 1.0), 0.0)
-    if base > 0:
-        p = np.where(c & (kt <= 0), base, p)
-    else:
+    p = _chance(model, cand[tie], k[tie], base)
+    if base <= 0:
         cand[:] = False  # p = base = 0: nobody draws it
     cand[tie] = (p > 0) & (p == base)
     tied = (p > 0) & (p != base)
