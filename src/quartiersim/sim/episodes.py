@@ -46,8 +46,8 @@ NOT_COUNTED = -1
 
 def group_members(a: ResidentArrays, slots: np.ndarray) -> np.ndarray:
     """Membership of ``slots`` in the reported groups (``Group`` order), bool (4, len)."""
-    age = a.age[slots]
-    return np.stack([age >= 65, a.transfer[slots], a.migration[slots],
+    # np.array of the four rows: np.stack's result, without its Python-level checks
+    return np.array([a.age[slots] >= 65, a.transfer[slots], a.migration[slots],
                      a.mobility_limited[slots]])
 
 
@@ -73,6 +73,8 @@ _DOMAIN_INDEX = np.arange(N_DOMAINS)[:, None]
 def begin(model: QuarterModel, entries: np.ndarray) -> None:
     """Needs arose at the flat domain-major ``entries`` this month: their episodes begin
     (counted in the horizon, :data:`NOT_COUNTED` in the spin-up)."""
+    if not len(entries):
+        return
     a = model.residents
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     first[entries] = NOT_COUNTED

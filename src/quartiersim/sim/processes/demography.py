@@ -39,8 +39,9 @@ def demography(model: QuarterModel) -> None:
         (age - demo.mortality_reference_age) / demo.mortality_doubling_years)
     dies = rng.random(len(living)) < monthly(q_year)
     band = (age >= 18).astype(np.intp) + (age >= 35) + (age >= 65)  # move-out factor bands
+    by_band = np.bincount(band, minlength=4)
     factor = np.array(demo.move_out_factors())
-    factor /= max(np.bincount(band, minlength=4) @ factor / max(len(living), 1), 1e-12)
+    factor /= max(by_band @ factor / max(len(living), 1), 1e-12)
     p_move = monthly(pop.move_out_rate_per_year * factor)[band]
     moves = ~dies & (rng.random(len(living)) < p_move)
     mover_ages = age[moves]
@@ -55,7 +56,7 @@ def demography(model: QuarterModel) -> None:
     if pop.composition == "stationary":
         # the stayers by stationary age band (under 18, 18-64, 65+) from the move-out
         # bands at hand (under 18, 18-34, 35-64, 65+): no second pass over the residents
-        stay = np.bincount(band, minlength=4) - np.bincount(band[leaving], minlength=4)
+        stay = by_band - np.bincount(band[leaving], minlength=4)
         counts = np.array([stay[0], stay[1] + stay[2], stay[3]])
         ages = np.concatenate([np.zeros(births),
                                stationary_ages(model, arrivals - births, births, counts)])

@@ -92,9 +92,9 @@ def record_month(model: QuarterModel) -> None:
     s["new_mandatory_cases"] = month.new_cases
     s["active_mandatory_cases"] = month.active_cases
     s["volunteers"] = len(model.volunteer_of_slot)
-    volunteering = np.flatnonzero(a.volunteer_hours > 0)
-    s["volunteers_deployed"] = int(np.count_nonzero(a.volunteer_point[volunteering] >= 0))
-    s["carriers_open"] = len(model.open_carriers())
+    s["volunteers_deployed"] = int(np.count_nonzero((a.volunteer_hours > 0) & (a.volunteer_point >= 0)))
+    open_carriers = model.open_carriers()
+    s["carriers_open"] = len(open_carriers)
     led = model.ledger
     voluntary, mandatory = led.month_totals[_MUNICIPALITY, _BY_CATEGORY].tolist()
     s["municipal_cost_voluntary_eur"] = voluntary  # = led.month_total(payer, category)
@@ -108,7 +108,7 @@ def record_month(model: QuarterModel) -> None:
     fte = float(staff.fte.sum())
     s["staff_fte"] = fte
     s["staff_productivity"] = float(staff.effective_fte().sum() / fte) if fte > 0 else 0.0
-    s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in model.open_carriers()))
+    s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in open_carriers))
     in_use = month.capacity_hours.sum(axis=1) > 1e-9
     for kind, value in mean_trust_by_kind(model, in_use).items():
         s[f"trust_{kind.value}"] = value

@@ -168,6 +168,8 @@ def start_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
 
 def stop_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
     """Volunteers in ``slots`` stop: their hours end and their agents are removed."""
+    if len(slots) == 0:
+        return
     a = model.residents
     a.volunteer_hours[slots] = 0.0
     a.volunteer_point[slots] = -1
