@@ -147,6 +147,8 @@ def choice_by_probability(rng: np.random.Generator, p: np.ndarray, k: int) -> np
 def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
     """Residents in ``slots`` leave (death or move): their rows are cleared (trust
     included), their volunteering ends and their agents are removed from the model."""
+    if not len(slots):
+        return
     a = model.residents
     leaving_volunteers = slots[a.volunteer_hours[slots] > 0]
     episodes.leave(model, slots)  # their open need episodes end, censored

@@ -192,6 +192,8 @@ def match_and_serve(model: QuarterModel) -> None:
         left = got < req - 1e-9  # left over at a full point: second choice
         seeking, first_at = entry[left], at[left]
         dom, slot, cls = dom[left], slot[left], cls[left]
+        if not len(seeking):  # nothing left over: a second round would draw and change nothing
+            break
     used = cap - remaining
     month.requests = tuple(np.concatenate(x) for x in zip(*log))
     month.matched = True
