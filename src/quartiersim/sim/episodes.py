@@ -98,7 +98,7 @@ def record_service(model: QuarterModel) -> None:
     a, ep, month = model.residents, model.totals.episodes, model.steps
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     need, served = a.flat("need_hours"), a.flat("served_hours")
-    open_counted = np.flatnonzero((onset >= 1) & (need > 0) & (first < 0))
+    open_counted = ((onset >= 1) & (need > 0) & (first < 0)).nonzero()[0]
     waited = month - onset[open_counted]
     now = served[open_counted] > 0
     first[open_counted[now]] = month

@@ -32,7 +32,7 @@ def demography(model: QuarterModel) -> None:
     newcomer shares (a declared trend of the composition). Reads and writes the resident
     rows, agents and volunteering of leavers."""
     a, rng, pop, demo = model.residents, model.rng, model.config.population, model.config.demography
-    living = np.flatnonzero(a.alive)
+    living = a.alive.nonzero()[0]
     age = a.age[living] + 1.0 / 12.0
     a.age[living] = age
     q_year = pop.mortality_at_80_per_year * np.exp2(
@@ -128,7 +128,7 @@ def stationary_ages(model: QuarterModel, k: int, births: int,
     band = choice_by_probability(rng, p, k)
     ages = np.empty(k)
     for b, pool in enumerate(model.start_composition.ages_by_band):
-        where = np.flatnonzero(band == b)
+        where = (band == b).nonzero()[0]
         if len(where):  # as rng.choice(pool, size=len(where)), without its checks
             ages[where] = (pool[rng.integers(0, len(pool), size=len(where))] if len(pool)
                            else AGE_BAND_EDGES[min(b, 1)] * (b > 0))
@@ -139,7 +139,7 @@ def choice_by_probability(rng: np.random.Generator, p: np.ndarray, k: int) -> np
     """``k`` indices drawn with probabilities ``p`` (sum 1), int64 (k,): the same draws as
     ``rng.choice(len(p), size=k, p=p)`` (numpy's method: one uniform each, looked up in
     the normalised cumulative sum), without its checks of ``p``."""
-    cdf = np.cumsum(p)
+    cdf = p.cumsum()
     cdf /= cdf[-1]
     return cdf.searchsorted(rng.random(k), side="right")
 
@@ -167,10 +167,10 @@ def move_in(model: QuarterModel, ages: np.ndarray) -> None:
     the places' start trust (:func:`~quartiersim.sim.processes.trust.residents_arrived`)."""
     a, pop = model.residents, model.config.population
     k = len(ages)
-    free = np.flatnonzero(~a.alive)
+    free = (~a.alive).nonzero()[0]
     if len(free) < k:
         grow(model, k - len(free))
-        free = np.flatnonzero(~a.alive)
+        free = (~a.alive).nonzero()[0]
     slots = model.rng.choice(free, size=k, replace=False)
     if pop.composition == "stationary":  # status like the start's residents
         shares = (model.start_composition.share_transfer, model.start_composition.share_migration)

@@ -220,7 +220,7 @@ def notice_openings(model: QuarterModel, capacity: np.ndarray) -> None:
     capacity (``capacity`` (points, 6), hours) that is not open yet opens now
     (:func:`place_opened`). Called by matching before residents seek."""
     t = model.trust
-    for p in np.flatnonzero((capacity.sum(axis=1) > 1e-9) & (t.status != PlaceStatus.OPEN)).tolist():
+    for p in ((capacity.sum(axis=1) > 1e-9) & (t.status != PlaceStatus.OPEN)).nonzero()[0].tolist():
         place_opened(model, p)
 
 
