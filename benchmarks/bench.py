@@ -26,6 +26,14 @@ Measured (numeric libraries pinned to one thread):
 - ``herten_seconds``: wall time of one 10-year run (start-up + the model's months), median
   over the repetitions, the slowest model.
 - ``us_per_resident_month``: the months' CPU time / resident-months simulated (median).
+- the **floor**: each repetition also runs Herten with 100 residents (same places,
+  carriers, staff, money; ``FLOOR_OVERRIDES``) against the same bare loop.
+  ``herten_floor_ratio_vs_mesa_activation`` (least and greatest over the models; per
+  model ``floor_ratio_vs_mesa_activation`` and its spread) is what a month costs
+  whatever the population, in units of the bare loop over Herten's agents: the ratio
+  cannot fall below it without fewer or cheaper operations per month.
+  ``herten_marginal_us_per_resident_month`` (least, greatest): what each resident adds
+  to a month, against ``mesa_activation_us_per_agent_step``, the bare loop per agent.
 - ``startup_seconds``, ``startup_share_of_run``: the start-up's wall time and its share.
 - ``mesa_activation_cpu_seconds``, ``mesa_activation_agents``: the bare loop's CPU time
   for 120 steps (median) and its agent count.
@@ -146,10 +154,12 @@ def alternate(m: QuarterModel, bare: mesa.Model, months: int) -> dict[str, list[
 
 
 def one_repetition(scenario: Path, cooperation: str, bare: mesa.Model | None,
-                   seed: int = 0, years: int = YEARS) -> dict:
-    """A fresh model (start-up timed) and its months alternated with the bare loop."""
+                   seed: int = 0, years: int = YEARS, overrides: dict | None = None) -> dict:
+    """A fresh model (start-up timed) and its months alternated with the bare loop;
+    ``overrides``: dotted scenario keys (``load_scenario``)."""
     c0, w0 = cpu(), time.perf_counter()
-    m = QuarterModel(load_scenario(scenario), cooperation=cooperation, rng=seed, years=years)
+    m = QuarterModel(load_scenario(scenario, overrides), cooperation=cooperation, rng=seed,
+                     years=years)
     startup_cpu, startup_wall = cpu() - c0, time.perf_counter() - w0
     if bare is None:
         bare = bare_model(len(m.agents))
@@ -158,7 +168,27 @@ def one_repetition(scenario: Path, cooperation: str, bare: mesa.Model | None,
     return {"agents": len(bare.agents), "startup_cpu": startup_cpu, "startup_wall": startup_wall,
             "steps_cpu": model_cpu, "bare_cpu": bare_cpu, "wall": startup_wall + sum(t["wall"]),
             "ratio": model_cpu / bare_cpu, "ratio_incl_startup": (model_cpu + startup_cpu) / bare_cpu,
-            "us_per_resident_month": model_cpu / sum(t["residents"]) * 1e6}
+            "us_per_resident_month": model_cpu / sum(t["residents"]) * 1e6,
+            "resident_months": sum(t["residents"])}
+
+
+#: The floor: Herten with 100 residents (same places, carriers, staff, money and months).
+FLOOR_OVERRIDES = {"population.residents": 100}
+
+
+def floor_figures(full: list[dict], floor: list[dict]) -> dict:
+    """What a month costs whatever the population, and what each resident adds: the
+    floor runs (:data:`FLOOR_OVERRIDES`) against the same bare loop (Herten's agents),
+    medians over the repetitions. ``floor_ratio_vs_mesa_activation``: the floor's months
+    over the bare loop's steps (the ratio the model cannot go below while each month
+    costs what it costs at 100 residents); ``marginal_us_per_resident_month``: (months'
+    CPU at full size - at the floor) / (their resident-months' difference), microseconds."""
+    ratio = [f["steps_cpu"] / f["bare_cpu"] for f in floor]
+    marginal = [(a["steps_cpu"] - f["steps_cpu"]) / (a["resident_months"] - f["resident_months"])
+                * 1e6 for a, f in zip(full, floor, strict=True)]
+    return {"floor_ratio_vs_mesa_activation": round(statistics.median(ratio), 3),
+            "floor_ratio_spread": spread(ratio),
+            "marginal_us_per_resident_month": round(statistics.median(marginal), 3)}
 
 
 def herten(repeat: int) -> dict:
@@ -167,10 +197,12 @@ def herten(repeat: int) -> dict:
                                 years=YEARS).agents)  # warm-up; agent count at the start
     bare = bare_model(n_agents)
     reps: dict[str, list[dict]] = {name: [] for name in models}
+    floor: dict[str, list[dict]] = {name: [] for name in models}
     for r in range(repeat):
         order = models[r % len(models):] + models[:r % len(models)]  # no model always first
         for name in order:
             reps[name].append(one_repetition(HERTEN, name, bare))
+            floor[name].append(one_repetition(HERTEN, name, bare, overrides=FLOOR_OVERRIDES))
     per_model = {}
     for name, rs in reps.items():
         med = {k: statistics.median(x[k] for x in rs)
@@ -187,6 +219,7 @@ def herten(repeat: int) -> dict:
             "ratio_repetitions": [round(x["ratio"], 3) for x in rs],
             "ratio_incl_startup": round(med["ratio_incl_startup"], 3),
             "us_per_resident_month": round(med["us_per_resident_month"], 3),
+            **floor_figures(rs, floor[name]),
         }
     worst = max(per_model, key=lambda k: per_model[k]["ratio_vs_mesa_activation"])
     bare_cpu = statistics.median(x["bare_cpu"] for rs in reps.values() for x in rs)
@@ -202,6 +235,11 @@ def herten(repeat: int) -> dict:
                                           for v in per_model.values()), 3),
         "mesa_activation_cpu_seconds": round(bare_cpu, 3),
         "mesa_activation_agents": n_agents,
+        "mesa_activation_us_per_agent_step": round(bare_cpu / STEPS / n_agents * 1e6, 4),
+        "herten_floor_ratio_vs_mesa_activation": spread(
+            [v["floor_ratio_vs_mesa_activation"] for v in per_model.values()]),
+        "herten_marginal_us_per_resident_month": spread(
+            [v["marginal_us_per_resident_month"] for v in per_model.values()]),
         "repetitions": repeat,
         "clock": "CPU time of this process (time.process_time)",
         "herten_models": per_model,

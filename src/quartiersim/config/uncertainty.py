@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import Field, StrictFloat, StrictInt, model_validator
 
@@ -39,14 +39,18 @@ if TYPE_CHECKING:
 WEIGHT_COLUMN = "weight"
 
 
-class UncertainRange(Strict):
-    """The range of one uncertain parameter: draws are uniform in [low, high] (whole
-    numbers where the scenario key holds an integer)."""
+class Range(Strict):
+    """A range [low, high] of one parameter, low < high, both finite numbers: draws are
+    uniform in it (whole numbers where the scenario key holds an integer, e.g.
+    ``escalation_delay_months``). The experiment file's ``[uncertainties]`` use it as it
+    is (:mod:`quartiersim.studies.experiment_spec`), a scenario's ``[uncertainty.ranges]``
+    with a source (:class:`UncertainRange`).
+
+    Raises (``pydantic.ValidationError``): an end that is no number (a string, a bool),
+    nan or inf, or ``high <= low``."""
 
     low: StrictFloat | StrictInt
     high: StrictFloat | StrictInt
-    source: str = Field("assumption", description="Where the range comes from: a "
-                                                  "docs/sources.md key or 'assumption'.")
 
     @model_validator(mode="before")
     @classmethod
@@ -62,10 +66,18 @@ class UncertainRange(Strict):
         return data
 
     @model_validator(mode="after")
-    def _order(self) -> UncertainRange:
+    def _order(self) -> Self:
         if not self.high > self.low:
             raise ValueError(f"high = {self.high} must be greater than low = {self.low}")
         return self
+
+
+class UncertainRange(Range):
+    """The range of one uncertain parameter of a scenario (:class:`Range`) with the
+    source of its ends."""
+
+    source: str = Field("assumption", description="Where the range comes from: a "
+                                                  "docs/sources.md key or 'assumption'.")
 
 
 class Uncertainty(Strict):

@@ -54,19 +54,19 @@ from quartiersim.config.fileio import read_toml
 from quartiersim.config.loading import load_scenario
 from quartiersim.config.messages import format_validation_error
 from quartiersim.config.schema import Scenario
+from quartiersim.config.uncertainty import current_value
 from quartiersim.errors import ScenarioError
 from quartiersim.sim.cooperation import COOPERATION_MODELS
 from quartiersim.sim.outcomes import REGISTRY
-from quartiersim.sim.registry import Scope
 from quartiersim.studies.experiment_checks import (
     _check_design_points,
     _check_key,
-    _current_value,
     _flatten,
     _no_duplicates,
     check_discovery,
 )
 from quartiersim.studies.experiment_spec import (
+    EXPERIMENT_SCOPES,
     ExperimentError,
     ExperimentSpec,
     Range,
@@ -76,9 +76,6 @@ from quartiersim.studies.experiment_spec import (
     known_outcomes,
 )
 
-#: Scopes of the outcomes an experiment may list under ``outcomes``: every run's summary
-#: and what the batch runner adds (:func:`quartiersim.sim.outcomes.batch_extras`).
-EXPERIMENT_SCOPES: tuple[Scope, ...] = (Scope.SUMMARY, Scope.BATCH)
 
 
 @dataclass(frozen=True)
@@ -397,7 +394,7 @@ def load_experiment(path: str | Path, *, replications: int | None = None,
             raise ExperimentError(f"{p}: '{key}' is both a lever and an uncertainty; "
                                   "a key is one or the other")
         if isinstance(u, Range):
-            current = _current_value(scenarios[0], key)
+            current = current_value(scenarios[0], key)
             if isinstance(current, bool):
                 raise ExperimentError(f"{p}: 'uncertainties.{key}' is true or false, not a "
                                       "number: give a list [true, false], not a range")

@@ -48,22 +48,6 @@ def _flatten(raw: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _current_value(scenario: Scenario, key: str) -> Any:
-    """The value of a dotted key in the scenario (its default where the file is silent),
-    or None when the key does not resolve to a value."""
-    cur: Any = scenario
-    for part in key.split("."):
-        if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        elif isinstance(cur, dict):
-            cur = cur.get(part)
-        elif cur is not None and part in getattr(type(cur), "model_fields", {}):
-            cur = getattr(cur, part)
-        else:
-            return None
-    return cur
-
-
 def _check_key(path: str, section: str, key: str, values: list[Any],
                scenarios: list[Scenario]) -> None:
     """Each value of a lever or uncertainty key must be a valid value of that key for

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from enum import StrEnum
 from typing import Any
@@ -13,13 +12,12 @@ import numpy as np
 from pydantic import (
     Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     field_validator,
     model_validator,
 )
 
 from quartiersim.config.fields import Strict
+from quartiersim.config.uncertainty import Range
 from quartiersim.errors import ScenarioError
 from quartiersim.sim.outcomes import REGISTRY
 from quartiersim.sim.registry import Scope
@@ -59,34 +57,6 @@ class SeedSharing(StrEnum):
     LEVERS = "levers"  #: runs that differ only in levers (paired lever comparisons)
     LEVERS_AND_UNCERTAINTIES = "levers_and_uncertainties"  #: ... or in uncertainty values
     NONE = "none"  #: every run key has its own seed
-
-
-class Range(Strict):
-    """An uncertainty range [low, high]: samples are rounded to integers when the scenario
-    key holds an integer (e.g. ``escalation_delay_months``)."""
-
-    low: StrictFloat | StrictInt
-    high: StrictFloat | StrictInt
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers(cls, data: Any) -> Any:
-        if isinstance(data, dict):  # one message, not one per member of float | int
-            for end in ("low", "high"):
-                v = data.get(end)
-                if end in data and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                    raise ValueError(f"{end} = {v!r}: must be a number (without quotes)")
-                if isinstance(v, float) and not math.isfinite(v):
-                    raise ValueError(f"{end} = {v!r}: must be a finite number (nan and inf are "
-                                     "not allowed)")
-        return data
-
-    @model_validator(mode="after")
-    def _order(self) -> Range:
-        if not self.high > self.low:
-            raise ValueError(f"high = {self.high} must be greater than low = {self.low}")
-        return self
-
 
 
 class Levers(Strict):
