@@ -195,7 +195,8 @@ def match_and_serve(model: QuarterModel) -> None:
         if not len(seeking):  # nothing left over: a second round would draw and change nothing
             break
     used = cap - remaining
-    month.requests = tuple(np.concatenate(x) for x in zip(*log))
+    # one round (nothing was left over): its arrays as they are, else both rounds joined
+    month.requests = log[0] if len(log) == 1 else tuple(np.concatenate(x) for x in zip(*log))
     month.matched = True
     month.capacity_hours, month.used_hours = cap, used
     vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)

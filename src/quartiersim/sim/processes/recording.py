@@ -18,17 +18,19 @@ from quartiersim.sim.processes.trust import mean_trust_by_kind
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
+_COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
+_TRUST_KEYS = tuple(f"trust_{k.value}" for k in PointKind)  # mean_trust_by_kind's order
+
 #: The monthly series (DataCollector model variables), one value each per month.
 SERIES_KEYS: tuple[str, ...] = (
-    "year", "month", "residents", "coverage", *(f"coverage_{d.value}" for d in DOMAINS),
+    "year", "month", "residents", "coverage", *_COVERAGE_KEYS,
     "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
     "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
     "carriers_open", "municipal_cost_eur", "municipal_cost_voluntary_eur", "municipal_cost_mandatory_eur",
     "total_cost_eur", "voluntary_budget_eur", "awareness", "staff_fte", "staff_productivity",
     "carrier_reserves_eur",
-    *(f"trust_{k.value}" for k in PointKind),
+    *_TRUST_KEYS,
 )
-_COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
 # the ledger's month totals of the municipality, voluntary and mandatory
 _MUNICIPALITY = PAYERS.index(Payer.MUNICIPALITY)
 _BY_CATEGORY = [CATEGORIES.index(CostCategory.VOLUNTARY), CATEGORIES.index(CostCategory.MANDATORY)]
@@ -110,8 +112,7 @@ def record_month(model: QuarterModel) -> None:
     s["staff_productivity"] = float(staff.effective_fte().sum() / fte) if fte > 0 else 0.0
     s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in open_carriers))
     in_use = month.capacity_hours.sum(axis=1) > 1e-9
-    for kind, value in mean_trust_by_kind(model, in_use).items():
-        s[f"trust_{kind.value}"] = value
+    s.update(zip(_TRUST_KEYS, mean_trust_by_kind(model, in_use).values()))
 
 
 def month_stat(key: str, model: QuarterModel) -> float:
