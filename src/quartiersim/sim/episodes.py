@@ -51,6 +51,9 @@ def group_members(a: ResidentArrays, slots: np.ndarray) -> np.ndarray:
                      a.mobility_limited[slots]])
 
 
+_DOMAIN_INDEX = np.arange(N_DOMAINS)[:, None]  # (6, 1): compared with entries' domains
+
+
 def _count(entries: np.ndarray, n: int, a: ResidentArrays,
            weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Counts (or sums of ``weights``) of flat domain-major ``entries`` by domain (6,) and
@@ -65,9 +68,6 @@ def _count(entries: np.ndarray, n: int, a: ResidentArrays,
         by_domain = (dom == _DOMAIN_INDEX) @ w
     by_group = group_members(a, slot) @ w if len(entries) else np.zeros((len(Group), *w.shape[1:]))
     return by_domain, by_group
-
-
-_DOMAIN_INDEX = np.arange(N_DOMAINS)[:, None]
 
 
 def begin(model: QuarterModel, entries: np.ndarray) -> None:
