@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from quartiersim.sim.space import ServicePoint
 
 
+#: The kinds of places in ``PointKind`` order (a tuple: iterating an Enum runs Python code).
+KINDS: tuple[PointKind, ...] = tuple(PointKind)
+
 #: Memory for the candidates' offers of recent offer patterns (:meth:`Trust.offered`).
 OFFERED_BYTES = 64 * 2**20
 
@@ -302,10 +305,10 @@ def mean_trust_by_kind(model: QuarterModel, in_use: np.ndarray) -> dict[PointKin
     t, a = model.trust, model.residents
     sums, counts = t.cell_sums(a.home_cell, a.alive)
     used, kind, per_cell = t.in_use_by_kind(in_use)
-    num = np.bincount(kind, weights=sums.reshape(-1).take(used), minlength=len(PointKind))
+    num = np.bincount(kind, weights=sums.reshape(-1).take(used), minlength=len(KINDS))
     den = counts @ per_cell  # residents x their candidates in use, by kind (whole numbers)
-    mean = np.divide(num, den, out=np.full(len(PointKind), np.nan), where=den > 0)
-    return dict(zip(PointKind, mean.tolist()))
+    mean = np.divide(num, den, out=np.full(len(KINDS), np.nan), where=den > 0)
+    return dict(zip(KINDS, mean.tolist()))
 
 
 def cell_mean_trust(model: QuarterModel) -> np.ndarray:
