@@ -404,3 +404,83 @@ def test_joining_chances_are_the_activation_probability(seed):
         assert np.array_equal(tied, np.flatnonzero(cand & (p != base)))
         assert np.array_equal(p_tied, p[tied])
         assert len(tied) > 0 or trial % 4 == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_book_each_books_as_book_one_by_one(seed):
+    """Bookings to several payers in one call: the same totals (the same sums in the same
+    order per payer) and the same entries, in order, as one ``book`` each."""
+    from quartiersim.config.domains import CostCategory, Payer
+    from quartiersim.sim.ledger import Ledger
+
+    rng = np.random.default_rng(seed)
+    payers = list(Payer)
+    one, each = Ledger(3, keep_entries=True), Ledger(3, keep_entries=True)
+    for month in range(1, 37):
+        bookings = [(payers[rng.integers(len(payers))], f"item_{k}",
+                     float(rng.random() * 10.0 ** rng.integers(-3, 7) * (rng.random() < 0.7)))
+                    for k in range(rng.integers(0, 12))]
+        for led in (one, each):
+            led.start_month()
+            led.book(month, Payer.MUNICIPALITY, CostCategory.VOLUNTARY, "before", 0.1 * month)
+        for payer, item, amount in bookings:
+            one.book(month, payer, CostCategory.VOLUNTARY, item, amount)
+        each.book_each(month, CostCategory.VOLUNTARY, bookings)
+        assert np.array_equal(one.month_totals, each.month_totals)
+    assert np.array_equal(one.totals, each.totals) and one.entries == each.entries
+    with pytest.raises(ValueError, match="'bad' of -1.0 EUR: amounts must be finite"):
+        each.book_each(1, CostCategory.VOLUNTARY, [(Payer.STATE_FEDERAL, "ok", 1.0), (Payer.DONORS, "bad", -1.0)])
+    assert np.array_equal(one.totals, each.totals)  # nothing booked
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_episode_counts_with_weight_columns_are_the_single_counts(seed):
+    """``episodes._count`` with a weight matrix gives, per column, what one count with
+    that column's weights gives (the counts by domain as a bincount)."""
+    from quartiersim.sim.episodes import _count
+    from quartiersim.sim.population import ResidentArrays
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    a = ResidentArrays.empty(n)
+    a.age[:] = rng.random(n) * 100
+    for flag in (a.transfer, a.migration, a.mobility_limited):
+        flag[:] = rng.random(n) < 0.4
+    for m in (0, 1, 5, 400):
+        entries = rng.integers(0, 6 * n, m)
+        w = np.where(rng.random((m, 3)) < 0.5, 0.0, rng.integers(0, 40, (m, 3)))
+        by_domain, by_group = _count(entries, n, a, w)
+        for c in range(3):
+            d, g = _count(entries, n, a, w[:, c])
+            assert np.array_equal(by_domain[:, c], d) and np.array_equal(by_group[:, c], g)
+            assert np.array_equal(d, np.bincount(entries // n, weights=w[:, c], minlength=6))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mean_trust_by_kind_as_the_masked_sums(seed):
+    """Mean trust by kind from the cached places in use equals the former computation
+    (masked candidates, residents broadcast per cell), for changing patterns in use."""
+    from quartiersim.config.domains import PointKind
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.sim.model import QuarterModel
+    from quartiersim.sim.processes.trust import mean_trust_by_kind
+
+    m = QuarterModel(load_scenario("scenarios/herten-innenstadt.toml", {"population.residents": 800}),
+                     "coproduction", rng=seed, years=1)
+    rng = np.random.default_rng(seed)
+    t, a = m.trust, m.residents
+    for trial in range(6):
+        m.step()
+        in_use = rng.random(len(m.space.points)) < (0.0 if trial == 3 else 0.7)
+        sums, counts = t.cell_sums(a.home_cell, a.alive)
+        use = in_use[t.point]
+        num = np.bincount(t.kind[use], weights=sums[use], minlength=len(PointKind))
+        den = np.bincount(t.kind[use], weights=np.broadcast_to(counts[:, None], use.shape)[use],
+                          minlength=len(PointKind))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
+        got = mean_trust_by_kind(m, in_use)
+        assert list(got) == list(PointKind)
+        assert np.array_equal(np.array(list(got.values())), want, equal_nan=True)
+        again = mean_trust_by_kind(m, in_use)  # from the cache
+        assert np.array_equal(np.array(list(again.values())), want, equal_nan=True)

@@ -237,6 +237,8 @@ class AgentLog:
         self._make(cls, slots.tolist(), bulk_possible(model, cls))
 
     def remove(self, cls: type[Agent], slots: np.ndarray) -> None:
+        if not len(slots):  # nobody leaves (the common case for volunteers): nothing to log
+            return
         if self._loggable(cls):
             self._ops.append((False, cls, np.array(slots, np.int64), 0))
             self.index[cls]._pending -= len(slots)

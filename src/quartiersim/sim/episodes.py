@@ -46,25 +46,35 @@ NOT_COUNTED = -1
 
 def group_members(a: ResidentArrays, slots: np.ndarray) -> np.ndarray:
     """Membership of ``slots`` in the reported groups (``Group`` order), bool (4, len)."""
-    age = a.age[slots]
-    return np.stack([age >= 65, a.transfer[slots], a.migration[slots],
+    # np.array of the four rows: np.stack's result, without its Python-level checks
+    return np.array([a.age[slots] >= 65, a.transfer[slots], a.migration[slots],
                      a.mobility_limited[slots]])
+
+
+_DOMAIN_INDEX = np.arange(N_DOMAINS)[:, None]  # (6, 1): compared with entries' domains
 
 
 def _count(entries: np.ndarray, n: int, a: ResidentArrays,
            weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Counts (or sums of ``weights``) of flat domain-major ``entries`` by domain (6,) and
-    by group (4,)."""
+    by group (4,); with ``weights`` of shape (len(entries), c), one sum per column: by
+    domain (6, c), by group (4, c). Every count and weight is a whole number, so the
+    sums are exact whatever their order."""
     dom, slot = np.divmod(entries, n)
     w = np.ones(len(entries)) if weights is None else np.asarray(weights, dtype=float)
-    by_domain = np.bincount(dom, weights=w, minlength=N_DOMAINS)
-    by_group = group_members(a, slot) @ w if len(entries) else np.zeros(len(Group))
+    if w.ndim == 1:
+        by_domain = np.bincount(dom, weights=w, minlength=N_DOMAINS)
+    else:  # one product for all columns: (6, entries) 0/1 x (entries, c)
+        by_domain = (dom == _DOMAIN_INDEX) @ w
+    by_group = group_members(a, slot) @ w if len(entries) else np.zeros((len(Group), *w.shape[1:]))
     return by_domain, by_group
 
 
 def begin(model: QuarterModel, entries: np.ndarray) -> None:
     """Needs arose at the flat domain-major ``entries`` this month: their episodes begin
     (counted in the horizon, :data:`NOT_COUNTED` in the spin-up)."""
+    if not len(entries):
+        return
     a = model.residents
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     first[entries] = NOT_COUNTED
@@ -73,6 +83,10 @@ def begin(model: QuarterModel, entries: np.ndarray) -> None:
         return
     onset[entries] = model.steps
     model.totals.episodes.add("begun", *_count(entries, a.n, a))
+
+
+#: The counters :func:`record_service` decides, in its weight columns' order.
+_SERVICE_COUNTERS = ("served", "wait_months", "reached", "not_reached")
 
 
 def record_service(model: QuarterModel) -> None:
@@ -84,16 +98,17 @@ def record_service(model: QuarterModel) -> None:
     a, ep, month = model.residents, model.totals.episodes, model.steps
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     need, served = a.flat("need_hours"), a.flat("served_hours")
-    open_counted = np.flatnonzero((onset >= 1) & (need > 0) & (first < 0))
+    open_counted = ((onset >= 1) & (need > 0) & (first < 0)).nonzero()[0]
     waited = month - onset[open_counted]
     now = served[open_counted] > 0
-    new = open_counted[now]
-    first[new] = month
-    ep.add("served", *_count(new, a.n, a))
-    ep.add("wait_months", *_count(new, a.n, a, waited[now]))
-    ep.add("reached", *_count(new[waited[now] < REACH_WINDOW_MONTHS], a.n, a))
-    ep.add("not_reached", *_count(open_counted[~now & (waited == REACH_WINDOW_MONTHS - 1)],
-                                  a.n, a))
+    first[open_counted[now]] = month
+    # each open episode's part in each counter (_SERVICE_COUNTERS), counted in one go
+    part = np.zeros((len(open_counted), len(_SERVICE_COUNTERS)))
+    part[:, 0] = now  # served for the first time
+    part[now, 1] = waited[now]  # months from onset to it
+    part[:, 2] = now & (waited < REACH_WINDOW_MONTHS)  # within the window: reached
+    part[:, 3] = ~now & (waited == REACH_WINDOW_MONTHS - 1)  # window closes unserved
+    ep.add_many(_SERVICE_COUNTERS, *_count(open_counted, a.n, a, part))
 
 
 def end(model: QuarterModel, entries: np.ndarray, how: str, recorded_this_month: bool) -> None:
@@ -106,10 +121,11 @@ def end(model: QuarterModel, entries: np.ndarray, how: str, recorded_this_month:
     a, ep = model.residents, model.totals.episodes
     onset, first = a.flat("need_onset_month"), a.flat("first_service_month")
     counted = entries[onset[entries] >= 1]
-    ep.add(how, *_count(counted, a.n, a))
     last_recorded = model.steps if recorded_this_month else model.steps - 1
     open_window = (first[counted] < 0) & (last_recorded - onset[counted] < REACH_WINDOW_MONTHS - 1)
-    ep.add("not_reached", *_count(counted[open_window], a.n, a))
+    part = np.ones((len(counted), 2))  # each counts as ``how``, and not reached if open
+    part[:, 1] = open_window
+    ep.add_many((how, "not_reached"), *_count(counted, a.n, a, part))
     onset[entries] = NOT_COUNTED
     first[entries] = NOT_COUNTED
 

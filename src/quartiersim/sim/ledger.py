@@ -65,18 +65,32 @@ class Ledger:
         """Book ``amounts[i]`` for ``items[i]``, all to one payer and category, as
         :meth:`book` one after the other would (the same sums, added in the same order);
         nothing is booked if an amount is negative or not finite (ValueError)."""
-        for item, amount_eur in zip(items, amounts):
+        self.book_each(month, category, [(payer, item, amount_eur)
+                                         for item, amount_eur in zip(items, amounts)])
+
+    def book_each(self, month: int, category: CostCategory,
+                  bookings: Sequence[tuple[Payer, str, float]]) -> None:
+        """Book each (payer, item, amount in EUR) of ``bookings`` to ``category``, as
+        :meth:`book` one after the other would (the same sums, added in the same order;
+        the same entries); nothing is booked if an amount is negative or not finite
+        (ValueError)."""
+        for _, item, amount_eur in bookings:
             _check_amount(item, amount_eur)
-        key = (month - 1) // 12, _PAYER_INDEX[payer], _CATEGORY_INDEX[category]
-        total, month_total = float(self.totals[key]), float(self.month_totals[key[1:]])
-        for item, amount_eur in zip(items, amounts):
+        year, c = (month - 1) // 12, _CATEGORY_INDEX[category]
+        sums: dict[int, list[float]] = {}  # payer index: [year total, month total]
+        for payer, item, amount_eur in bookings:
             if amount_eur == 0:
                 continue
-            total += amount_eur
-            month_total += amount_eur
+            p = _PAYER_INDEX[payer]
+            s = sums.get(p)
+            if s is None:
+                s = sums[p] = [float(self.totals[year, p, c]), float(self.month_totals[p, c])]
+            s[0] += amount_eur
+            s[1] += amount_eur
             if self.entries is not None:
                 self.entries.append(Booking(month, payer, category, item, amount_eur))
-        self.totals[key], self.month_totals[key[1:]] = total, month_total
+        for p, (total, month_total) in sums.items():
+            self.totals[year, p, c], self.month_totals[p, c] = total, month_total
 
     def start_month(self) -> None:
         self.month_totals[:] = 0.0

@@ -99,7 +99,7 @@ class ResidentArrays:
                           np.where(old, demo.transfer_factor_65_plus, 1.0))
         # rescale so that the mean share over these ages is share_transfer
         base = share_transfer / max(factor.mean(), 1e-12)
-        self.transfer[slots] = rng.random(k) < np.clip(base * factor, 0, 1)
+        self.transfer[slots] = rng.random(k) < (base * factor).clip(0, 1)
         self.migration[slots] = rng.random(k) < share_migration
         self.language_barrier[slots] = self.migration[slots] & (rng.random(k) < pop.share_language_barrier)
         self.single[slots] = old & (rng.random(k) < pop.share_single_household_65_plus)
@@ -399,8 +399,8 @@ def partner_positions(adjacency: csr_matrix, slots: np.ndarray) -> tuple[np.ndar
     ``slots[row[i]]``; rows in order, ties in the adjacency's order."""
     start = adjacency.indptr[slots]
     length = adjacency.indptr[slots + 1] - start
-    end = np.cumsum(length)
-    row = np.repeat(np.arange(len(slots)), length)
+    end = length.cumsum()
+    row = np.arange(len(slots)).repeat(length)
     pos = np.arange(end[-1] if len(end) else 0)  # position in the concatenated partner lists
     pos -= (end - length - start)[row]  # ... and in the adjacency
     return row, pos
@@ -419,13 +419,13 @@ def group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keys ascending, (k,); the index of each key among them, (len(keys),) intp). A sort
     and a cumulative sum: several times cheaper than ``np.unique`` on the few hundred to
     few thousand keys of a month."""
-    order = np.argsort(keys)
+    order = keys.argsort()
     ordered = keys[order]
     first = np.empty(len(keys), bool)
     first[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     inverse = np.empty(len(keys), np.intp)
-    inverse[order] = np.cumsum(first) - 1
+    inverse[order] = first.cumsum() - 1
     return ordered[first], inverse
 
 

@@ -168,6 +168,13 @@ class EpisodeTotals:
         self.by_domain[name] += by_domain
         self.by_group[name] += by_group
 
+    def add_many(self, names: tuple[str, ...], by_domain: np.ndarray, by_group: np.ndarray) -> None:
+        """Add column i of ``by_domain`` (6, len(names)) and ``by_group`` (4, len(names))
+        to counter ``names[i]``."""
+        for name, d, g in zip(names, by_domain.T, by_group.T):
+            self.by_domain[name] += d
+            self.by_group[name] += g
+
 
 @dataclass
 class CellTotals:

@@ -213,7 +213,7 @@ class CooperationModel(ABC):
         point, plus what management posts give (:meth:`management_coordination`)."""
         m = self.model
         st = m.staff
-        rows = np.flatnonzero((st.role == Role.COORDINATION) & (st.point >= 0))
+        rows = ((st.role == Role.COORDINATION) & (st.point >= 0)).nonzero()[0]
         hours = np.bincount(st.point[rows], weights=st.effective_fte()[rows] * m.hours_per_fte,
                             minlength=len(m.space.points))
         return hours + self.management_coordination() * m.hours_per_fte

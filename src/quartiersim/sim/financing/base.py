@@ -171,8 +171,9 @@ class FinancingModel:
         payer (their income mix). A payment to a carrier that has closed is not made; a
         payment for a staff post is made in proportion to the post's staff employed
         (money for a vacancy is not spent)."""
-        paid_share = self.model.staff.paid_shares()  # by post
-        book = self._book
+        m = self.model
+        paid_share = m.staff.paid_shares()  # by post
+        bookings: list[tuple[Payer, str, float]] = []  # (payer, item, EUR), in payment order
         for pay in payments:
             payee = pay.payee
             if payee is not None and not payee.is_open:
@@ -182,16 +183,14 @@ class FinancingModel:
                 continue
             split = ((pay.payer, 1.0),) if pay.payer is not None else self._split[pay.purpose]
             for payer, share in split:
-                book(payer, pay.item, amount * share)
+                if amount * share != 0:
+                    bookings.append((payer, pay.item, amount * share))
                 if payee is not None:
                     payee.receive(amount * share, payer)
-        for item, payer, annual in self._costs:
-            book(payer, item, annual / 12.0)
-
-    def _book(self, payer: Payer, item: str, amount_eur: float) -> None:
-        if amount_eur == 0:
-            return
-        m = self.model
-        m.ledger.book(m.steps, payer, CostCategory.VOLUNTARY, item, amount_eur)
-        if payer is Payer.MUNICIPALITY:
-            m.municipality.pay(CostCategory.VOLUNTARY, amount_eur)
+        bookings += [(payer, item, annual / 12.0) for item, payer, annual in self._costs
+                     if annual / 12.0 != 0]
+        # all in one go (the same sums as booking them one after the other)
+        m.ledger.book_each(m.steps, CostCategory.VOLUNTARY, bookings)
+        for payer, _, amount_eur in bookings:
+            if payer is Payer.MUNICIPALITY:
+                m.municipality.pay(CostCategory.VOLUNTARY, amount_eur)

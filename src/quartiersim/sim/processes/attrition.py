@@ -30,7 +30,7 @@ def quit_probability(model: QuarterModel, vols: np.ndarray) -> np.ndarray:
     annual = results * vol.attrition_per_year_coordinated + \
         (1 - results) * vol.attrition_per_year_uncoordinated
     load = np.where(placed, month.load[np.maximum(pt, 0), dom], 0.0)
-    overload = 1.0 + (vol.overload_quit_multiplier - 1.0) * np.clip(load - 1.0, 0.0, 1.0)
+    overload = 1.0 + (vol.overload_quit_multiplier - 1.0) * (load - 1.0).clip(0.0, 1.0)
     return monthly(annual) * overload
 
 
@@ -41,7 +41,7 @@ def volunteers_quit_or_stay(model: QuarterModel) -> None:
     results quickly); overload adds burnout. Reads ``model.month`` (this month's
     matching); writes the volunteers and ``model.totals``."""
     a = model.residents
-    vols = np.flatnonzero(a.volunteer_hours > 0)
+    vols = (a.volunteer_hours > 0).nonzero()[0]
     model.totals.volunteer_months += len(vols)
     if len(vols) == 0:
         return

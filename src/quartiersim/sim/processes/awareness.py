@@ -72,7 +72,7 @@ def spread_awareness(model: QuarterModel) -> None:
     can_learn.reshape(N_DOMAINS, -1)[:] &= a.alive  # living residents, in every domain
     if outreach == 0:
         can_learn &= k_aware > 0
-    cand = np.flatnonzero(can_learn)
+    cand = can_learn.nonzero()[0]
     k = k_aware[cand]
     by_ties = 1.0 - (1.0 - acc.spread_probability_per_tie) ** np.arange(k.max(initial=0) + 1)
     if outreach > 0:  # per number of aware ties, like the ties' chance
@@ -81,7 +81,7 @@ def spread_awareness(model: QuarterModel) -> None:
     learn = cand[rng.random(len(cand)) < p_learn]
     # forgetting: each aware resident who used no offer last month, with one probability
     # (drawn as a binomial count and a uniform choice of who)
-    unused = np.flatnonzero(aware & (served == 0))
+    unused = (aware & (served == 0)).nonzero()[0]
     k = rng.binomial(len(unused), acc.forget_probability_per_month)
     forget = unused[rng.choice(len(unused), size=k, replace=False)] if k else unused[:0]
     aware[learn] = True

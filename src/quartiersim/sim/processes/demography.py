@@ -32,15 +32,16 @@ def demography(model: QuarterModel) -> None:
     newcomer shares (a declared trend of the composition). Reads and writes the resident
     rows, agents and volunteering of leavers."""
     a, rng, pop, demo = model.residents, model.rng, model.config.population, model.config.demography
-    living = np.flatnonzero(a.alive)
+    living = a.alive.nonzero()[0]
     age = a.age[living] + 1.0 / 12.0
     a.age[living] = age
     q_year = pop.mortality_at_80_per_year * np.exp2(
         (age - demo.mortality_reference_age) / demo.mortality_doubling_years)
     dies = rng.random(len(living)) < monthly(q_year)
     band = (age >= 18).astype(np.intp) + (age >= 35) + (age >= 65)  # move-out factor bands
+    by_band = np.bincount(band, minlength=4)
     factor = np.array(demo.move_out_factors())
-    factor /= max(np.bincount(band, minlength=4) @ factor / max(len(living), 1), 1e-12)
+    factor /= max(by_band @ factor / max(len(living), 1), 1e-12)
     p_move = monthly(pop.move_out_rate_per_year * factor)[band]
     moves = ~dies & (rng.random(len(living)) < p_move)
     mover_ages = age[moves]
@@ -55,7 +56,7 @@ def demography(model: QuarterModel) -> None:
     if pop.composition == "stationary":
         # the stayers by stationary age band (under 18, 18-64, 65+) from the move-out
         # bands at hand (under 18, 18-34, 35-64, 65+): no second pass over the residents
-        stay = np.bincount(band, minlength=4) - np.bincount(band[leaving], minlength=4)
+        stay = by_band - np.bincount(band[leaving], minlength=4)
         counts = np.array([stay[0], stay[1] + stay[2], stay[3]])
         ages = np.concatenate([np.zeros(births),
                                stationary_ages(model, arrivals - births, births, counts)])
@@ -127,7 +128,7 @@ def stationary_ages(model: QuarterModel, k: int, births: int,
     band = choice_by_probability(rng, p, k)
     ages = np.empty(k)
     for b, pool in enumerate(model.start_composition.ages_by_band):
-        where = np.flatnonzero(band == b)
+        where = (band == b).nonzero()[0]
         if len(where):  # as rng.choice(pool, size=len(where)), without its checks
             ages[where] = (pool[rng.integers(0, len(pool), size=len(where))] if len(pool)
                            else AGE_BAND_EDGES[min(b, 1)] * (b > 0))
@@ -138,7 +139,7 @@ def choice_by_probability(rng: np.random.Generator, p: np.ndarray, k: int) -> np
     """``k`` indices drawn with probabilities ``p`` (sum 1), int64 (k,): the same draws as
     ``rng.choice(len(p), size=k, p=p)`` (numpy's method: one uniform each, looked up in
     the normalised cumulative sum), without its checks of ``p``."""
-    cdf = np.cumsum(p)
+    cdf = p.cumsum()
     cdf /= cdf[-1]
     return cdf.searchsorted(rng.random(k), side="right")
 
@@ -146,6 +147,8 @@ def choice_by_probability(rng: np.random.Generator, p: np.ndarray, k: int) -> np
 def remove_residents(model: QuarterModel, slots: np.ndarray) -> None:
     """Residents in ``slots`` leave (death or move): their rows are cleared (trust
     included), their volunteering ends and their agents are removed from the model."""
+    if not len(slots):
+        return
     a = model.residents
     leaving_volunteers = slots[a.volunteer_hours[slots] > 0]
     episodes.leave(model, slots)  # their open need episodes end, censored
@@ -164,10 +167,10 @@ def move_in(model: QuarterModel, ages: np.ndarray) -> None:
     the places' start trust (:func:`~quartiersim.sim.processes.trust.residents_arrived`)."""
     a, pop = model.residents, model.config.population
     k = len(ages)
-    free = np.flatnonzero(~a.alive)
+    free = (~a.alive).nonzero()[0]
     if len(free) < k:
         grow(model, k - len(free))
-        free = np.flatnonzero(~a.alive)
+        free = (~a.alive).nonzero()[0]
     slots = model.rng.choice(free, size=k, replace=False)
     if pop.composition == "stationary":  # status like the start's residents
         shares = (model.start_composition.share_transfer, model.start_composition.share_migration)

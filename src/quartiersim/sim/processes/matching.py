@@ -34,13 +34,13 @@ def capacity(model: QuarterModel) -> tuple[np.ndarray, np.ndarray]:
     ``volunteer_offered_hours``."""
     n_p, h = len(model.space.points), model.hours_per_fte
     st = model.staff
-    service = np.flatnonzero((st.role == Role.SERVICE) & (st.point >= 0) & (st.fte > 0))
+    service = ((st.role == Role.SERVICE) & (st.point >= 0) & (st.fte > 0)).nonzero()[0]
     staff = np.bincount(st.point[service] * N_DOMAINS + st.domain[service],
                         weights=st.effective_fte()[service] * h,
                         minlength=n_p * N_DOMAINS).reshape(n_p, N_DOMAINS)
     coord = model.cooperation.coordination_hours()
     a, vol = model.residents, model.config.volunteering
-    v = np.flatnonzero(a.volunteer_hours > 0)  # the volunteers, then those with a place
+    v = (a.volunteer_hours > 0).nonzero()[0]  # the volunteers, then those with a place
     v = v[a.volunteer_point[v] >= 0]
     where = a.volunteer_point[v] * N_DOMAINS + a.volunteer_domain[v]
     offered = np.bincount(where, weights=a.volunteer_hours[v],
@@ -160,7 +160,7 @@ def match_and_serve(model: QuarterModel) -> None:
     trust.notice_openings(model, cap)
     need, served, aware = a.flat("need_hours"), a.flat("served_hours"), a.flat("aware")
     # all domains at once: flat domain-major entries k * n + i of open, known needs
-    seeking = np.flatnonzero((need > 0) & aware)
+    seeking = ((need > 0) & aware).nonzero()[0]
     client = served.take(seeking) > 0  # served last month: a client who keeps coming
     a.served_hours.fill(0.0)  # last month's service is replaced here
     requested = np.zeros(cap.size)
@@ -192,8 +192,11 @@ def match_and_serve(model: QuarterModel) -> None:
         left = got < req - 1e-9  # left over at a full point: second choice
         seeking, first_at = entry[left], at[left]
         dom, slot, cls = dom[left], slot[left], cls[left]
+        if not len(seeking):  # nothing left over: a second round would draw and change nothing
+            break
     used = cap - remaining
-    month.requests = tuple(np.concatenate(x) for x in zip(*log))
+    # one round (nothing was left over): its arrays as they are, else both rounds joined
+    month.requests = log[0] if len(log) == 1 else tuple(np.concatenate(x) for x in zip(*log))
     month.matched = True
     month.capacity_hours, month.used_hours = cap, used
     vol_share = np.where(cap > 0, vols / np.maximum(cap, 1e-12), 0.0)

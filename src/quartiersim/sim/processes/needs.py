@@ -122,7 +122,7 @@ def onset_probabilities(model: QuarterModel, slots: np.ndarray | None = None) ->
     flags |= a.single[sel].view(np.uint8) << 3
     flags |= a.mobility_limited[sel].view(np.uint8) << 4
     column = flags * np.intp(bands + 1) + band  # as status_codes + eligibility bits give it
-    return np.take(tables.onset_by_flags_and_age, column, axis=1).T
+    return tables.onset_by_flags_and_age.take(column, axis=1).T
 
 
 def init_needs(model: QuarterModel, slots: np.ndarray) -> None:
@@ -142,25 +142,25 @@ def needs_arise_and_escalate(model: QuarterModel) -> None:
     need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
     cases = a.flat("case_months_left")
     # running cases: one month less; cost is booked in payments
-    in_case = np.flatnonzero(cases != 0)  # few: the case counting on these only
+    in_case = (cases != 0).nonzero()[0]  # few: the case counting on these only
     cases[in_case[cases[in_case] > 0]] -= 1
     # onset, among free (no need, no case) entries with a positive probability: the
     # probability of entries with a need or a case set to 0 (they are few), then one pass
     onset = onset_probabilities(model).T.reshape(-1)  # flat domain-major, our own copy
-    onset[np.flatnonzero(need != 0)] = 0.0
+    onset[(need != 0).nonzero()[0]] = 0.0
     onset[in_case[cases[in_case] != 0]] = 0.0
-    cand = np.flatnonzero(onset > 0)
+    cand = (onset > 0).nonzero()[0]
     new = cand[rng.random(len(cand)) < onset[cand]]
     need[new] = t.hours[new // a.n]
     unmet[new] = 0
     episodes.begin(model, new)
     # escalation of needs unmet for the delay, by last month's unmet share; over the
     # open needs only (flat domain-major entries k * n + i)
-    idx = np.flatnonzero(need > 0)
+    idx = (need > 0).nonzero()[0]
     dom = idx // a.n
     at_risk = unmet[idx] >= t.escalation_delay[dom]
     idx, dom = idx[at_risk], dom[at_risk]
-    unmet_share = np.clip(1.0 - served[idx] / need[idx], 0.0, 1.0)
+    unmet_share = (1.0 - served[idx] / need[idx]).clip(0.0, 1.0)
     esc = rng.random(len(idx)) < t.escalation_p[dom] * unmet_share
     idx, dom = idx[esc], dom[esc]
     episodes.end(model, idx, "escalated", recorded_this_month=False)

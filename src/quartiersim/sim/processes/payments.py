@@ -23,8 +23,8 @@ def pay_for_provision(model: QuarterModel) -> None:
     plan and the running cases; writes the ledger, the municipality's and carriers'
     income and ``model.month.active_cases``."""
     model.financing.book_month(model.cooperation.payments)
-    # running cases by domain (a column of the Fortran-ordered array is contiguous)
-    cases = [np.count_nonzero(col) for col in model.residents.case_months_left.T]
+    # running cases by domain
+    cases = np.count_nonzero(model.residents.case_months_left, axis=0).tolist()
     cost = model.need_tables.case_cost * model.price_index  # start-year prices, indexed
     amounts = [float(n * c) for n, c in zip(cases, cost.tolist())]
     model.ledger.book_many(model.steps, Payer.MUNICIPALITY, CostCategory.MANDATORY, CASE_ITEMS,

@@ -18,17 +18,20 @@ from quartiersim.sim.processes.trust import mean_trust_by_kind
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
+_COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
+_GROUPS = tuple(Group)  # iterating an Enum runs Python code: once
+_TRUST_KEYS = tuple(f"trust_{k.value}" for k in PointKind)  # mean_trust_by_kind's order
+
 #: The monthly series (DataCollector model variables), one value each per month.
 SERIES_KEYS: tuple[str, ...] = (
-    "year", "month", "residents", "coverage", *(f"coverage_{d.value}" for d in DOMAINS),
+    "year", "month", "residents", "coverage", *_COVERAGE_KEYS,
     "need_hours", "served_hours", "unmet_need_hours", "staff_hours", "volunteer_hours",
     "new_mandatory_cases", "active_mandatory_cases", "volunteers", "volunteers_deployed",
     "carriers_open", "municipal_cost_eur", "municipal_cost_voluntary_eur", "municipal_cost_mandatory_eur",
     "total_cost_eur", "voluntary_budget_eur", "awareness", "staff_fte", "staff_productivity",
     "carrier_reserves_eur",
-    *(f"trust_{k.value}" for k in PointKind),
+    *_TRUST_KEYS,
 )
-_COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
 # the ledger's month totals of the municipality, voluntary and mandatory
 _MUNICIPALITY = PAYERS.index(Payer.MUNICIPALITY)
 _BY_CATEGORY = [CATEGORIES.index(CostCategory.VOLUNTARY), CATEGORIES.index(CostCategory.MANDATORY)]
@@ -63,7 +66,7 @@ def count_need_and_service(model: QuarterModel) -> None:
     if model.spinning_up:  # the run's totals and cells count the horizon only: the spin-up's
         return  # are reset at its end (the year's need-hours above are seen at its year ends)
     masks = group_masks(a)
-    groups = np.array([masks[g] for g in Group], dtype=float)  # (4, n) 0/1
+    groups = np.array([masks[g] for g in _GROUPS], dtype=float)  # (4, n) 0/1
     totals.need_hours_group += (groups @ need).sum(axis=1)
     totals.served_hours_group += (groups @ served).sum(axis=1)
     if model.cells is not None:
@@ -92,9 +95,9 @@ def record_month(model: QuarterModel) -> None:
     s["new_mandatory_cases"] = month.new_cases
     s["active_mandatory_cases"] = month.active_cases
     s["volunteers"] = len(model.volunteer_of_slot)
-    volunteering = np.flatnonzero(a.volunteer_hours > 0)
-    s["volunteers_deployed"] = int(np.count_nonzero(a.volunteer_point[volunteering] >= 0))
-    s["carriers_open"] = len(model.open_carriers())
+    s["volunteers_deployed"] = int(np.count_nonzero((a.volunteer_hours > 0) & (a.volunteer_point >= 0)))
+    open_carriers = model.open_carriers()
+    s["carriers_open"] = len(open_carriers)
     led = model.ledger
     voluntary, mandatory = led.month_totals[_MUNICIPALITY, _BY_CATEGORY].tolist()
     s["municipal_cost_voluntary_eur"] = voluntary  # = led.month_total(payer, category)
@@ -108,10 +111,9 @@ def record_month(model: QuarterModel) -> None:
     fte = float(staff.fte.sum())
     s["staff_fte"] = fte
     s["staff_productivity"] = float(staff.effective_fte().sum() / fte) if fte > 0 else 0.0
-    s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in model.open_carriers()))
+    s["carrier_reserves_eur"] = float(sum(c.reserve_eur for c in open_carriers))
     in_use = month.capacity_hours.sum(axis=1) > 1e-9
-    for kind, value in mean_trust_by_kind(model, in_use).items():
-        s[f"trust_{kind.value}"] = value
+    s.update(zip(_TRUST_KEYS, mean_trust_by_kind(model, in_use).values()))
 
 
 def month_stat(key: str, model: QuarterModel) -> float:

@@ -21,7 +21,7 @@ def resolve_needs(model: QuarterModel) -> None:
     episodes end (:mod:`quartiersim.sim.episodes`)."""
     a, t = model.residents, model.need_tables
     need, served, unmet = a.flat("need_hours"), a.flat("served_hours"), a.flat("unmet_months")
-    idx = np.flatnonzero(need > 0)  # open needs, flat domain-major entries k * n + i
+    idx = (need > 0).nonzero()[0]  # open needs, flat domain-major entries k * n + i
     dom = idx // a.n
     share = served[idx] / need[idx]
     p = t.resolve_unserved[dom] + (t.resolve_served[dom] - t.resolve_unserved[dom]) * share

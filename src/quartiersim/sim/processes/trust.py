@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from quartiersim.sim.space import ServicePoint
 
 
+#: The kinds of places in ``PointKind`` order (a tuple: iterating an Enum runs Python code).
+KINDS: tuple[PointKind, ...] = tuple(PointKind)
+
 #: Memory for the candidates' offers of recent offer patterns (:meth:`Trust.offered`).
 OFFERED_BYTES = 64 * 2**20
 
@@ -75,6 +78,24 @@ class Trust:
     offered_memo: tuple[tuple[bytes, int], np.ndarray] | None = None
 
     _offered: dict[bytes, np.ndarray] = field(default_factory=dict)  # offers by offer pattern
+    _in_use: tuple[bytes, np.ndarray, np.ndarray, np.ndarray] | None = field(  # in_use_by_kind's
+        default=None, init=False, repr=False, compare=False)
+
+    def in_use_by_kind(self, in_use: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates in use, for ``in_use`` (points,) bool: (their flat positions in
+        a (n_cells, K) array, in row-major order; their kinds (positions in
+        ``PointKind``); the number of candidates in use of each kind per cell,
+        (n_cells, kinds) float). The places in use change rarely (a place opens or
+        closes, a domain's capacity starts or ends): the last pattern's are kept."""
+        key = in_use.tobytes()
+        if self._in_use is None or self._in_use[0] != key:
+            use = in_use[self.point]  # (n_cells, K)
+            kind = self.kind[use]
+            n_kinds = len(PointKind)
+            per_cell = np.zeros((self.point.shape[0], n_kinds))
+            np.add.at(per_cell, (np.nonzero(use)[0], kind), 1.0)
+            self._in_use = key, np.flatnonzero(use), kind, per_cell
+        return self._in_use[1:]
 
     @property
     def k(self) -> int:
@@ -202,7 +223,7 @@ def notice_openings(model: QuarterModel, capacity: np.ndarray) -> None:
     capacity (``capacity`` (points, 6), hours) that is not open yet opens now
     (:func:`place_opened`). Called by matching before residents seek."""
     t = model.trust
-    for p in np.flatnonzero((capacity.sum(axis=1) > 1e-9) & (t.status != PlaceStatus.OPEN)).tolist():
+    for p in ((capacity.sum(axis=1) > 1e-9) & (t.status != PlaceStatus.OPEN)).nonzero()[0].tolist():
         place_opened(model, p)
 
 
@@ -283,14 +304,11 @@ def mean_trust_by_kind(model: QuarterModel, in_use: np.ndarray) -> dict[PointKin
     NaN for a kind without such a place."""
     t, a = model.trust, model.residents
     sums, counts = t.cell_sums(a.home_cell, a.alive)
-    use = in_use[t.point]  # (cells, K)
-    kind = t.kind[use]
-    n_kinds = len(PointKind)
-    num = np.bincount(kind, weights=sums[use], minlength=n_kinds)
-    den = np.bincount(kind, weights=np.broadcast_to(counts[:, None], use.shape)[use], minlength=n_kinds)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
-    return {k: float(mean[i]) for i, k in enumerate(PointKind)}
+    used, kind, per_cell = t.in_use_by_kind(in_use)
+    num = np.bincount(kind, weights=sums.reshape(-1).take(used), minlength=len(KINDS))
+    den = counts @ per_cell  # residents x their candidates in use, by kind (whole numbers)
+    mean = np.divide(num, den, out=np.full(len(KINDS), np.nan), where=den > 0)
+    return dict(zip(KINDS, mean.tolist()))
 
 
 def cell_mean_trust(model: QuarterModel) -> np.ndarray:

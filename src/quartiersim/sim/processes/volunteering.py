@@ -115,7 +115,7 @@ def activate_volunteers(model: QuarterModel) -> None:
     joining = np.concatenate([lone[rng.choice(len(lone), size=n_lone, replace=False)],
                               tied[rng.random(len(tied)) < p_tied]])
     start_volunteering(model, np.sort(joining))
-    unplaced = np.flatnonzero(is_vol & (a.volunteer_point < 0))
+    unplaced = (is_vol & (a.volunteer_point < 0)).nonzero()[0]
     if len(unplaced) and vol.rebind_probability_per_month > 0:
         found = unplaced[rng.random(len(unplaced)) < vol.rebind_probability_per_month]
         a.volunteer_point[found] = nearest_volunteer_point(model, a.home_cell[found])
@@ -136,18 +136,18 @@ def _joining_chances(model: QuarterModel,
         cand = p > 0
         tied = np.flatnonzero(cand & (p != base))
         return np.flatnonzero(cand & (p == base)), tied, p[tied], base
-    placed = np.flatnonzero(is_vol & (a.volunteer_point >= 0))
+    placed = (is_vol & (a.volunteer_point >= 0)).nonzero()[0]
     results = model.month.volunteer_results[a.volunteer_point[placed], a.volunteer_domain[placed]]
     shows = results != 0  # visible_results' nonzero entries
     k = _sum_over_partners(model.adjacency, placed[shows], results[shows].astype(np.float64))
     cand = _candidates(model)
-    tie = np.flatnonzero(k)  # activation_probability's p, where k != 0 (elsewhere p = base)
+    tie = k.nonzero()[0]  # activation_probability's p, where k != 0 (elsewhere p = base)
     p = _chance(model, cand[tie], k[tie], base)
     if base <= 0:
         cand[:] = False  # p = base = 0: nobody draws it
     cand[tie] = (p > 0) & (p == base)
     tied = (p > 0) & (p != base)
-    return np.flatnonzero(cand), tie[tied], p[tied], base
+    return cand.nonzero()[0], tie[tied], p[tied], base
 
 
 def start_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
@@ -168,6 +168,8 @@ def start_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
 
 def stop_volunteering(model: QuarterModel, slots: np.ndarray) -> None:
     """Volunteers in ``slots`` stop: their hours end and their agents are removed."""
+    if len(slots) == 0:
+        return
     a = model.residents
     a.volunteer_hours[slots] = 0.0
     a.volunteer_point[slots] = -1
