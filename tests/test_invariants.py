@@ -72,8 +72,10 @@ def test_coverage_within_unit_interval(finished):
 
 
 def test_used_hours_within_capacity_and_served_hours_match():
-    m = qs.run(HERTEN, model="coproduction", seed=3, years=1, keep_model=True).model
-    for _ in range(3):
+    from quartiersim.sim.model import QuarterModel
+
+    m = QuarterModel(qs.load_scenario(HERTEN), cooperation="coproduction", rng=3, years=1)
+    while m.running:  # every month of the horizon
         m.step()
         assert (m.used_hours <= m.capacity_hours + 1e-9).all()
         assert (m.used_volunteer_hours <= m.used_hours + 1e-9).all()

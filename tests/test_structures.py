@@ -206,7 +206,7 @@ def test_a_carrier_in_deficit_cuts_what_it_needs_once_per_notice_period(tiny_raw
     raw = _carrier_world(tiny_raw, staff_fte={"counselling": 1.0}, reserve_eur=0.0,
                          own_funds_eur_per_year=72_000.0)
     raw["staffing"]["notice_months"] = 3
-    m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=1)
+    m = QuarterModel(qs.load_scenario(write_scenario(raw)), "municipal", rng=1, years=2)
     carrier = m.carriers_list[0]
     targets, employed = [], []
     for _ in range(5):

@@ -67,3 +67,27 @@ def test_tiny_quarter_consolidation_cuts_voluntary_budget(tiny_raw, write_scenar
     assert cov[2020] == pytest.approx(0.5)
     led = res.model.ledger
     assert led.total(Payer.MUNICIPALITY, CostCategory.VOLUNTARY, year=2) == pytest.approx(24_975.0)
+
+
+def test_the_horizon_stops_mesas_loop_and_refuses_a_step_past_it(tiny_raw, write_scenario):
+    # Mesa's idiom runs exactly the horizon's months; a step after it raises a clear
+    # error before it changes anything (before: IndexError in the ledger a year later,
+    # and `running` never turned False)
+    from quartiersim.config.loading import load_scenario
+    from quartiersim.errors import HorizonError
+    from quartiersim.sim.model import QuarterModel
+
+    m = QuarterModel(load_scenario(write_scenario(tiny_raw)), cooperation="municipal", rng=3,
+                     years=2)
+    months = 0
+    while m.running:
+        m.step()
+        months += 1
+    assert months == 24 and m.steps == 24
+    time, served = m.time, m.totals.served_hours.copy()
+    for _ in range(2):  # refused again and again, nothing moves
+        with pytest.raises(HorizonError, match=r"month 25 is past the model's horizon of 24 "
+                                               r"months \(years=2; model.running is False\)"):
+            m.step()
+        assert (m.steps, m.time) == (24, time)
+        assert m.totals.served_hours.tolist() == served.tolist()

@@ -17,3 +17,11 @@ class ScenarioError(QuartiersimError, ValueError):
 
 class UnknownNameError(ScenarioError):
     """A cooperation or financing model name that is not registered."""
+
+
+class HorizonError(QuartiersimError):
+    """A step past the model's horizon (``QuarterModel(..., years=N)``: 12 N months).
+
+    ``model.running`` turns False at the horizon's last month, so Mesa's
+    ``while model.running: model.step()`` stops there; a step after it raises this error
+    before it changes anything."""

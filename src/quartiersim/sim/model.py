@@ -20,6 +20,7 @@ from mesa import Model
 
 from quartiersim.config.domains import AccessClass
 from quartiersim.config.schema import Scenario, Shock
+from quartiersim.errors import HorizonError
 from quartiersim.sim.agents import (
     AgentLog,
     AgentsByType,
@@ -107,6 +108,9 @@ class QuarterModel(Model):
                  keep_bookings: bool = False, shocks: Sequence[Shock] = (),
                  track_cells: bool = False, spin_up_months: int | None = None) -> None:
         super().__init__(rng=rng)
+        # ``model.step()`` is Mesa's (time, scheduled events, then the month below),
+        # refused past the horizon before it changes anything
+        self._mesa_step, self.step = self.step, self._step_within_horizon
         self.config = scenario
         self.years = years
         cooperation = cooperation or scenario.default_cooperation
@@ -228,7 +232,9 @@ class QuarterModel(Model):
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
-        """One month, in the order of docs/ODD.md (process overview)."""
+        """One month, in the order of docs/ODD.md (process overview). Called as
+        ``model.step()``: Mesa advances its time and step count, then calls this
+        (:meth:`_step_within_horizon` first checks the horizon)."""
         self.ledger.start_month()
         demography.demography(self)  # 1 ageing, deaths, births, moves
         needs.needs_arise_and_escalate(self)  # 2 onset, escalation into mandatory cases
@@ -248,6 +254,20 @@ class QuarterModel(Model):
         if not self.spinning_up:  # the spin-up is never observed (ODD 4.1)
             recording.record_month(self)  # 13 the month's statistics
             self.datacollector.collect(self)
+            self.running = self.steps < 12 * self.years  # Mesa's stop flag: the horizon
+
+    def _step_within_horizon(self) -> None:
+        """``model.step()``: one month (Mesa's step, which calls :meth:`step`).
+
+        Raises:
+            HorizonError: the horizon's ``12 * years`` months are done (``running`` is
+                False); nothing is changed, so the model can still be read.
+        """
+        if self.steps >= 12 * self.years and not self.spinning_up:
+            raise HorizonError(f"month {self.steps + 1} is past the model's horizon of "
+                               f"{12 * self.years} months (years={self.years}; model.running "
+                               "is False): make the model with a larger years= to run longer")
+        self._mesa_step()
 
     def plan_year(self) -> None:
         """Plan the coming year (at the start and after each year close): the year's
