@@ -39,6 +39,9 @@ class Group(StrEnum):
     MOBILITY_LIMITED = "mobility_limited"
 
 
+GROUPS: tuple[Group, ...] = tuple(Group)  # as DOMAINS: an Enum iterated once, not per use
+
+
 class AccessClass(IntEnum):
     """How a resident reaches offers (matching, ODD 7.4): whether the shorter decay length
     applies (*limited*: aged ``access.limited_from_age`` or more, or mobility-limited) and
@@ -123,3 +126,6 @@ class PointKind(StrEnum):
     CARRIER_PREMISES = "carrier_premises"  # Räume eines freien Trägers
     CENTRE_SITE = "centre_site"  # site of a possible integration centre
     MEETING_POINT_SITE = "meeting_point_site"  # rooms for a Bürgertreff
+
+
+POINT_KINDS: tuple[PointKind, ...] = tuple(PointKind)  # as DOMAINS

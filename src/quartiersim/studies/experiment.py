@@ -77,7 +77,6 @@ from quartiersim.studies.experiment_spec import (
 )
 
 
-
 @dataclass(frozen=True)
 class RunSpec:
     """One run of an experiment: everything a worker needs, and its deterministic key.

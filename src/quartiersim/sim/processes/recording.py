@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import DataCollector
 
-from quartiersim.config.domains import DOMAINS, N_DOMAINS, CostCategory, Group, Payer, PointKind
+from quartiersim.config.domains import (
+    DOMAINS,
+    GROUPS,
+    N_DOMAINS,
+    POINT_KINDS,
+    CostCategory,
+    Group,
+    Payer,
+)
 from quartiersim.sim import episodes
 from quartiersim.sim.ledger import CATEGORIES, PAYERS
 from quartiersim.sim.population import ResidentArrays
@@ -19,8 +27,7 @@ if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
 
 _COVERAGE_KEYS = tuple(f"coverage_{d.value}" for d in DOMAINS)
-_GROUPS = tuple(Group)  # iterating an Enum runs Python code: once
-_TRUST_KEYS = tuple(f"trust_{k.value}" for k in PointKind)  # mean_trust_by_kind's order
+_TRUST_KEYS = tuple(f"trust_{k.value}" for k in POINT_KINDS)  # mean_trust_by_kind's order
 
 #: The monthly series (DataCollector model variables), one value each per month.
 SERIES_KEYS: tuple[str, ...] = (
@@ -66,7 +73,7 @@ def count_need_and_service(model: QuarterModel) -> None:
     if model.spinning_up:  # the run's totals and cells count the horizon only: the spin-up's
         return  # are reset at its end (the year's need-hours above are seen at its year ends)
     masks = group_masks(a)
-    groups = np.array([masks[g] for g in _GROUPS], dtype=float)  # (4, n) 0/1
+    groups = np.array([masks[g] for g in GROUPS], dtype=float)  # (4, n) 0/1
     totals.need_hours_group += (groups @ need).sum(axis=1)
     totals.served_hours_group += (groups @ served).sum(axis=1)
     if model.cells is not None:

@@ -19,16 +19,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from quartiersim.config.domains import AccessClass, PointKind
+from quartiersim.config.domains import POINT_KINDS, AccessClass, PointKind
 from quartiersim.sim.population import group, partners
 
 if TYPE_CHECKING:
     from quartiersim.sim.model import QuarterModel
     from quartiersim.sim.space import ServicePoint
 
-
-#: The kinds of places in ``PointKind`` order (a tuple: iterating an Enum runs Python code).
-KINDS: tuple[PointKind, ...] = tuple(PointKind)
 
 #: Memory for the candidates' offers of recent offer patterns (:meth:`Trust.offered`).
 OFFERED_BYTES = 64 * 2**20
@@ -91,7 +88,7 @@ class Trust:
         if self._in_use is None or self._in_use[0] != key:
             use = in_use[self.point]  # (n_cells, K)
             kind = self.kind[use]
-            n_kinds = len(PointKind)
+            n_kinds = len(POINT_KINDS)
             per_cell = np.zeros((self.point.shape[0], n_kinds))
             np.add.at(per_cell, (np.nonzero(use)[0], kind), 1.0)
             self._in_use = key, np.flatnonzero(use), kind, per_cell
@@ -160,8 +157,7 @@ def init_trust(model: QuarterModel) -> Trust:
     for cls in AccessClass:
         decay = acc.decay_length_limited_m if cls.limited else acc.decay_length_m
         weight[cls] = (lang if cls.language_barrier else 1.0) * np.exp(-dist / decay)
-    kinds = list(PointKind)
-    kind = np.array([kinds.index(p.kind) for p in space.points], np.int8)[point]
+    kind = np.array([POINT_KINDS.index(p.kind) for p in space.points], np.int8)[point]
     # once per layout, like the distances (a byte per cell and point: an eighth of them)
     position = np.full((space.n_cells, n_p), -1, np.int8 if point.shape[1] < 128 else np.int16)
     np.put_along_axis(position, point.astype(np.intp), np.arange(point.shape[1]), axis=1)
@@ -305,10 +301,10 @@ def mean_trust_by_kind(model: QuarterModel, in_use: np.ndarray) -> dict[PointKin
     t, a = model.trust, model.residents
     sums, counts = t.cell_sums(a.home_cell, a.alive)
     used, kind, per_cell = t.in_use_by_kind(in_use)
-    num = np.bincount(kind, weights=sums.reshape(-1).take(used), minlength=len(KINDS))
+    num = np.bincount(kind, weights=sums.reshape(-1).take(used), minlength=len(POINT_KINDS))
     den = counts @ per_cell  # residents x their candidates in use, by kind (whole numbers)
-    mean = np.divide(num, den, out=np.full(len(KINDS), np.nan), where=den > 0)
-    return dict(zip(KINDS, mean.tolist()))
+    mean = np.divide(num, den, out=np.full(len(POINT_KINDS), np.nan), where=den > 0)
+    return dict(zip(POINT_KINDS, mean.tolist()))
 
 
 def cell_mean_trust(model: QuarterModel) -> np.ndarray:
